@@ -1,0 +1,125 @@
+"""`tdcsim`: the command line.
+
+Design rule: argument errors exit 2 with one line; a sandbox that cannot start says why in one
+line and exits 1; no traceback reaches the user for anything the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import trustme
+
+from simulator.clock import SystemClock
+from simulator.errors import SimulatorError
+from simulator.sandbox import DEFAULT_PORTS, Sandbox, SandboxSettings
+from simulator.tls import SERVER_NAMES, SandboxTls
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (try '{self.prog} --help')\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {port}")
+    return port
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="tdcsim", description=__doc__.splitlines()[0] if __doc__ else "")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    sandbox = commands.add_parser(
+        "sandbox", help="run the gateway, Threat Defense and the mailbox host on loopback",
+        description="Run the sandbox until SIGINT/SIGTERM. Port 0 lets the OS choose.",
+    )
+    sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"),
+                         help="where logs, mailboxes and journals go (default: ./sandbox-data)")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    for name, flag in (("inbound", "--inbound-port"), ("relay", "--relay-port"),
+                       ("threat_defense", "--td-port"), ("mailbox", "--mailbox-port")):
+        sandbox.add_argument(flag, type=_port, default=DEFAULT_PORTS[name],
+                             help=f"port (default: {DEFAULT_PORTS[name]})")
+    sandbox.add_argument("--no-tdc", action="store_true",
+                         help="start with the Threat Defense Connector disabled")
+    return parser
+
+
+def summary(description: dict[str, object]) -> str:
+    """The short text printed once the sandbox listens."""
+    machines = description["machines"]
+    assert isinstance(machines, dict)
+    lines = ["tdc-simulator sandbox is running"]
+    for name, machine in machines.items():
+        inbound, relay = machine["inbound"], machine["relay"]
+        lines.append(f"  {name} public listener (incoming)  {inbound['host']}:{inbound['port']}")
+        lines.append(f"  {name} private listener (relay)    {relay['host']}:{relay['port']}")
+        lines.append(f"  {name} mail log                    {machine['mail_log']}")
+    td, mailbox = description["threat_defense"], description["mailbox"]
+    assert isinstance(td, dict) and isinstance(mailbox, dict)
+    state = "enabled" if description["tdc_enabled"] else "disabled"
+    lines += [
+        f"  Threat Defense endpoint             {td['host']}:{td['port']}",
+        f"  mailbox host                        {mailbox['host']}:{mailbox['port']}",
+        f"  Threat Defense Connector {state}; intake address {description['intake_address']}",
+        f"  local domains: {', '.join(description['local_domains'])}",  # type: ignore[arg-type]
+        f"  CA certificate: {description['ca_cert']}",
+        "Press Ctrl+C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+async def run_sandbox(settings: SandboxSettings) -> None:
+    """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
+    assert settings.data_dir is not None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
+    sandbox = Sandbox(settings, tls, SystemClock())
+    await sandbox.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    state_file = settings.data_dir / "sandbox.json"
+    try:
+        description = sandbox.describe()
+        state_file.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+        print(summary(description), flush=True)
+        await stop.wait()
+    finally:
+        state_file.unlink(missing_ok=True)
+        await sandbox.stop()
+    print("tdc-simulator sandbox stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    settings = SandboxSettings(
+        data_dir=arguments.data_dir.resolve(), host=arguments.host,
+        inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
+        threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
+        tdc_enabled=not arguments.no_tdc,
+    )
+    try:
+        asyncio.run(run_sandbox(settings))
+    except (SimulatorError, OSError) as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

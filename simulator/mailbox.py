@@ -1,0 +1,82 @@
+"""The mock mailbox host: the recipients' mail server, and the internet for outgoing mail.
+
+Design rule: accepts any recipient and stores exactly the DATA bytes it received, one Maildir
+file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.smtp import Envelope, Session
+
+from simulator import replies
+from simulator.clock import Clock
+from simulator.records import Records
+from simulator.server import EndpointHandler, ObservedSMTP
+
+
+@dataclass(frozen=True)
+class MailboxDelivery:
+    """One message as one recipient's mailbox received it."""
+
+    recipient: str
+    mail_from: str
+    path: Path | None
+    data: bytes = field(repr=False)
+
+
+class MailboxStore:
+    """Maildirs under `root` (or memory only when `root` is None)."""
+
+    def __init__(self, root: Path | None, clock: Clock, hostname: str = "mailbox.sandbox.test"):
+        self.root = root
+        self._clock = clock
+        self._hostname = hostname
+        self._sequence = itertools.count(1)
+        self.deliveries: Records[MailboxDelivery] = Records()
+
+    def save(self, recipient: str, mail_from: str, data: bytes) -> MailboxDelivery:
+        path = None
+        if self.root is not None:
+            maildir = self.root / recipient.lower()
+            for sub in ("tmp", "new", "cur"):
+                (maildir / sub).mkdir(parents=True, exist_ok=True)
+            name = f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}.{self._hostname}"
+            (maildir / "tmp" / name).write_bytes(data)
+            path = (maildir / "tmp" / name).rename(maildir / "new" / name)
+        delivery = MailboxDelivery(recipient.lower(), mail_from, path, data)
+        self.deliveries.append(delivery)
+        return delivery
+
+    def for_recipient(self, recipient: str) -> list[MailboxDelivery]:
+        return [d for d in self.deliveries.snapshot() if d.recipient == recipient.lower()]
+
+
+def is_safe_folder_name(address: str) -> bool:
+    """Can `address` name a Maildir folder without leaving the mailbox root?"""
+    return bool(address) and "/" not in address and "\\" not in address and not address.startswith(".")
+
+
+class MailboxHandler(EndpointHandler):
+    """aiosmtpd handler of the mock mailbox host."""
+
+    def __init__(self, store: MailboxStore) -> None:
+        super().__init__()
+        self.store = store
+
+    async def handle_RCPT(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if not is_safe_folder_name(address):
+            return replies.BAD_MAILBOX_ADDRESS.line
+        envelope.rcpt_tos.append(address)
+        return replies.RECIPIENT_OK.line
+
+    async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
+        for recipient in envelope.rcpt_tos:
+            self.store.save(recipient, envelope.mail_from or "", envelope.original_content or b"")
+        return replies.OK.with_text("Ok: delivered to mailbox").line

@@ -1,0 +1,92 @@
+"""The values that travel through the gateway: received messages and queue entries, and their IDs.
+
+Design rule: frozen values; a change of state makes a new value through the lifecycle table.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from simulator.lifecycle import MessageState, transition
+from simulator.retry import RetrySchedule
+
+TDC_QUEUE = "the.tdc.queue"
+
+
+class Direction(Enum):
+    """Which way mail flows, from the mail-flow policy of the injecting connection."""
+
+    INCOMING = "inbound"  # ACCEPT
+    OUTGOING = "outbound"  # RELAY, or any SMTP-AUTH session
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One message as the listener accepted it; `raw` is exactly the DATA bytes."""
+
+    mid: int
+    icid: int
+    direction: Direction
+    peer_ip: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """Recipients of one message waiting in one destination queue."""
+
+    mid: int
+    sender: str
+    recipients: tuple[str, ...]
+    rids: tuple[int, ...]
+    data: bytes
+    destination: str
+    schedule: RetrySchedule
+    state: MessageState = MessageState.QUEUED
+    original_mid: int | None = None  # set on journal copies: the message it copies
+
+    @property
+    def is_copy(self) -> bool:
+        return self.original_mid is not None
+
+    @property
+    def domain(self) -> str:
+        """The domain whose route this entry follows."""
+        return self.recipients[0].rpartition("@")[2].lower()
+
+    def moved_to(self, state: MessageState) -> QueueEntry:
+        """This entry in `state`, if the lifecycle table allows the move."""
+        return replace(self, state=transition(self.state, state))
+
+    def subset(self, addresses: Iterable[str]) -> QueueEntry:
+        """The same entry for only some of its recipients (RIDs kept)."""
+        wanted = set(addresses)
+        pairs = [(rid, r) for rid, r in zip(self.rids, self.recipients, strict=True) if r in wanted]
+        return replace(self, rids=tuple(p[0] for p in pairs), recipients=tuple(p[1] for p in pairs))
+
+    def retried(self, schedule: RetrySchedule) -> QueueEntry:
+        """Deferred, to be tried again when `schedule` says."""
+        return replace(self.moved_to(MessageState.DEFERRED), schedule=schedule)
+
+
+class IdCounters:
+    """The machine's ICID, MID and DCID sequences."""
+
+    def __init__(self, first_mid: int = 1) -> None:
+        self._icid = itertools.count(1)
+        self._mid = itertools.count(first_mid)
+        self._dcid = itertools.count(1)
+
+    def next_icid(self) -> int:
+        return next(self._icid)
+
+    def next_mid(self) -> int:
+        return next(self._mid)
+
+    def next_dcid(self) -> int:
+        return next(self._dcid)

@@ -1,0 +1,65 @@
+"""Every SMTP reply the simulator's own handlers give, as a named constant.
+
+Design rule: handlers return these names, tests compare against these names; the wire text is
+produced in exactly one place (`Reply.line`). Replies that aiosmtpd itself produces (syntax errors,
+`552` for too much data, `500` for long lines) are aiosmtpd's and are not repeated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One SMTP reply: code, enhanced status (RFC 3463) and text."""
+
+    code: int
+    enhanced: str
+    text: str
+
+    @property
+    def line(self) -> str:
+        """The reply as sent on the wire (without CRLF)."""
+        return f"{self.code} {self.enhanced} {self.text}"
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.code < 400
+
+    @property
+    def is_transient(self) -> bool:
+        return 400 <= self.code < 500
+
+    def with_text(self, text: str) -> Reply:
+        """The same code and enhanced status with another text (e.g. naming a MID)."""
+        return Reply(self.code, self.enhanced, text)
+
+
+OK = Reply(250, "2.0.0", "Ok")
+BYE = Reply(221, "2.0.0", "Bye")
+RECIPIENT_OK = Reply(250, "2.1.5", "Recipient ok")
+SENDER_OK = Reply(250, "2.1.0", "Sender ok")
+MESSAGE_ACCEPTED = Reply(250, "2.0.0", "Ok: message accepted")
+RELAY_DENIED = Reply(550, "5.7.1", "Recipient address rejected: relaying denied")
+ACCESS_DENIED = Reply(554, "5.7.1", "Access denied: host not allowed to relay")
+STARTTLS_REQUIRED = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
+UNKNOWN_INTAKE_ADDRESS = Reply(550, "5.1.1", "Unknown message intake address")
+TOO_MANY_MESSAGES = Reply(421, "4.7.0", "Too many messages on this connection, reconnect")
+CANNOT_STORE = Reply(451, "4.3.0", "Cannot store the message now, try again later")
+BAD_MAILBOX_ADDRESS = Reply(553, "5.1.3", "Address cannot name a mailbox")
+
+CATALOGUE: tuple[Reply, ...] = (
+    OK,
+    BYE,
+    RECIPIENT_OK,
+    SENDER_OK,
+    MESSAGE_ACCEPTED,
+    RELAY_DENIED,
+    ACCESS_DENIED,
+    STARTTLS_REQUIRED,
+    UNKNOWN_INTAKE_ADDRESS,
+    TOO_MANY_MESSAGES,
+    CANNOT_STORE,
+    BAD_MAILBOX_ADDRESS,
+)

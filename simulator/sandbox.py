@@ -1,0 +1,122 @@
+"""The composition root: builds the mock endpoints and the gateway from settings, and runs them.
+
+Design rule: the only module that knows how the parts fit: routes to Threat Defense and the
+mailbox host are derived here from the ports they actually bound. Used by `tdcsim sandbox` (main
+thread) and by the test fixtures (a background thread); neither needs anything else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.clock import Clock
+from simulator.config import ConnectorSettings, GatewayConfig, NextHop, domain_of
+from simulator.gateway import GatewayMachine
+from simulator.mailbox import MailboxHandler, MailboxStore
+from simulator.routing import CATCH_ALL
+from simulator.server import SmtpServer
+from simulator.threat_defense import JournalStore, ThreatDefenseHandler
+from simulator.tls import SandboxTls
+
+DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528}
+DEFAULT_INTAKE_ADDRESSES = (
+    "sandbox-tenant@intake.threatdefense.test",
+    "second-tenant@intake.threatdefense.test",
+)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What `tdcsim sandbox` and the fixtures can choose."""
+
+    data_dir: Path | None
+    host: str = "127.0.0.1"
+    inbound_port: int = DEFAULT_PORTS["inbound"]
+    relay_port: int = DEFAULT_PORTS["relay"]
+    threat_defense_port: int = DEFAULT_PORTS["threat_defense"]
+    mailbox_port: int = DEFAULT_PORTS["mailbox"]
+    tdc_enabled: bool = True
+    intake_addresses: tuple[str, ...] = DEFAULT_INTAKE_ADDRESSES
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+
+
+class Sandbox:
+    """The whole simulated system: Threat Defense, mailbox host and gateway `esa1`."""
+
+    def __init__(self, settings: SandboxSettings, tls: SandboxTls, clock: Clock) -> None:
+        self.settings = settings
+        self.tls = tls
+        self.clock = clock
+        data = settings.data_dir
+        self.journals = JournalStore(data / "threat-defense" if data else None)
+        self.mailbox = MailboxStore(data / "mailbox" if data else None, clock)
+        self.threat_defense_server = SmtpServer(
+            "Threat Defense endpoint", ThreatDefenseHandler(self.journals, settings.intake_addresses),
+            settings.host, settings.threat_defense_port, tls.server,
+            hostname="intake.threatdefense.test", require_starttls=False,
+        )
+        self.mailbox_server = SmtpServer(
+            "mailbox host", MailboxHandler(self.mailbox), settings.host, settings.mailbox_port,
+            tls.server, hostname="mailbox.sandbox.test",
+        )
+        self.machine: GatewayMachine | None = None
+
+    def gateway_config(self) -> GatewayConfig:
+        """The gateway's configuration, with routes to the endpoints' real ports."""
+        settings, intake = self.settings, self.settings.intake_addresses[0]
+        routes = (
+            (domain_of(intake), NextHop(settings.host, self.threat_defense_server.port)),
+            (CATCH_ALL, NextHop(settings.host, self.mailbox_server.port)),
+        )
+        return dataclasses.replace(
+            settings.gateway,
+            routes=routes,
+            connector=ConnectorSettings(enabled=settings.tdc_enabled, intake_address=intake),
+        )
+
+    async def start(self) -> None:
+        """Start every server; on failure stop what started and re-raise."""
+        started: list[SmtpServer] = []
+        try:
+            for server in (self.threat_defense_server, self.mailbox_server):
+                await server.start()
+                started.append(server)
+            s = self.settings
+            self.machine = GatewayMachine(self.gateway_config(), s.data_dir, self.clock, self.tls,
+                                          s.host, s.inbound_port, s.relay_port)
+            await self.machine.start()
+        except BaseException:
+            for server in started:
+                await server.stop()
+            raise
+        if s.data_dir is not None:
+            (s.data_dir / "ca.pem").write_bytes(self.tls.ca_pem)
+
+    async def stop(self) -> None:
+        if self.machine is not None:
+            await self.machine.stop()
+        await self.threat_defense_server.stop()
+        await self.mailbox_server.stop()
+
+    def describe(self) -> dict[str, Any]:
+        """The content of `DATA/sandbox.json`."""
+        assert self.machine is not None, "describe() needs a started sandbox"
+        s, machine, data = self.settings, self.machine, self.settings.data_dir
+        return {
+            "machines": {machine.name: {
+                "inbound": {"host": s.host, "port": machine.inbound.port},
+                "relay": {"host": s.host, "port": machine.relay.port},
+                "mail_log": str(machine.log.path) if machine.log.path else None,
+            }},
+            "threat_defense": {"host": s.host, "port": self.threat_defense_server.port,
+                               "intake_addresses": list(s.intake_addresses)},
+            "mailbox": {"host": s.host, "port": self.mailbox_server.port},
+            "intake_address": s.intake_addresses[0],
+            "tdc_enabled": machine.holder.current.connector.enabled,
+            "local_domains": list(machine.holder.current.local_domains),
+            "ca_cert": str(data / "ca.pem") if data else None,
+            "data_dir": str(data) if data else None,
+        }
