@@ -43,16 +43,19 @@ class GatewayMachine:
         self.relay = self._listener("Outgoing", True, host, relay_port, tls)
 
     def _listener(self, name: str, relay: bool, host: str, port: int, tls: SandboxTls) -> SmtpServer:
-        config = self.holder.current
         handler = GatewayListener(name, relay, self.holder, self.log, self.ids, self.pipeline.accept)
         kind = "private" if relay else "public"
         return SmtpServer(
             f"{self.name} {kind} listener", handler, host, port, tls.server,
-            hostname=config.hostname,
-            data_size_limit=config.max_message_size,
+            per_connection=self._connection_options,
             authenticator=handler.authenticate,
             auth_require_tls=True,
         )
+
+    def _connection_options(self) -> dict[str, object]:
+        """aiosmtpd options read from the committed configuration at each new connection."""
+        config = self.holder.current
+        return {"hostname": config.hostname, "data_size_limit": config.max_message_size}
 
     async def start(self) -> None:
         await self.inbound.start()

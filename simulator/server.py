@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import ssl
 import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP
@@ -68,6 +69,7 @@ class SmtpServer:
         host: str,
         port: int,
         tls_context: ssl.SSLContext | None = None,
+        per_connection: Callable[[], dict[str, Any]] | None = None,
         **smtp_options: Any,
     ) -> None:
         self.name = name
@@ -76,15 +78,14 @@ class SmtpServer:
         self._handler = handler
         self._tls_context = tls_context
         self._smtp_options = smtp_options
+        self._per_connection = per_connection
         self._server: asyncio.Server | None = None
         self._live: weakref.WeakSet[ObservedSMTP] = weakref.WeakSet()
 
     def _protocol(self) -> ObservedSMTP:
+        options = {**self._smtp_options, **(self._per_connection() if self._per_connection else {})}
         protocol = ObservedSMTP(
-            self._handler,
-            tls_context=self._tls_context,
-            enable_SMTPUTF8=True,
-            **self._smtp_options,
+            self._handler, tls_context=self._tls_context, enable_SMTPUTF8=True, **options
         )
         self._live.add(protocol)
         return protocol

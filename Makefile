@@ -1,0 +1,35 @@
+# The two commands a fresh machine needs: `make sandbox` and `make test` (python3 and make only).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: sandbox test lint unit features clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Run the sandbox until Ctrl+C (extra options: make sandbox ARGS="--no-tdc").
+sandbox: $(STAMP)
+	$(BIN)/tdcsim sandbox $(ARGS)
+
+## Lint, type-check, then every unit test and Gherkin feature on two workers.
+test: $(STAMP) lint
+	$(BIN)/pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check simulator fixtures steps tests conftest.py
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests -n 2 --ignore=tests/test_acceptance.py
+
+features: $(STAMP)
+	$(BIN)/pytest tests/test_acceptance.py -n 2
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sandbox-data *.egg-info

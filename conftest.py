@@ -1,0 +1,9 @@
+"""Root conftest: loads the fixtures plugin and the step definitions (never defined in test_*.py)."""
+
+pytest_plugins = [
+    "fixtures.plugin",
+    "steps.sandbox_steps",
+    "steps.sending_steps",
+    "steps.delivery_steps",
+    "steps.journal_steps",
+]

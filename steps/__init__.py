@@ -1,0 +1,1 @@
+"""Step definitions for the Gherkin features, grouped by concept; loaded by the root conftest."""

@@ -1,0 +1,5 @@
+"""Binds every Gherkin feature under features/ to pytest (the steps live in steps/)."""
+
+from pytest_bdd import scenarios
+
+scenarios("inbound_only.feature", "attachment_format.feature", "bad_input.feature")
