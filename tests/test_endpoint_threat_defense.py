@@ -1,0 +1,91 @@
+"""The mock Threat Defense endpoint over real sockets (BEHAVIOUR.md §8.1-8.4)."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import warnings
+
+import pytest
+
+from fixtures.harness import SandboxFacade
+from fixtures.messages import MessageFactory
+from simulator import replies
+
+
+def endpoint(sandbox: SandboxFacade) -> tuple[str, int]:
+    server = sandbox.sandbox.threat_defense_server
+    return server.host, server.port
+
+
+def intake(sandbox: SandboxFacade) -> str:
+    return sandbox.sandbox.settings.intake_addresses[0]
+
+
+def reply_line(code: int, text: bytes) -> str:
+    return f"{code} {text.decode()}"
+
+
+def test_mail_before_starttls_gets_530(tdc_sandbox: SandboxFacade) -> None:
+    with smtplib.SMTP(*endpoint(tdc_sandbox), timeout=10) as client:
+        client.ehlo("gateway.test")
+        assert client.has_extn("starttls")
+        assert reply_line(*client.mail("tdc@gateway.test")) == replies.STARTTLS_REQUIRED.line
+
+
+def test_tls_below_1_2_is_refused_in_the_handshake(tdc_sandbox: SandboxFacade) -> None:
+    old_tls = ssl.create_default_context()
+    old_tls.check_hostname, old_tls.verify_mode = False, ssl.CERT_NONE
+    with warnings.catch_warnings():  # Python itself deprecates TLS 1.1: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old_tls.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        old_tls.maximum_version = ssl.TLSVersion.TLSv1_1
+    with smtplib.SMTP(*endpoint(tdc_sandbox), timeout=10) as client, pytest.raises(ssl.SSLError):
+        client.starttls(context=old_tls)
+
+
+def test_only_tenant_intake_addresses_are_accepted(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext
+) -> None:
+    with smtplib.SMTP(*endpoint(tdc_sandbox), timeout=10) as client:
+        client.starttls(context=tdc_client_tls)
+        client.ehlo("gateway.test")
+        assert client.mail("tdc@gateway.test")[0] == 250
+        assert reply_line(*client.rcpt("nobody@intake.threatdefense.test")) == (
+            replies.UNKNOWN_INTAKE_ADDRESS.line)
+        for tenant in tdc_sandbox.sandbox.settings.intake_addresses:
+            assert client.rcpt(tenant)[0] == 250
+
+
+def test_421_after_the_tenth_message_of_a_connection(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, tdc_messages: MessageFactory
+) -> None:
+    address = intake(tdc_sandbox)
+    with smtplib.SMTP(*endpoint(tdc_sandbox), timeout=10) as client:
+        client.starttls(context=tdc_client_tls)
+        for _ in range(10):
+            client.sendmail("tdc@gateway.test", [address], tdc_messages.message().data)
+        assert reply_line(*client.mail("tdc@gateway.test")) == replies.TOO_MANY_MESSAGES.line
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.noop()
+    records = tdc_sandbox.journals()
+    assert [r.message_on_connection for r in records] == list(range(1, 11))
+    assert {r.connection for r in records} == {1}
+
+
+def test_a_non_journal_is_stored_with_the_rules_it_breaks(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, tdc_messages: MessageFactory
+) -> None:
+    mail = tdc_messages.message()
+    with smtplib.SMTP(*endpoint(tdc_sandbox), timeout=10) as client:
+        client.starttls(context=tdc_client_tls)
+        client.sendmail("someone@gateway.test", [intake(tdc_sandbox)], mail.data)
+    (record,) = tdc_sandbox.journals()
+    folder = tdc_sandbox.sandbox.journals.root / intake(tdc_sandbox)  # type: ignore[operator]
+    assert (folder / "1.eml").read_bytes() == mail.data
+    summary = json.loads((folder / "1.json").read_text())
+    assert summary["check"] == "invalid"
+    assert "wrapper.journal-marker" in summary["broken_rules"]
+    assert summary["tls_protocol"] in {"TLSv1.2", "TLSv1.3"}
+    assert summary["rcpt_tos"] == [intake(tdc_sandbox)] and not record.valid
