@@ -107,7 +107,9 @@ class GatewayListener:
         outcome = "succeeded" if success else "failed"
         self._log.info(f"ICID {icid} SMTP authentication {outcome} for user: {user} "
                        f"using AUTH mechanism: {mechanism}")
-        return AuthResult(success=success, auth_data=user if success else None)
+        if not success:  # handled=False: aiosmtpd itself answers 535 5.7.8
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=user)
 
     async def handle_MAIL(
         self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
