@@ -63,6 +63,7 @@ class DeliveryQueues:
         self._log = DeliveryLog(log)
         self.destinations: dict[str, Destination] = {}
         self._changed = asyncio.Event()
+        self._stopping = False
 
     def enqueue(self, entry: QueueEntry) -> None:
         """Put `entry` in its destination's queue and wake that worker."""
@@ -92,20 +93,25 @@ class DeliveryQueues:
             await self._changed.wait()
 
     async def stop(self) -> None:
+        """Stop every worker, even one whose cancellation a client library swallowed."""
+        self._stopping = True
         for destination in self.destinations.values():
             if destination.task is not None:
+                destination.wake.set()
                 destination.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await destination.task
 
     async def _work(self, destination: Destination) -> None:
-        while True:
+        while not self._stopping:
             limit = self._holder.current.messages_per_connection
             batch = destination.take_due(self._clock.now(), limit)
             if not batch:
                 destination.wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(destination.wake.wait(), destination.nap(self._clock.now()))
+                    async with asyncio.timeout(destination.nap(self._clock.now())):
+                        await destination.wake.wait()
                 continue
             destination.in_flight = len(batch)
             try:

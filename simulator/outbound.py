@@ -114,6 +114,9 @@ class OutboundSession:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if kind is not None:  # mid-transaction failure or cancellation: QUIT could be read as DATA
+            self._client.close()
+            return
         try:
             if self._client.is_connected:
                 await self._client.quit()
