@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -82,6 +83,13 @@ def summary(description: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` so that a reader polling for `path` never sees half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 async def run_sandbox(settings: SandboxSettings) -> None:
     """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
     assert settings.data_dir is not None
@@ -96,7 +104,7 @@ async def run_sandbox(settings: SandboxSettings) -> None:
     state_file = settings.data_dir / "sandbox.json"
     try:
         description = sandbox.describe()
-        state_file.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+        write_atomically(state_file, json.dumps(description, indent=2) + "\n")
         print(summary(description), flush=True)
         await stop.wait()
     finally:

@@ -17,7 +17,10 @@ from simulator.errors import ConfigError
 FilterAction = Literal["drop", "quarantine"]
 
 # One address, local@domain, with no spaces, commas, angle brackets or control characters.
-_ADDRESS_RE = re.compile(r"[^\s@,<>;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+_ADDRESS_RE = re.compile(
+    r"[^\s@,<>;\"\x00-\x1f\x7f]+"  # local part
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"  # domain, at least one dot
+)
 
 
 def validate_address(key: str, address: str) -> str:

@@ -35,16 +35,21 @@ class MessageFacts:
         return "\n".join(part.decode("utf-8", "replace") for part in self.decoded_parts)
 
 
-def _header(message: Message, name: str) -> str:
+def _value(name: str, raw_value: str) -> str:
+    """A header's value as the policy reads it, or its raw text (unfolded) if it cannot."""
     try:
-        value = message.get(name)
-    except Exception:  # a header the policy cannot parse: fall back to the raw value
-        value = message.get_all(name, [""])[0] if hasattr(message, "get_all") else ""
-    return "" if value is None else str(value)
+        return str(policy.default.header_fetch_parse(name, raw_value))
+    except Exception:  # a header the policy cannot parse: decisions use the raw text
+        return " ".join(raw_value.split())
 
 
 def _headers(message: Message) -> tuple[tuple[str, str], ...]:
-    return tuple((key, _header(message, key)) for key in message)
+    """Every header, repeated ones included, in order; parsed one by one so none can fail all."""
+    return tuple((name, _value(name, raw)) for name, raw in message.raw_items())
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
+    return next((value for key, value in headers if key.lower() == name.lower()), "")
 
 
 def _decoded_parts(message: Message) -> tuple[bytes, ...]:
@@ -64,10 +69,11 @@ def _decoded_parts(message: Message) -> tuple[bytes, ...]:
 def inspect(raw: bytes) -> MessageFacts:
     """Parse `raw` for decisions."""
     message = message_from_bytes(raw, policy=policy.default)
+    headers = _headers(message)
     return MessageFacts(
-        subject=_header(message, "Subject"),
-        message_id=_header(message, "Message-ID").strip(),
-        headers=_headers(message),
+        subject=_first(headers, "Subject"),
+        message_id=_first(headers, "Message-ID").strip(),
+        headers=headers,
         decoded_parts=_decoded_parts(message),
         raw=raw,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from email.utils import parseaddr
 
 from simulator.journal import JOURNAL_MARKER, embedded_original, split_parts
 
@@ -45,10 +46,21 @@ def _text(message: Message, name: str) -> str:
         return ""
 
 
+def _address(message: Message, name: str) -> str:
+    """The address in a From/To header, display name and angle brackets aside."""
+    return parseaddr(_text(message, name))[1].lower()
+
+
 def _report_fields(part: bytes) -> dict[str, list[str]]:
-    body = _parse(part).get_content()
+    """The `Name: value` lines of the report part; none if its text cannot be read."""
+    try:
+        body = _parse(part).get_content()
+    except Exception:  # unknown charset, broken encoding: the fields count as missing
+        return {}
+    if not isinstance(body, str):  # a part that is no text at all (multipart, message)
+        return {}
     fields: dict[str, list[str]] = {}
-    for line in str(body).splitlines():
+    for line in body.splitlines():
         name, sep, value = line.partition(":")
         if sep:
             fields.setdefault(name.strip(), []).append(value.strip())
@@ -70,9 +82,9 @@ def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str]) -
         broken.append("wrapper.multipart-mixed")
     if JOURNAL_MARKER not in top:
         broken.append("wrapper.journal-marker")
-    if _text(top, "From").lower() != mail_from.lower():
+    if _address(top, "From") != mail_from.lower():
         broken.append("wrapper.from")
-    if not rcpt_tos or _text(top, "To").lower() != rcpt_tos[0].lower():
+    if not rcpt_tos or _address(top, "To") != rcpt_tos[0].lower():
         broken.append("wrapper.to")
     if not _text(top, "Message-ID"):
         broken.append("wrapper.message-id")
@@ -88,8 +100,8 @@ def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -
     if original is None:
         broken.append("original.rfc822")
     if not parts or _parse(parts[0]).get_content_type() != "text/plain":
-        return [*broken, "report.text-plain", "report.fields"]
-    fields = _report_fields(parts[0])
+        broken.append("report.text-plain")
+    fields = _report_fields(parts[0]) if parts else {}
     if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
         broken.append("report.fields")
     if original is None:
@@ -108,7 +120,10 @@ def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -
 def check_journal(
     raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Sequence[str]
 ) -> list[str]:
-    """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid."""
+    """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid.
+
+    Never raises on damaged input: what cannot be read counts as the rule it would have shown.
+    """
     top = _parse(raw)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
     broken += _wrapper_rules(top, mail_from, rcpt_tos)

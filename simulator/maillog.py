@@ -36,6 +36,11 @@ def format_timestamp(at: datetime) -> str:
     return f"{at:%a %b} {at.day:2d} {at:%H:%M:%S %Y}"
 
 
+def one_line(text: str) -> str:
+    """`text` with CR and LF escaped, so that no text can start a line of its own (log forging)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def format_line(at: datetime, level: Level, text: str) -> str:
     """One mail-log line in the gateway's form."""
     return f"{format_timestamp(at)} {level.value}: {text}"
@@ -67,7 +72,7 @@ class MailLog:
 
     def write(self, level: Level, text: str) -> LogLine:
         """Log `text` at `level`, now."""
-        line = LogLine(self._clock.now(), level, text)
+        line = LogLine(self._clock.now(), level, one_line(text))
         self._lines.append(line, also=lambda: self._write_file(line))
         return line
 

@@ -13,6 +13,7 @@ FIRST_RETRY = timedelta(seconds=60)
 LONGEST_WAIT = timedelta(seconds=3600)
 MAX_RETRIES = 100
 MAX_AGE = timedelta(hours=72)
+_DOUBLINGS_TO_CAP = (LONGEST_WAIT // FIRST_RETRY).bit_length()
 
 
 class RetriesExhausted(Exception):
@@ -34,7 +35,8 @@ class RetrySchedule:
 
     def wait_after(self, failures: int) -> timedelta:
         """The wait after the `failures`-th failure: 60 s, doubling, at most 3600 s."""
-        wait: timedelta = FIRST_RETRY * 2 ** (failures - 1)
+        doublings = min(failures - 1, _DOUBLINGS_TO_CAP)  # 2**99 minutes would overflow timedelta
+        wait: timedelta = FIRST_RETRY * 2**doublings
         return min(wait, LONGEST_WAIT)
 
     def after_failure(self, now: datetime) -> RetrySchedule:

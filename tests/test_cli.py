@@ -1,0 +1,128 @@
+"""`tdcsim sandbox` from the outside: one-line usage errors, a clear start failure, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+START_TIMEOUT = 15.0
+FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0"]
+
+
+def tdcsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to completion (usage errors and start failures exit on their own)."""
+    return subprocess.run(
+        [sys.executable, "-m", "simulator.cli", *args],
+        capture_output=True, text=True, timeout=60, cwd=cwd, check=False,
+    )
+
+
+@pytest.mark.bad_input
+def test_an_unknown_option_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = tdcsim("sandbox", "--bogus", cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "--bogus" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("value", ["99999", "-1", "smtp"])
+def test_a_bad_port_is_one_line_naming_it(tmp_path: Path, value: str) -> None:
+    result = tdcsim("sandbox", "--inbound-port", value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "--inbound-port" in result.stderr and value in result.stderr
+
+
+@pytest.mark.bad_input
+def test_a_missing_command_is_one_line(tmp_path: Path) -> None:
+    result = tdcsim(cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port that someone else is listening on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        yield occupant.getsockname()[1]
+
+
+@pytest.mark.bad_input
+def test_a_port_in_use_is_named_without_a_traceback(tmp_path: Path, busy_port: int) -> None:
+    data = tmp_path / "data"
+    result = tdcsim(
+        "sandbox", "--data-dir", str(data), "--inbound-port", str(busy_port), *FREE_PORTS, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert str(busy_port) in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.splitlines()) == 1
+    assert not (data / "sandbox.json").exists()
+
+
+def wait_for_description(state_file: Path, process: subprocess.Popen[str]) -> dict[str, Any]:
+    """Poll until sandbox.json holds complete JSON; fail early if the process dies."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr else ""
+            pytest.fail(f"sandbox exited {process.returncode}: {stderr}")
+        try:
+            description: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            time.sleep(0.05)
+            continue
+        return description
+    pytest.fail(f"no complete {state_file} within {START_TIMEOUT} s")
+
+
+def banner(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        return client.recv(512)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_start_describe_and_stop_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(data),
+         "--inbound-port", "0", *FREE_PORTS],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    try:
+        description = wait_for_description(data / "sandbox.json", process)
+        esa1 = description["machines"]["esa1"]
+        ports = [
+            esa1["inbound"]["port"], esa1["relay"]["port"],
+            description["threat_defense"]["port"], description["mailbox"]["port"],
+        ]
+        assert all(isinstance(port, int) and port > 0 for port in ports)
+        assert len(set(ports)) == 4
+        assert description["tdc_enabled"] is True
+        assert description["intake_address"] in description["threat_defense"]["intake_addresses"]
+        assert Path(description["ca_cert"]).is_file()
+        assert banner(esa1["inbound"]["port"]).startswith(b"220")
+
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=START_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert not (data / "sandbox.json").exists()
+    assert "stopped" in stdout
