@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from simulator.clock import Clock
@@ -23,6 +24,9 @@ from simulator.messages import TDC_QUEUE, IdCounters, QueueEntry
 from simulator.outbound import OutboundSession
 from simulator.retry import RetriesExhausted
 from simulator.routing import NoRoute, next_hop
+from simulator.spool import Spool
+
+OnBounce = Callable[[QueueEntry, DeliveryError], None]
 
 LONGEST_NAP = timedelta(minutes=5)
 
@@ -57,9 +61,10 @@ class DeliveryQueues:
 
     def __init__(
         self, holder: ConfigHolder, log: MailLog, ids: IdCounters, clock: Clock,
-        tls_client: ssl.SSLContext,
+        tls_client: ssl.SSLContext, spool: Spool, on_bounce: OnBounce = lambda entry, error: None,
     ) -> None:
         self._holder, self._ids, self._clock, self._tls = holder, ids, clock, tls_client
+        self._spool, self._on_bounce = spool, on_bounce
         self._log = DeliveryLog(log)
         self.destinations: dict[str, Destination] = {}
         self._changed = asyncio.Event()
@@ -80,6 +85,11 @@ class DeliveryQueues:
         for destination in self.destinations.values():
             destination.wake.set()
         self._changed.set()
+
+    def next_attempt(self) -> datetime | None:
+        """When the earliest waiting entry is due (None when every queue is empty)."""
+        times = [e.schedule.next_attempt for d in self.destinations.values() for e in d.entries]
+        return min(times, default=None)
 
     def is_idle(self) -> bool:
         """Nothing in flight and nothing due: what is left waits for a retry."""
@@ -130,39 +140,39 @@ class DeliveryQueues:
             async with OutboundSession(hop, self._tls, require_tls, config.hostname) as session:
                 self._log.connected(dcid, session, hop)
                 while pending:
-                    await self._send(destination, session, dcid, pending[0])
+                    self._settle(destination, pending[0], await self._send(session, dcid, pending[0]))
                     pending.pop(0)
         except NoRoute as missing:
-            error = TransientDeliveryError(f"No route for {missing}", enhanced="4.4.0")
-            for entry in pending:
-                self._failed(destination, dcid, entry, error)
+            self._fail_all(destination, dcid, pending,
+                           TransientDeliveryError(f"No route for {missing}", enhanced="4.4.0"))
         except DeliveryError as error:
-            for entry in pending:
-                self._failed(destination, dcid, entry, error)
+            self._fail_all(destination, dcid, pending, error)
         except Exception as bug:  # a bug here must not lose mail: log it loudly, keep the entries
             self._log.unexpected(dcid, bug)
-            for entry in pending:
-                self._failed(destination, dcid, entry, TransientDeliveryError("Internal error"))
+            self._fail_all(destination, dcid, pending, TransientDeliveryError("Internal error"))
         finally:
             self._log.closed(dcid)
 
-    async def _send(
-        self, destination: Destination, session: OutboundSession, dcid: int, entry: QueueEntry
+    def _fail_all(
+        self, destination: Destination, dcid: int, entries: list[QueueEntry], error: DeliveryError
     ) -> None:
+        for entry in entries:
+            self._settle(destination, entry, self._failed(dcid, entry, error))
+
+    async def _send(self, session: OutboundSession, dcid: int, entry: QueueEntry) -> list[QueueEntry]:
+        """Deliver one entry; returns what remains of it to retry (refused recipients)."""
         self._log.started(dcid, entry)
         try:
             response, refused = await session.send(entry.sender, entry.recipients, entry.data)
         except DeliveryError as error:
-            self._failed(destination, dcid, entry, error)
-            return
+            return self._failed(dcid, entry, error)
         accepted = [r for r in entry.recipients if r not in refused]
         self._log.done(dcid, entry.subset(accepted), response)
-        for address, refusal in refused.items():
-            self._failed(destination, dcid, entry.subset([address]), refusal)
+        return [successor for address, refusal in refused.items()
+                for successor in self._failed(dcid, entry.subset([address]), refusal)]
 
-    def _failed(
-        self, destination: Destination, dcid: int, entry: QueueEntry, error: DeliveryError
-    ) -> None:
+    def _failed(self, dcid: int, entry: QueueEntry, error: DeliveryError) -> list[QueueEntry]:
+        """The entry to retry, or none when it is hard-bounced (5xx, or retries exhausted)."""
         if not isinstance(error, PermanentDeliveryError):
             try:
                 schedule = entry.schedule.after_failure(self._clock.now())
@@ -170,6 +180,16 @@ class DeliveryQueues:
                 pass
             else:
                 self._log.delayed(dcid, entry, error)
-                destination.entries.append(entry.retried(schedule))
-                return
-        self._log.bounced(dcid, entry.moved_to(MessageState.BOUNCED), error)
+                return [entry.retried(schedule)]
+        bounced = entry.moved_to(MessageState.BOUNCED)
+        self._log.bounced(dcid, bounced, error)
+        self._on_bounce(bounced, error)
+        return []
+
+    def _settle(self, destination: Destination, entry: QueueEntry, successors: list[QueueEntry]) -> None:
+        """Record on disk that `entry` is done and `successors` wait; then queue the successors."""
+        try:
+            self._spool.replace(entry, successors)
+        except OSError as error:  # the in-memory queue still holds them: nothing is lost while we run
+            self._log.spool_trouble(entry, error)
+        destination.entries.extend(successors)

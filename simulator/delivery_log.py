@@ -62,6 +62,9 @@ class DeliveryLog:
             self._log.info(connector.bounced_line(entry.mid, error.reason))
         self._log.info(f"Message finished MID {entry.mid} done")
 
+    def spool_trouble(self, entry: QueueEntry, error: OSError) -> None:
+        self._log.warning(f"MID {entry.mid} spool could not be updated: {error.strerror or error}")
+
     def unexpected(self, dcid: int, error: Exception) -> None:
         self._log.critical(f"DCID {dcid} internal error: {error!r}")
 

@@ -1,7 +1,8 @@
-"""One simulated gateway machine: listeners, pipeline, queues and mail log, wired together.
+"""One simulated gateway machine: listeners, pipeline, queues, spool and mail log, wired together.
 
-Design rule: assembly only, no decisions. Imported by the composition root (`sandbox.py`) and by
-nothing else below it.
+Design rule: assembly and start-up recovery only, no decisions. Imported by the composition root
+(`sandbox.py`) and by nothing else below it. With a data dir the spool is on disk and a restart
+resumes every entry at once (then the retry schedule rules); without one, it lives in memory.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from pathlib import Path
 from simulator.clock import Clock
 from simulator.config import ConfigHolder, GatewayConfig
 from simulator.delivery import DeliveryQueues
+from simulator.dsn import build_dsn, generated_line, wants_dsn
+from simulator.errors import DeliveryError
 from simulator.listener import GatewayListener
 from simulator.maillog import MailLog
-from simulator.messages import IdCounters
+from simulator.messages import IdCounters, QueueEntry
 from simulator.pipeline import Pipeline
 from simulator.server import SmtpServer
-from simulator.spool import MemorySpool
+from simulator.spool import DiskSpool, MemorySpool, Spool
 from simulator.tls import SandboxTls
 
 
-def mail_log_path(data_dir: Path, machine: str) -> Path:
-    return data_dir / "machines" / machine / "mail_logs" / "mail.current"
+def machine_dir(data_dir: Path, machine: str) -> Path:
+    return data_dir / "machines" / machine
 
 
 class GatewayMachine:
@@ -33,11 +36,16 @@ class GatewayMachine:
     ) -> None:
         self.name = config.machine
         self.holder = ConfigHolder(config)
-        self.log = MailLog(clock, mail_log_path(data_dir, self.name) if data_dir else None)
-        self.ids = IdCounters()
-        self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client)
+        self._clock = clock
+        home = machine_dir(data_dir, self.name) if data_dir else None
+        self.log = MailLog(clock, home / "mail_logs" / "mail.current" if home else None)
+        self.spool: Spool = DiskSpool(home / "spool") if home else MemorySpool()
+        self._recovered = self.spool.load()
+        self.ids = IdCounters(**self._recovered.counters)
+        self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client, self.spool,
+                                     on_bounce=self._notify_sender)
         self.pipeline = Pipeline(
-            self.holder, self.log, self.ids, MemorySpool(), self.queues.enqueue, clock
+            self.holder, self.log, self.ids, self.spool, self.queues.enqueue, clock
         )
         self.inbound = self._listener("Incoming", False, host, inbound_port, tls)
         self.relay = self._listener("Outgoing", True, host, relay_port, tls)
@@ -57,6 +65,29 @@ class GatewayMachine:
         config = self.holder.current
         return {"hostname": config.hostname, "data_size_limit": config.max_message_size}
 
+    def _notify_sender(self, bounced: QueueEntry, error: DeliveryError) -> None:
+        """A hard-bounced original gets a DSN to its sender; copies and DSNs never do."""
+        if not wants_dsn(bounced):
+            return
+        dsn = build_dsn(bounced, error, self.holder.current.hostname, self.ids.next_mid(),
+                        self._clock.now())
+        try:
+            self.spool.save([dsn], self.ids.snapshot())
+        except OSError as trouble:
+            self.log.warning(f"MID {dsn.mid} DSN for MID {bounced.mid} could not be stored: {trouble}")
+            return
+        self.log.info(generated_line(dsn.mid, bounced.mid))
+        self.queues.enqueue(dsn)
+
+    def _resume_spooled(self) -> None:
+        """Entries left by the last run go out at once; corrupt files were moved aside."""
+        for moved, reason in self._recovered.corrupt:
+            self.log.critical(f"Spool entry {moved.name} is corrupt ({reason}); moved aside to {moved}")
+        for entry in self._recovered.entries:
+            self.queues.enqueue(entry.due_now())
+        if self._recovered.entries:
+            self.log.info(f"Resumed {len(self._recovered.entries)} spooled queue entries")
+
     async def start(self) -> None:
         await self.inbound.start()
         try:
@@ -64,6 +95,7 @@ class GatewayMachine:
         except Exception:
             await self.inbound.stop()
             raise
+        self._resume_spooled()
 
     async def stop(self) -> None:
         await self.inbound.stop()

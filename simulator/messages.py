@@ -5,7 +5,6 @@ Design rule: frozen values; a change of state makes a new value through the life
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -51,6 +50,11 @@ class QueueEntry:
     original_mid: int | None = None  # set on journal copies: the message it copies
 
     @property
+    def key(self) -> str:
+        """Unique among queued entries: the MID and its first RID (entries split a MID's RIDs)."""
+        return f"{self.mid}-{self.rids[0]}"
+
+    @property
     def is_copy(self) -> bool:
         return self.original_mid is not None
 
@@ -69,24 +73,35 @@ class QueueEntry:
         pairs = [(rid, r) for rid, r in zip(self.rids, self.recipients, strict=True) if r in wanted]
         return replace(self, rids=tuple(p[0] for p in pairs), recipients=tuple(p[1] for p in pairs))
 
+    def due_now(self) -> QueueEntry:
+        """The same entry, due at once (a restart attempts every queued entry immediately)."""
+        return replace(self, schedule=self.schedule.retry_now())
+
     def retried(self, schedule: RetrySchedule) -> QueueEntry:
         """Deferred, to be tried again when `schedule` says."""
         return replace(self.moved_to(MessageState.DEFERRED), schedule=schedule)
 
 
 class IdCounters:
-    """The machine's ICID, MID and DCID sequences."""
+    """The machine's ICID, MID and DCID sequences; `snapshot` gives the next of each."""
 
-    def __init__(self, first_mid: int = 1) -> None:
-        self._icid = itertools.count(1)
-        self._mid = itertools.count(first_mid)
-        self._dcid = itertools.count(1)
+    def __init__(self, icid: int = 1, mid: int = 1, dcid: int = 1) -> None:
+        self._next = {"icid": icid, "mid": mid, "dcid": dcid}
+
+    def _take(self, kind: str) -> int:
+        value = self._next[kind]
+        self._next[kind] = value + 1
+        return value
 
     def next_icid(self) -> int:
-        return next(self._icid)
+        return self._take("icid")
 
     def next_mid(self) -> int:
-        return next(self._mid)
+        return self._take("mid")
 
     def next_dcid(self) -> int:
-        return next(self._dcid)
+        return self._take("dcid")
+
+    def snapshot(self) -> dict[str, int]:
+        """The next value of each sequence (what a restart must continue from)."""
+        return dict(self._next)

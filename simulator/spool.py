@@ -1,28 +1,167 @@
-"""Where an accepted message is kept until every destination has it.
+"""The durable spool: every queue entry on disk, flushed, before the listener answers 250.
 
-Design rule: the pipeline calls `store` before the listener answers 250, and nothing is
-acknowledged that `store` did not keep. `MemorySpool` is the seam for the durable, on-disk spool:
-in memory the queue entries themselves are the only copy, so it only counts what it was given.
+Design rule: one file per queue entry, `<MID>-<first RID>.entry`: a JSON header line, then the
+message bytes. Writes go to `tmp/`, are flushed (fsync) and renamed into `queue/`, so a file in
+`queue/` is always whole. A finished entry's file is removed only after its successors (a deferred
+remainder) are written. A file that cannot be read at start-up is moved to `corrupt/`, never deleted.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
 
-from simulator.messages import ReceivedMessage
+from simulator.lifecycle import MessageState
+from simulator.messages import QueueEntry
+from simulator.retry import RetrySchedule
+
+FORMAT_VERSION = 1
+
+
+class CorruptEntry(ValueError):
+    """A spool file that cannot be read back."""
+
+
+@dataclass
+class Loaded:
+    """What a spool held at start-up."""
+
+    entries: list[QueueEntry] = field(default_factory=list)
+    corrupt: list[tuple[Path, str]] = field(default_factory=list)  # where it was moved, and why
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 class Spool(Protocol):
-    """Keeps accepted messages until they are finished."""
+    """Keeps queue entries until they are delivered or bounced."""
 
-    async def store(self, message: ReceivedMessage) -> None: ...
+    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None: ...
+
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None: ...
+
+    def load(self) -> Loaded: ...
 
 
 class MemorySpool:
-    """No durability: a process that dies loses its queue (the durable spool fixes that)."""
+    """No durability (no data dir): the in-memory queue entries are the only copy."""
 
-    def __init__(self) -> None:
-        self.stored = 0
+    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+        """Nothing to write."""
 
-    async def store(self, message: ReceivedMessage) -> None:
-        self.stored += 1
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
+        """Nothing to write."""
+
+    def load(self) -> Loaded:
+        return Loaded()
+
+
+def encode(entry: QueueEntry) -> bytes:
+    """An entry as it is stored: header line, newline, message bytes."""
+    header = {
+        "v": FORMAT_VERSION, "mid": entry.mid, "sender": entry.sender,
+        "recipients": list(entry.recipients), "rids": list(entry.rids),
+        "destination": entry.destination, "original_mid": entry.original_mid,
+        "queued_at": entry.schedule.queued_at.isoformat(),
+        "next_attempt": entry.schedule.next_attempt.isoformat(),
+        "failures": entry.schedule.failures,
+        "size": len(entry.data), "sha256": hashlib.sha256(entry.data).hexdigest(),
+    }
+    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + entry.data
+
+
+def decode(stored: bytes) -> QueueEntry:
+    """The entry a stored file holds; raises `CorruptEntry` saying what is wrong."""
+    head, newline, data = stored.partition(b"\n")
+    try:
+        header: dict[str, Any] = json.loads(head)
+        if not newline or header["v"] != FORMAT_VERSION:
+            raise CorruptEntry("unknown format")
+        if len(data) != header["size"] or hashlib.sha256(data).hexdigest() != header["sha256"]:
+            raise CorruptEntry(f"message bytes damaged ({len(data)} of {header['size']} bytes)")
+        schedule = RetrySchedule(datetime.fromisoformat(header["queued_at"]),
+                                 datetime.fromisoformat(header["next_attempt"]), header["failures"])
+        return QueueEntry(
+            mid=header["mid"], sender=header["sender"], recipients=tuple(header["recipients"]),
+            rids=tuple(header["rids"]), data=data, destination=header["destination"],
+            schedule=schedule, original_mid=header["original_mid"],
+            state=MessageState.DEFERRED if header["failures"] else MessageState.QUEUED,
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise CorruptEntry(str(error) or type(error).__name__) from error
+
+
+class DiskSpool:
+    """Queue entries under `folder/queue`, written through `folder/tmp`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.queue, self.tmp, self.corrupt = folder / "queue", folder / "tmp", folder / "corrupt"
+        self.counters_file = folder / "counters.json"
+
+    def _ensure_folders(self) -> None:
+        for path in (self.queue, self.tmp):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, entry: QueueEntry, flush: bool) -> None:
+        staged = self.tmp / f"{entry.key}.entry"
+        with staged.open("wb") as stream:
+            stream.write(encode(entry))
+            if flush:
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(staged, self.queue / staged.name)
+
+    def _sync_queue_folder(self) -> None:
+        descriptor = os.open(self.queue, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+        """Write and flush `entries` (raises OSError if the disk refuses), and the ID counters."""
+        self._ensure_folders()
+        for entry in entries:
+            self._write(entry, flush=True)
+        self._sync_queue_folder()
+        staged = self.tmp / "counters.json"
+        staged.write_text(json.dumps(counters))
+        os.replace(staged, self.counters_file)
+
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
+        """`finished` is done; what remains of it (deferred recipients) is `successors`."""
+        for entry in successors:
+            self._write(entry, flush=False)  # losing a new schedule only means an earlier retry
+        if finished.key not in {entry.key for entry in successors}:
+            (self.queue / f"{finished.key}.entry").unlink(missing_ok=True)
+
+    def load(self) -> Loaded:
+        """Every stored entry; unreadable ones are moved to `corrupt/` and reported."""
+        loaded = Loaded(counters=self._load_counters())
+        for path in sorted(self.queue.glob("*.entry")) if self.queue.is_dir() else []:
+            try:
+                loaded.entries.append(decode(path.read_bytes()))
+            except CorruptEntry as error:
+                loaded.corrupt.append((self._move_aside(path), str(error)))
+        return loaded
+
+    def _move_aside(self, path: Path) -> Path:
+        """Move `path` into `corrupt/` under a name no earlier corrupt file has."""
+        self.corrupt.mkdir(parents=True, exist_ok=True)
+        target, number = self.corrupt / path.name, 0
+        while target.exists():
+            number += 1
+            target = self.corrupt / f"{path.name}.{number}"
+        return path.rename(target)
+
+    def _load_counters(self) -> dict[str, int]:
+        try:
+            stored = json.loads(self.counters_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in stored.items() if isinstance(v, int)} if isinstance(stored, dict) else {}

@@ -83,6 +83,8 @@ def test_an_original_is_not_a_copy() -> None:
 
 
 def test_id_counters_are_separate_sequences() -> None:
-    ids = IdCounters(first_mid=3)
+    ids = IdCounters(mid=3)
     assert [ids.next_mid(), ids.next_mid()] == [3, 4]
     assert [ids.next_icid(), ids.next_dcid(), ids.next_icid()] == [1, 1, 2]
+    assert ids.snapshot() == {"icid": 3, "mid": 5, "dcid": 2}
+    assert IdCounters(**ids.snapshot()).next_mid() == 5
