@@ -6,4 +6,6 @@ pytest_plugins = [
     "steps.sending_steps",
     "steps.delivery_steps",
     "steps.journal_steps",
+    "steps.fault_steps",
+    "steps.queue_steps",
 ]

@@ -19,8 +19,11 @@ import trustme
 
 from simulator.clock import SystemClock
 from simulator.errors import SimulatorError
+from simulator.faults import FAULT_HELP, Fault, parse_fault
+from simulator.gateway import mail_log_path
 from simulator.sandbox import DEFAULT_PORTS, Sandbox, SandboxSettings
 from simulator.tls import SERVER_NAMES, SandboxTls
+from simulator.tracking import UnknownMessage, render, track_text
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,12 +43,39 @@ def _port(text: str) -> int:
     return port
 
 
+def _fault(text: str) -> Fault:
+    try:
+        return parse_fault(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _mid(text: str) -> int:
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"not a message ID (MID): {text!r}")
+    return int(text)
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="tdcsim", description=__doc__.splitlines()[0] if __doc__ else "")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _add_sandbox(commands)
+    tracking = commands.add_parser(
+        "tracking", help="one message's history from a machine's mail log",
+        description="Print one message's history (oldest first) in message tracking's form.",
+    )
+    tracking.add_argument("--data-dir", type=Path, default=Path("sandbox-data"),
+                          help="the sandbox's data dir (default: ./sandbox-data)")
+    tracking.add_argument("--machine", default="esa1", help="which machine's mail log (default: esa1)")
+    tracking.add_argument("mid", type=_mid, metavar="MID", help="the message ID to track")
+    return parser
+
+
+def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     sandbox = commands.add_parser(
         "sandbox", help="run the gateway, Threat Defense and the mailbox host on loopback",
         description="Run the sandbox until SIGINT/SIGTERM. Port 0 lets the OS choose.",
+        epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox.add_argument("--data-dir", type=Path, default=Path("sandbox-data"),
                          help="where logs, mailboxes and journals go (default: ./sandbox-data)")
@@ -56,7 +86,10 @@ def build_parser() -> OneLineParser:
                              help=f"port (default: {DEFAULT_PORTS[name]})")
     sandbox.add_argument("--no-tdc", action="store_true",
                          help="start with the Threat Defense Connector disabled")
-    return parser
+    sandbox.add_argument("--td-fault", type=_fault, action="append", default=[], metavar="KIND[:ARG]",
+                         help="script a fault on the Threat Defense endpoint (repeatable; kinds below)")
+    sandbox.add_argument("--mailbox-fault", type=_fault, action="append", default=[],
+                         metavar="KIND[:ARG]", help="script a fault on the mailbox host (repeatable)")
 
 
 def summary(description: dict[str, object]) -> str:
@@ -113,13 +146,34 @@ async def run_sandbox(settings: SandboxSettings) -> None:
     print("tdc-simulator sandbox stopped", flush=True)
 
 
+def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
+    """Print the history of `mid`; a missing log or message is a one-line error, exit 2."""
+    path = mail_log_path(data_dir, machine)
+    try:
+        history = track_text(path.read_text(encoding="utf-8").splitlines(), mid)
+    except FileNotFoundError:
+        print(f"tdcsim: no mail log at {path}", file=sys.stderr)
+        return 2
+    except UnknownMessage:
+        print(f"tdcsim: no message {mid} in {path}", file=sys.stderr)
+        return 2
+    try:
+        print(render(history), flush=True)
+    except BrokenPipeError:  # `tdcsim tracking ... | head` closed the pipe: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    if arguments.command == "tracking":
+        return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
     settings = SandboxSettings(
         data_dir=arguments.data_dir.resolve(), host=arguments.host,
         inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
         tdc_enabled=not arguments.no_tdc,
+        threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
     )
     try:
         asyncio.run(run_sandbox(settings))

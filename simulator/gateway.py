@@ -27,6 +27,10 @@ def machine_dir(data_dir: Path, machine: str) -> Path:
     return data_dir / "machines" / machine
 
 
+def mail_log_path(data_dir: Path, machine: str) -> Path:
+    return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
+
+
 class GatewayMachine:
     """A running gateway machine (e.g. `esa1`)."""
 
@@ -38,7 +42,7 @@ class GatewayMachine:
         self.holder = ConfigHolder(config)
         self._clock = clock
         home = machine_dir(data_dir, self.name) if data_dir else None
-        self.log = MailLog(clock, home / "mail_logs" / "mail.current" if home else None)
+        self.log = MailLog(clock, mail_log_path(data_dir, self.name) if data_dir else None)
         self.spool: Spool = DiskSpool(home / "spool") if home else MemorySpool()
         self._recovered = self.spool.load()
         self.ids = IdCounters(**self._recovered.counters)

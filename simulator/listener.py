@@ -19,7 +19,7 @@ from simulator.config import ConfigHolder
 from simulator.maillog import MailLog
 from simulator.messages import Direction, IdCounters, ReceivedMessage
 from simulator.replies import Reply
-from simulator.server import ObservedSMTP
+from simulator.server import ObservedSMTP, envelope_sender
 
 Intake = Callable[[ReceivedMessage], Awaitable[Reply]]
 
@@ -120,7 +120,8 @@ class GatewayListener:
             return replies.ACCESS_DENIED.line
         self._abort_transaction(connection)
         connection.mid = self._ids.next_mid()
-        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        envelope.mail_from = address
+        envelope.mail_options = list(mail_options)
         self._log.info(f"Start MID {connection.mid} ICID {connection.icid}")
         self._log.info(f"MID {connection.mid} ICID {connection.icid} From: <{address}>")
         return replies.SENDER_OK.line
@@ -149,7 +150,7 @@ class GatewayListener:
             icid=connection.icid,
             direction=self.direction(server, session),
             peer_ip=connection.peer_ip,
-            mail_from=envelope.mail_from or "",
+            mail_from=envelope_sender(envelope.mail_from or ""),
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=envelope.original_content,
         )

@@ -2,6 +2,7 @@
 
 Design rule: accepts any recipient and stores exactly the DATA bytes it received, one Maildir
 file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed).
+Scripted faults (BEHAVIOUR.md §8.7) answer first, as at the Threat Defense endpoint.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from aiosmtpd.smtp import Envelope, Session
 
 from simulator import replies
 from simulator.clock import Clock
+from simulator.faults import FaultPlan
 from simulator.records import Records
-from simulator.server import EndpointHandler, ObservedSMTP
+from simulator.server import EndpointHandler, ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)
@@ -63,20 +65,34 @@ def is_safe_folder_name(address: str) -> bool:
 class MailboxHandler(EndpointHandler):
     """aiosmtpd handler of the mock mailbox host."""
 
-    def __init__(self, store: MailboxStore) -> None:
-        super().__init__()
+    def __init__(self, store: MailboxStore, faults: FaultPlan | None = None) -> None:
+        super().__init__(faults)
         self.store = store
+
+    async def handle_MAIL(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        if (fault := await self.fault_reply(server, "MAIL")) is not None:
+            return fault
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        return replies.SENDER_OK.line
 
     async def handle_RCPT(
         self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
         rcpt_options: list[str],
     ) -> str:
+        if (fault := await self.fault_reply(server, "RCPT")) is not None:
+            return fault
         if not is_safe_folder_name(address):
             return replies.BAD_MAILBOX_ADDRESS.line
         envelope.rcpt_tos.append(address)
         return replies.RECIPIENT_OK.line
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
+        if (fault := await self.fault_reply(server, "END")) is not None:
+            return fault
         for recipient in envelope.rcpt_tos:
-            self.store.save(recipient, envelope.mail_from or "", envelope.original_content or b"")
+            self.store.save(recipient, envelope_sender(envelope.mail_from or ""),
+                            envelope.original_content or b"")
         return replies.OK.with_text("Ok: delivered to mailbox").line

@@ -38,7 +38,7 @@ def _tls_cause(error: BaseException) -> BaseException | None:
     while seen is not None:
         if isinstance(seen, ssl.SSLError | ssl.CertificateError):
             return seen
-        if isinstance(seen, aiosmtplib.SMTPException) and "STARTTLS" in seen.message:
+        if isinstance(seen, aiosmtplib.SMTPException) and "STARTTLS" in str(seen):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -68,26 +68,41 @@ class OutboundSession:
     def __init__(
         self, hop: NextHop, tls_context: ssl.SSLContext, require_tls: bool, local_hostname: str
     ) -> None:
+        # STARTTLS is done by hand (not aiosmtplib's start_tls) so that every failure in that
+        # phase, a refused handshake included, is known to be a TLS failure.
         self._client = aiosmtplib.SMTP(
-            hostname=hop.host,
-            port=hop.port,
-            local_hostname=local_hostname,
-            start_tls=True if require_tls else None,
-            tls_context=tls_context,
-            timeout=TIMEOUT_SECONDS,
+            hostname=hop.host, port=hop.port, local_hostname=local_hostname, start_tls=False,
+            tls_context=tls_context, timeout=TIMEOUT_SECONDS,
         )
+        self._require_tls = require_tls
         self.tls: TlsInfo | None = None
 
     async def __aenter__(self) -> OutboundSession:
         try:
             await self._client.connect()
+            await self._client.ehlo()
         except Exception as error:
+            self._client.close()
             raise classify(error) from error
+        await self._start_tls()
+        return self
+
+    async def _start_tls(self) -> None:
+        """STARTTLS when offered; when it is required, its absence or failure is a TLS error."""
+        if not self._client.supports_extension("starttls"):
+            if self._require_tls:
+                self._client.close()
+                raise TlsDeliveryError("TLS Error", detail="STARTTLS not offered")
+            return
+        try:
+            await self._client.starttls()
+        except Exception as error:
+            self._client.close()
+            raise TlsDeliveryError("TLS Error", detail=str(_tls_cause(error) or error)) from error
         ssl_object = self._client.get_transport_info("ssl_object")
         if ssl_object is not None:
             cipher = ssl_object.cipher()
             self.tls = TlsInfo(ssl_object.version() or "", cipher[0] if cipher else "")
-        return self
 
     @property
     def local_address(self) -> str:

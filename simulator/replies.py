@@ -48,6 +48,7 @@ UNKNOWN_INTAKE_ADDRESS = Reply(550, "5.1.1", "Unknown message intake address")
 TOO_MANY_MESSAGES = Reply(421, "4.7.0", "Too many messages on this connection, reconnect")
 CANNOT_STORE = Reply(451, "4.3.0", "Cannot store the message now, try again later")
 BAD_MAILBOX_ADDRESS = Reply(553, "5.1.3", "Address cannot name a mailbox")
+SCRIPTED_FAILURE = Reply(451, "4.3.0", "Scripted fault: transaction failed, try again later")
 
 CATALOGUE: tuple[Reply, ...] = (
     OK,
@@ -62,4 +63,10 @@ CATALOGUE: tuple[Reply, ...] = (
     TOO_MANY_MESSAGES,
     CANNOT_STORE,
     BAD_MAILBOX_ADDRESS,
+    SCRIPTED_FAILURE,
 )
+
+
+def scripted_fault(code: int, command: str) -> Reply:
+    """The reply a `reply:COMMAND=CODE` fault gives: any code, so built here rather than named."""
+    return Reply(code, f"{str(code)[0]}.3.0", f"Scripted fault: {code} at {command}")

@@ -8,16 +8,18 @@ thread) and by the test fixtures (a background thread); neither needs anything e
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulator.clock import Clock
 from simulator.config import ConnectorSettings, GatewayConfig, NextHop, domain_of
+from simulator.faults import Fault, FaultPlan
 from simulator.gateway import GatewayMachine
 from simulator.mailbox import MailboxHandler, MailboxStore
 from simulator.routing import CATCH_ALL
-from simulator.server import SmtpServer
+from simulator.server import SmtpServer, endpoint_server
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
 
@@ -41,6 +43,8 @@ class SandboxSettings:
     tdc_enabled: bool = True
     intake_addresses: tuple[str, ...] = DEFAULT_INTAKE_ADDRESSES
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    threat_defense_faults: tuple[Fault, ...] = ()
+    mailbox_faults: tuple[Fault, ...] = ()
 
 
 class Sandbox:
@@ -53,14 +57,16 @@ class Sandbox:
         data = settings.data_dir
         self.journals = JournalStore(data / "threat-defense" if data else None)
         self.mailbox = MailboxStore(data / "mailbox" if data else None, clock)
-        self.threat_defense_server = SmtpServer(
-            "Threat Defense endpoint", ThreatDefenseHandler(self.journals, settings.intake_addresses),
-            settings.host, settings.threat_defense_port, tls.server,
+        self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
+        td_handler = ThreatDefenseHandler(
+            self.journals, settings.intake_addresses, faults=self.threat_defense_faults)
+        self.threat_defense_server = endpoint_server(
+            "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port, tls,
             hostname="intake.threatdefense.test", require_starttls=False,
         )
-        self.mailbox_server = SmtpServer(
-            "mailbox host", MailboxHandler(self.mailbox), settings.host, settings.mailbox_port,
-            tls.server, hostname="mailbox.sandbox.test",
+        self.mailbox_server = endpoint_server(
+            "mailbox host", MailboxHandler(self.mailbox, self.mailbox_faults), settings.host,
+            settings.mailbox_port, tls, hostname="mailbox.sandbox.test",
         )
         self.machine: GatewayMachine | None = None
 
@@ -85,6 +91,8 @@ class Sandbox:
                 await server.start()
                 started.append(server)
             s = self.settings
+            await self.apply_faults("threat_defense", s.threat_defense_faults)  # `down`: bound, then paused
+            await self.apply_faults("mailbox", s.mailbox_faults)
             self.machine = GatewayMachine(self.gateway_config(), s.data_dir, self.clock, self.tls,
                                           s.host, s.inbound_port, s.relay_port)
             await self.machine.start()
@@ -94,6 +102,16 @@ class Sandbox:
             raise
         if s.data_dir is not None:
             (s.data_dir / "ca.pem").write_bytes(self.tls.ca_pem)
+
+    async def apply_faults(self, endpoint: str, faults: Iterable[Fault]) -> None:
+        """Script the faults of `endpoint` ("threat_defense" or "mailbox"); `down` stops it listening."""
+        plans = {"threat_defense": (self.threat_defense_faults, self.threat_defense_server),
+                 "mailbox": (self.mailbox_faults, self.mailbox_server)}
+        if endpoint not in plans:
+            raise ValueError(f"unknown endpoint {endpoint!r}: threat_defense or mailbox")
+        plan, server = plans[endpoint]
+        plan.set(faults)
+        await (server.pause() if plan.down else server.resume())
 
     async def stop(self) -> None:
         if self.machine is not None:
@@ -112,8 +130,10 @@ class Sandbox:
                 "mail_log": str(machine.log.path) if machine.log.path else None,
             }},
             "threat_defense": {"host": s.host, "port": self.threat_defense_server.port,
-                               "intake_addresses": list(s.intake_addresses)},
-            "mailbox": {"host": s.host, "port": self.mailbox_server.port},
+                               "intake_addresses": list(s.intake_addresses),
+                               "faults": [str(f) for f in self.threat_defense_faults.faults]},
+            "mailbox": {"host": s.host, "port": self.mailbox_server.port,
+                        "faults": [str(f) for f in self.mailbox_faults.faults]},
             "intake_address": s.intake_addresses[0],
             "tdc_enabled": machine.holder.current.connector.enabled,
             "local_domains": list(machine.holder.current.local_domains),

@@ -1,8 +1,10 @@
 """A small server runner around `loop.create_server`, and aiosmtpd's SMTP with connection hooks.
 
 Design rule: bind the port asked for (0 lets the OS choose) and read the real one back; a failure to
-listen becomes `ServerStartError` naming host and port; stopping closes live connections too.
-aiosmtpd's `Controller` cannot report a port-0 bind, hence this runner.
+listen becomes `ServerStartError` naming host and port; stopping closes live connections too, and
+pausing does the same but keeps the port, to listen there again. aiosmtpd's `Controller` cannot
+report a port-0 bind, hence this runner. The mock endpoints' handlers consult their `FaultPlan`
+before their own logic; aiosmtpd still owns the grammar around them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,22 @@ import itertools
 import ssl
 import weakref
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from simulator.errors import ServerStartError
+from simulator.faults import Command, FaultPlan
+from simulator.tls import FaultTlsContexts, SandboxTls
+
+
+def envelope_sender(address: str) -> str:
+    """MAIL FROM as the simulator keeps it: aiosmtpd hands the null sender over as "<>", we use "".
+
+    Read it through this function; the envelope itself must keep "<>", which aiosmtpd takes as
+    "MAIL was given" (an empty string would make it answer 503 to RCPT).
+    """
+    return "" if address == "<>" else address
 
 
 class ConnectionHooks(Protocol):
@@ -40,6 +53,27 @@ class ObservedSMTP(SMTP):
         """Close the client connection (e.g. after a 421)."""
         if self.transport is not None:
             self.transport.close()
+
+    def abort_connection(self) -> None:
+        """Close the client connection at once, dropping any reply not yet sent."""
+        if isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
+
+    async def drop(self) -> NoReturn:
+        """Close without a reply; the command's coroutine ends when `connection_lost` cancels it."""
+        self.abort_connection()
+        await self.loop.create_future()
+        raise ConnectionAbortedError("dropped")  # not reached: the future is never set
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA, with a `handle_DATA_COMMAND` hook before the 354 that aiosmtpd has no hook for."""
+        if self.envelope is not None and self.envelope.rcpt_tos and not arg:  # would get its 354
+            status = await self._call_handler_hook("DATA_COMMAND")
+            if isinstance(status, str):
+                await self.push(status)
+                return
+        await super().smtp_DATA(arg)
 
     @property
     def peer_ip(self) -> str:
@@ -80,34 +114,42 @@ class SmtpServer:
         self._smtp_options = smtp_options
         self._per_connection = per_connection
         self._server: asyncio.Server | None = None
+        self._port: int | None = None
         self._live: weakref.WeakSet[ObservedSMTP] = weakref.WeakSet()
 
     def _protocol(self) -> ObservedSMTP:
-        options = {**self._smtp_options, **(self._per_connection() if self._per_connection else {})}
-        protocol = ObservedSMTP(
-            self._handler, tls_context=self._tls_context, enable_SMTPUTF8=True, **options
-        )
+        options = {"tls_context": self._tls_context, **self._smtp_options}
+        options.update(self._per_connection() if self._per_connection else {})
+        protocol = ObservedSMTP(self._handler, enable_SMTPUTF8=True, **options)
         self._live.add(protocol)
         return protocol
 
-    async def start(self) -> None:
-        """Listen; raise `ServerStartError` if the address cannot be bound."""
+    async def _listen(self, port: int) -> None:
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(self._protocol, self.host, self._requested_port)
+            self._server = await loop.create_server(self._protocol, self.host, port)
         except OSError as error:
             reason = error.strerror or str(error)
-            raise ServerStartError(self.name, self.host, self._requested_port, reason) from error
+            raise ServerStartError(self.name, self.host, port, reason) from error
+        self._port = int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        """Listen; raise `ServerStartError` if the address cannot be bound."""
+        await self._listen(self._requested_port)
 
     @property
     def port(self) -> int:
-        """The port actually bound."""
-        if self._server is None:
-            raise RuntimeError(f"{self.name} is not listening")
-        return int(self._server.sockets[0].getsockname()[1])
+        """The port actually bound (still known while paused or after stopping)."""
+        if self._port is None:
+            raise RuntimeError(f"{self.name} has not started")
+        return self._port
 
-    async def stop(self) -> None:
-        """Stop listening and close every open connection."""
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    async def pause(self) -> None:
+        """Stop listening and close every open connection; `resume` listens on the same port."""
         if self._server is None:
             return
         self._server.close()
@@ -116,6 +158,27 @@ class SmtpServer:
                 protocol.transport.close()
         await self._server.wait_closed()
         self._server = None
+
+    async def resume(self) -> None:
+        """Listen again on the port this server had; nothing if it is listening or never started."""
+        if self._server is None and self._port is not None:
+            await self._listen(self._port)
+
+    async def stop(self) -> None:
+        """Stop listening and close every open connection."""
+        await self.pause()
+
+
+def endpoint_server(
+    name: str, handler: EndpointHandler, host: str, port: int, tls: SandboxTls, **smtp_options: Any
+) -> SmtpServer:
+    """A mock endpoint's server: each new connection gets the TLS context its fault plan asks for."""
+    contexts = FaultTlsContexts(tls)
+
+    def tls_options() -> dict[str, Any]:
+        return {"tls_context": contexts.context(handler.faults.tls_fault)}
+
+    return SmtpServer(name, handler, host, port, tls.server, per_connection=tls_options, **smtp_options)
 
 
 class EndpointConnection:
@@ -127,13 +190,35 @@ class EndpointConnection:
 
 
 class EndpointHandler:
-    """Base of the mock endpoints' handlers: numbers connections and reads their TLS state."""
+    """Base of the mock endpoints' handlers: numbers connections, reads their TLS state, plays faults."""
 
-    def __init__(self) -> None:
+    def __init__(self, faults: FaultPlan | None = None) -> None:
         self._numbers = itertools.count(1)
+        self.faults = faults if faults is not None else FaultPlan()
 
     def connection_opened(self, server: ObservedSMTP) -> EndpointConnection:
+        if self.faults.drops("CONNECT"):
+            server.abort_connection()  # before aiosmtpd's banner task writes anything
         return EndpointConnection(next(self._numbers))
+
+    async def fault_reply(self, server: ObservedSMTP, command: Command) -> str | None:
+        """The scripted answer to `command`, or None to go on; a fault may also delay or drop."""
+        if self.faults.drops(command):
+            await server.drop()
+        if delay := self.faults.delay(command):
+            await asyncio.sleep(delay)
+        reply = self.faults.take_reply(command)
+        if reply is None:
+            return None
+        if reply.code == 421:  # "closing transmission channel": do so once the reply is written
+            server.loop.call_soon(server.close_connection)
+        return reply.line
+
+    async def handle_DATA_COMMAND(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope
+    ) -> str | None:
+        """The DATA command before its 354: only a fault answers here."""
+        return await self.fault_reply(server, "DATA")
 
     def connection_closed(self, server: ObservedSMTP) -> None:
         """Nothing to do: endpoints keep no per-connection state beyond the connection."""

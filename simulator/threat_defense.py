@@ -4,6 +4,7 @@ Design rule: the same aiosmtpd listener as the gateway's, with a handler that re
 (`530 5.7.0` before it), takes only its tenants' intake addresses (`550 5.1.1`), answers
 `421 4.7.0` after the 10th message of a connection, and stores every journal exactly as received
 with a JSON record beside it: envelope, TLS, connection, and the §3 conformance result.
+Scripted faults (§8.7) answer first, before any of that.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 from aiosmtpd.smtp import Envelope, Session
 
 from simulator import replies
+from simulator.faults import FaultPlan
 from simulator.journal_check import check_journal
 from simulator.records import Records
-from simulator.server import EndpointConnection, EndpointHandler, ObservedSMTP
+from simulator.server import EndpointConnection, EndpointHandler, ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,10 @@ class ThreatDefenseHandler(EndpointHandler):
     """aiosmtpd handler of the mock Threat Defense intake."""
 
     def __init__(
-        self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10
+        self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10,
+        faults: FaultPlan | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(faults)
         self.store = store
         self.intake_addresses = tuple(intake_addresses)
         self._limit = messages_per_connection
@@ -92,6 +95,8 @@ class ThreatDefenseHandler(EndpointHandler):
         self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
         mail_options: list[str],
     ) -> str:
+        if (fault := await self.fault_reply(server, "MAIL")) is not None:
+            return fault
         if not session.ssl:
             return replies.STARTTLS_REQUIRED.line
         if server.connection.messages >= self._limit:
@@ -104,17 +109,21 @@ class ThreatDefenseHandler(EndpointHandler):
         self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
         rcpt_options: list[str],
     ) -> str:
+        if (fault := await self.fault_reply(server, "RCPT")) is not None:
+            return fault
         if address.lower() not in {a.lower() for a in self.intake_addresses}:
             return replies.UNKNOWN_INTAKE_ADDRESS.line
         envelope.rcpt_tos.append(address)
         return replies.RECIPIENT_OK.line
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
+        if (fault := await self.fault_reply(server, "END")) is not None:
+            return fault
         connection: EndpointConnection = server.connection
         connection.messages += 1
         protocol, cipher = self.tls_of(session)
         data = envelope.original_content or b""
-        mail_from, rcpt_tos = envelope.mail_from or "", tuple(envelope.rcpt_tos)
+        mail_from, rcpt_tos = envelope_sender(envelope.mail_from or ""), tuple(envelope.rcpt_tos)
         record = JournalRecord(
             number=self.store.next_number(rcpt_tos[0].lower()),
             intake_address=rcpt_tos[0].lower(),

@@ -2,12 +2,15 @@
 
 Design rule: certificates come from trustme at run time and live in memory; only the CA's public
 certificate is written out (to the data dir) so that outside clients can verify the sandbox.
+The bad certificates of the TLS faults are minted the same way, on first use, per endpoint.
 """
 
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import trustme
 
@@ -37,12 +40,63 @@ class SandboxTls:
     ca_pem: bytes
     server: ssl.SSLContext
     client: ssl.SSLContext
+    ca: trustme.CA | None = field(default=None, compare=False, repr=False)  # to mint bad certificates
+    names: tuple[str, ...] = ()
 
     @classmethod
     def issue(cls, ca: trustme.CA, *names: str) -> SandboxTls:
         """Issue a server certificate for `names` from `ca` and build both contexts."""
         leaf = ca.issue_cert(*names)
-        return cls(ca.cert_pem.bytes(), server_context(leaf), client_context(ca))
+        return cls(ca.cert_pem.bytes(), server_context(leaf), client_context(ca), ca, names)
+
+
+WRONG_HOST_NAME = "wrong-host.sandbox.test"
+
+
+class FaultTlsContexts:
+    """An endpoint's server contexts for the TLS faults, minted on first use and then kept."""
+
+    def __init__(self, tls: SandboxTls) -> None:
+        self._tls = tls
+        self._minted: dict[str, ssl.SSLContext] = {}
+
+    def context(self, tls_fault: str | None) -> ssl.SSLContext | None:
+        """The context to offer for `tls_fault` (a TLS fault kind, or None); None offers no STARTTLS."""
+        if tls_fault is None:
+            return self._tls.server
+        if tls_fault == "no-starttls":
+            return None
+        if tls_fault not in self._minted:
+            self._minted[tls_fault] = self._mint(tls_fault)
+        return self._minted[tls_fault]
+
+    def _mint(self, tls_fault: str) -> ssl.SSLContext:
+        ca, names = self._tls.ca, self._tls.names or SERVER_NAMES
+        if ca is None:
+            raise ValueError(f"{tls_fault} needs the sandbox CA: build the TLS with SandboxTls.issue")
+        if tls_fault == "untrusted-cert":
+            return server_context(trustme.CA().issue_cert(*names))
+        if tls_fault == "wrong-host-cert":
+            return server_context(ca.issue_cert(WRONG_HOST_NAME))
+        if tls_fault == "expired-cert":
+            now = datetime.now(UTC)  # OpenSSL checks validity against the real clock, not the sandbox's
+            start, end = now - timedelta(days=30), now - timedelta(days=1)
+            return server_context(ca.issue_cert(*names, not_before=start, not_after=end))
+        if tls_fault == "tls1.1-only":
+            return tls11_only_context(ca.issue_cert(*names))
+        raise ValueError(f"not a TLS fault: {tls_fault}")
+
+
+def tls11_only_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
+    """A server context that speaks TLS 1.1 at most (to old clients only, as an old server would)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with warnings.catch_warnings():  # Python deprecates TLS 1.1 itself: offering it is the fault
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.1 at the default level
+    certificate.configure_cert(context)
+    return context
 
 
 SERVER_NAMES: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")

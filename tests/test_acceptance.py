@@ -2,4 +2,11 @@
 
 from pytest_bdd import scenarios
 
-scenarios("inbound_only.feature", "attachment_format.feature", "bad_input.feature")
+scenarios(
+    "inbound_only.feature",
+    "attachment_format.feature",
+    "bad_input.feature",
+    "tls_error_logging.feature",
+    "retries.feature",
+    "connection_reuse.feature",
+)

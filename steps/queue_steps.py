@@ -1,0 +1,148 @@
+"""Steps about queued copies, bounces, DSNs and message tracking."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+
+from pytest_bdd import given, parsers, then, when
+
+from fixtures.harness import SandboxFacade
+from fixtures.messages import MessageFactory
+from fixtures.smtp_client import send
+from simulator.config import GatewayConfig, NextHop
+from simulator.connector import failed_line
+from simulator.lifecycle import MessageState
+from simulator.messages import TDC_QUEUE
+from simulator.tracking import track
+from steps.sending_steps import Sent
+
+EVENT_RE = re.compile(r"^\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \(GMT \+00:00\) (.*)$")
+
+
+def copy_mid(sandbox: SandboxFacade, sent: Sent) -> int:
+    """The MID of the journal copy made of the message a step sent."""
+    assert sent.outcome is not None and sent.outcome.mid is not None, sent.outcome
+    (line,) = sandbox.mail_log.wait_for(rf"TDC: Message \d+ created from message {sent.outcome.mid} ")
+    found = re.search(r"Message (\d+)", line.text)
+    assert found is not None
+    return int(found.group(1))
+
+
+@given(parsers.parse("{count:d} incoming message has already been delivered and copied"))
+def already_copied(sandbox: SandboxFacade, tdc_messages: MessageFactory, count: int) -> None:
+    for _ in range(count):
+        assert send(*sandbox.listener_address("inbound"), tdc_messages.message()).accepted
+    sandbox.settle()
+    assert len(sandbox.journals()) == count
+
+
+@given(parsers.parse('mail for "{domain}" is routed to the Threat Defense endpoint'))
+def route_to_threat_defense(sandbox: SandboxFacade, domain: str) -> None:
+    server = sandbox.sandbox.threat_defense_server
+
+    def add_route(config: GatewayConfig) -> GatewayConfig:
+        return dataclasses.replace(config, routes=((domain, NextHop(server.host, server.port)),
+                                                   *config.routes),
+                                   local_domains=(*config.local_domains, domain))
+
+    sandbox.reconfigure(add_route)
+
+
+@when(parsers.parse("{count:d} incoming messages are sent through the public listener"),
+      target_fixture="sent")
+def many_incoming(sandbox: SandboxFacade, tdc_messages: MessageFactory, count: int) -> Sent:
+    for _ in range(count):
+        mail = tdc_messages.message()
+        outcome = send(*sandbox.listener_address("inbound"), mail)
+        assert outcome.accepted, outcome
+    return Sent(mail, outcome)
+
+
+@then(parsers.parse("the gateway answers 250 and names MID {mid:d}"))
+def answered_mid(sent: Sent, mid: int) -> None:
+    assert sent.outcome is not None and sent.outcome.mid == mid, sent.outcome
+
+
+@then(parsers.re(r"the mail log shows the seed's TLS line for the copy(?: (?P<count>\d+) times)?"))
+def seed_tls_line(sandbox: SandboxFacade, sent: Sent, count: str | None) -> None:
+    line = failed_line(copy_mid(sandbox, sent), "TLS Error")
+    assert line.endswith("delivery failed to Cisco Secure Email Threat Defense: TLS Error.")
+    sandbox.mail_log.wait_for(f"^{re.escape(line)}$", count=int(count or 1))
+
+
+@then(parsers.re(r'the mail log shows "(?P<pattern>.+)" (?P<count>\d+) times'))
+def mail_log_shows_times(sandbox: SandboxFacade, pattern: str, count: str) -> None:
+    sandbox.settle()
+    assert len(sandbox.mail_log.matching(pattern)) == int(count)
+
+
+@then("the copy is still queued for retry")
+def copy_still_queued(sandbox: SandboxFacade, sent: Sent) -> None:
+    sandbox.settle()
+    mid = copy_mid(sandbox, sent)
+    states = [e.state for e in sandbox.queued(TDC_QUEUE) if e.mid == mid]
+    assert states == [MessageState.DEFERRED], states
+
+
+@then("the copy is no longer queued")
+def copy_gone(sandbox: SandboxFacade, sent: Sent) -> None:
+    sandbox.settle()
+    mid = copy_mid(sandbox, sent)
+    assert [e for e in sandbox.queued(TDC_QUEUE) if e.mid == mid] == []
+
+
+@then(parsers.parse("the.tdc.queue holds {count:d} copies"))
+def tdc_queue_holds(sandbox: SandboxFacade, count: int) -> None:
+    sandbox.settle()
+    assert len(sandbox.queued(TDC_QUEUE)) == count
+
+
+@then("no DSN is sent")
+def no_dsn(sandbox: SandboxFacade) -> None:
+    sandbox.settle()
+    assert sandbox.mail_log.matching("was generated based on MID") == []
+    assert [d for d in sandbox.mailbox() if d.mail_from == ""] == []
+
+
+@then(parsers.parse('the sender receives a DSN naming "{address}"'))
+def sender_gets_dsn(sandbox: SandboxFacade, sent: Sent, address: str) -> None:
+    sandbox.settle()
+    (dsn,) = [d for d in sandbox.mailbox(sent.mail.mail_from) if d.mail_from == ""]
+    assert b"multipart/report" in dsn.data and address.encode() in dsn.data
+
+
+@then(parsers.parse("the journals arrived over {count:d} connections carrying {sizes}"))
+def journal_connections(sandbox: SandboxFacade, count: int, sizes: str) -> None:
+    per_connection = Counter(record.connection for record in sandbox.journals())
+    expected = sorted((int(n) for n in re.split(r",\s*|\s+and\s+", sizes)), reverse=True)
+    assert len(per_connection) == count
+    assert sorted(per_connection.values(), reverse=True) == expected
+
+
+@then(parsers.parse("tracking message {mid:d} shows, in this order:"))
+def tracking_in_order(sandbox: SandboxFacade, sent: Sent, mid: int, datatable: list[list[str]]) -> None:
+    """The message's own events in the table's order; its copy's `TDC:` events after it was queued.
+
+    The original and its copy go through independent queues, so their lines interleave freely.
+    """
+    sandbox.settle()
+    events = [EVENT_RE.sub(r"\1", line) for line in track(sandbox.mail_log.lines(), mid)]
+    rows = [row[0] for row in datatable[1:]]
+    remaining = iter(events)
+    for row in (row for row in rows if not row.startswith("TDC:")):
+        pattern = _template(row, sent)
+        assert any(pattern.fullmatch(event) for event in remaining), (pattern.pattern, events)
+    queued = next(i for i, event in enumerate(events) if event.endswith("queued for delivery."))
+    for row in (row for row in rows if row.startswith("TDC:")):
+        pattern = _template(row, sent)
+        assert any(pattern.fullmatch(event) for event in events[queued:]), (pattern.pattern, events)
+
+
+def _template(row: str, sent: Sent) -> re.Pattern[str]:
+    """A table row as a pattern: <recipient> is the sent recipient, <n> a number, <response> any text."""
+    pattern = re.escape(row)
+    pattern = pattern.replace(re.escape("<recipient>"), re.escape(sent.mail.rcpt_tos[0]))
+    pattern = pattern.replace(re.escape("<n>"), r"\d+").replace(re.escape("<response>"), r"[^\"]+")
+    return re.compile(pattern)
