@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -125,6 +126,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 async def run_sandbox(settings: SandboxSettings) -> None:
     """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
+    # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     assert settings.data_dir is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)

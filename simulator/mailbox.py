@@ -15,9 +15,10 @@ from aiosmtpd.smtp import Envelope, Session
 
 from simulator import replies
 from simulator.clock import Clock
+from simulator.endpoint import EndpointHandler
 from simulator.faults import FaultPlan
 from simulator.records import Records
-from simulator.server import EndpointHandler, ObservedSMTP, envelope_sender
+from simulator.server import ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from typing import Any
 
 from simulator.clock import Clock
 from simulator.config import ConnectorSettings, GatewayConfig, NextHop, domain_of
+from simulator.endpoint import endpoint_server
 from simulator.faults import Fault, FaultPlan
 from simulator.gateway import GatewayMachine
 from simulator.mailbox import MailboxHandler, MailboxStore
 from simulator.routing import CATCH_ALL
-from simulator.server import SmtpServer, endpoint_server
+from simulator.server import SmtpServer
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
 

@@ -3,24 +3,20 @@
 Design rule: bind the port asked for (0 lets the OS choose) and read the real one back; a failure to
 listen becomes `ServerStartError` naming host and port; stopping closes live connections too, and
 pausing does the same but keeps the port, to listen there again. aiosmtpd's `Controller` cannot
-report a port-0 bind, hence this runner. The mock endpoints' handlers consult their `FaultPlan`
-before their own logic; aiosmtpd still owns the grammar around them.
+report a port-0 bind, hence this runner.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import ssl
 import weakref
 from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
-from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
+from aiosmtpd.smtp import SMTP, syntax
 
 from simulator.errors import ServerStartError
-from simulator.faults import Command, FaultPlan
-from simulator.tls import FaultTlsContexts, SandboxTls
 
 
 def envelope_sender(address: str) -> str:
@@ -167,68 +163,3 @@ class SmtpServer:
     async def stop(self) -> None:
         """Stop listening and close every open connection."""
         await self.pause()
-
-
-def endpoint_server(
-    name: str, handler: EndpointHandler, host: str, port: int, tls: SandboxTls, **smtp_options: Any
-) -> SmtpServer:
-    """A mock endpoint's server: each new connection gets the TLS context its fault plan asks for."""
-    contexts = FaultTlsContexts(tls)
-
-    def tls_options() -> dict[str, Any]:
-        return {"tls_context": contexts.context(handler.faults.tls_fault)}
-
-    return SmtpServer(name, handler, host, port, tls.server, per_connection=tls_options, **smtp_options)
-
-
-class EndpointConnection:
-    """A mock endpoint's view of one client connection."""
-
-    def __init__(self, number: int) -> None:
-        self.number = number
-        self.messages = 0
-
-
-class EndpointHandler:
-    """Base of the mock endpoints' handlers: numbers connections, reads their TLS state, plays faults."""
-
-    def __init__(self, faults: FaultPlan | None = None) -> None:
-        self._numbers = itertools.count(1)
-        self.faults = faults if faults is not None else FaultPlan()
-
-    def connection_opened(self, server: ObservedSMTP) -> EndpointConnection:
-        if self.faults.drops("CONNECT"):
-            server.abort_connection()  # before aiosmtpd's banner task writes anything
-        return EndpointConnection(next(self._numbers))
-
-    async def fault_reply(self, server: ObservedSMTP, command: Command) -> str | None:
-        """The scripted answer to `command`, or None to go on; a fault may also delay or drop."""
-        if self.faults.drops(command):
-            await server.drop()
-        if delay := self.faults.delay(command):
-            await asyncio.sleep(delay)
-        reply = self.faults.take_reply(command)
-        if reply is None:
-            return None
-        if reply.code == 421:  # "closing transmission channel": do so once the reply is written
-            server.loop.call_soon(server.close_connection)
-        return reply.line
-
-    async def handle_DATA_COMMAND(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope
-    ) -> str | None:
-        """The DATA command before its 354: only a fault answers here."""
-        return await self.fault_reply(server, "DATA")
-
-    def connection_closed(self, server: ObservedSMTP) -> None:
-        """Nothing to do: endpoints keep no per-connection state beyond the connection."""
-
-    @staticmethod
-    def tls_of(session: Any) -> tuple[str, str]:
-        """(protocol, cipher) of the session, or ("", "") in plaintext."""
-        if not session.ssl:
-            return "", ""
-        ssl_object = session.ssl.get("ssl_object")
-        cipher = ssl_object.cipher() if ssl_object is not None else None
-        version = ssl_object.version() if ssl_object is not None else ""
-        return version or "", cipher[0] if cipher else ""

@@ -17,10 +17,11 @@ from pathlib import Path
 from aiosmtpd.smtp import Envelope, Session
 
 from simulator import replies
+from simulator.endpoint import EndpointConnection, EndpointHandler
 from simulator.faults import FaultPlan
 from simulator.journal_check import check_journal
 from simulator.records import Records
-from simulator.server import EndpointConnection, EndpointHandler, ObservedSMTP, envelope_sender
+from simulator.server import ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)

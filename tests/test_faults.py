@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from fixtures.harness import SandboxFacade, SimulatorThread
+from fixtures.harness import SandboxFacade
+from fixtures.runner import SimulatorThread
 from fixtures.messages import MessageFactory
 from simulator import replies
 from simulator.clock import ManualClock

@@ -6,8 +6,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fixtures.harness import SandboxFacade, SimulatorThread
+from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
+from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import send
 from simulator import replies
 from simulator.clock import ManualClock
