@@ -13,8 +13,8 @@ import pytest
 import trustme
 
 from fixtures.harness import SandboxFacade
-from fixtures.runner import SimulatorThread
 from fixtures.messages import MessageFactory
+from fixtures.runner import SimulatorThread
 from simulator import replies
 from simulator.clock import ManualClock
 from simulator.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
