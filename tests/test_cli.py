@@ -126,3 +126,45 @@ def test_start_describe_and_stop_on_a_signal(tmp_path: Path, signum: signal.Sign
     assert "Traceback" not in stderr
     assert not (data / "sandbox.json").exists()
     assert "stopped" in stdout
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("value", ["bogus", "reply:RCPT", "fail-next:0", "delay:soon", "down:now"])
+def test_a_bad_fault_is_one_line_listing_the_valid_kinds(tmp_path: Path, value: str) -> None:
+    result = tdcsim("sandbox", "--td-fault", value, "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert value in line and "valid kinds: no-starttls" in line and "fail-next:N" in line
+
+
+def test_tracking_prints_one_messages_history(tmp_path: Path) -> None:
+    log = tmp_path / "data" / "machines" / "esa1" / "mail_logs" / "mail.current"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "Wed Aug 17 05:52:01 2022 Info: Start MID 3 ICID 3\n"
+        "Wed Aug 17 05:52:01 2022 Info: MID 3 ICID 3 RID 0 To: <bob@example.com>\n"
+        "Wed Aug 17 05:52:02 2022 Info: MID 3 queued for delivery\n"
+        "Wed Aug 17 05:52:02 2022 Info: TDC: Message 4 created from message 3 for i@td.test.\n"
+        "Wed Aug 17 05:52:04 2022 Info: TDC: Message 4 delivery failed to Cisco Secure Email "
+        "Threat Defense: TLS Error.\n"
+        "Wed Aug 17 05:52:05 2022 Info: MID 33 queued for delivery\n"
+    )
+    result = tdcsim("tracking", "--data-dir", str(tmp_path / "data"), "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "17 Aug 2022 05:52:02 (GMT +00:00) Message 3 queued for delivery." in lines
+    assert lines[-1] == ("17 Aug 2022 05:52:04 (GMT +00:00) TDC: Message 4 delivery failed to "
+                         "Cisco Secure Email Threat Defense: TLS Error.")
+    assert not any("33" in line for line in lines)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("mid", "expected"), [("42", "no message 42 in"), ("x1", "not a message ID")])
+def test_tracking_an_unknown_or_bad_mid_is_one_line(tmp_path: Path, mid: str, expected: str) -> None:
+    log = tmp_path / "machines" / "esa1" / "mail_logs" / "mail.current"
+    log.parent.mkdir(parents=True)
+    log.write_text("Wed Aug 17 05:52:02 2022 Info: MID 3 queued for delivery\n")
+    result = tdcsim("tracking", "--data-dir", str(tmp_path), mid, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert expected in line
