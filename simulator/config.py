@@ -53,15 +53,31 @@ class ContentFilter:
     header: str | None = None
 
 
+TdcMode = Literal["default", "custom", "no-scan"]
+TDC_MODES: tuple[TdcMode, ...] = ("default", "custom", "no-scan")
+
+
 @dataclass(frozen=True)
 class MailPolicy:
-    """An incoming mail policy; `recipients` empty means it matches everyone (DEFAULT)."""
+    """An incoming mail policy; `recipients` empty means it matches everyone (DEFAULT).
+
+    `tdc` is the per-policy journaling choice (AsyncOS 15.5.1+): the Default Message Intake
+    Address, a Custom one (`tdc_intake`, a second Threat Defense account), or No Scan.
+    """
 
     name: str
     recipients: tuple[str, ...] = ()
     anti_spam: bool = True
     anti_virus: bool = True
     content_filters: tuple[ContentFilter, ...] = ()
+    tdc: TdcMode = "default"
+    tdc_intake: str = ""
+
+    def __post_init__(self) -> None:
+        if self.tdc not in TDC_MODES:
+            raise ConfigError(f"policy {self.name}", f"unknown Threat Defense mode {self.tdc!r}")
+        if self.tdc == "custom":
+            validate_address(f"policy {self.name} custom intake address", self.tdc_intake)
 
 
 DEFAULT_POLICY = MailPolicy("DEFAULT")
@@ -69,8 +85,35 @@ DEFAULT_POLICY = MailPolicy("DEFAULT")
 
 @dataclass(frozen=True)
 class NextHop:
-    """Where a destination's mail goes: a host name (also the TLS name to verify) and a port."""
+    """A host that takes mail: name or address (also the TLS name to verify), port, priority."""
 
+    host: str
+    port: int
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class SmtpRoute:
+    """Mail for `domain` (exact, `.domain` for sub-domains, or `ALL`) goes to `hosts` (lowest
+    priority first), or is looked up in DNS (`use_dns`: the USEDNS destination), or is dropped
+    (`discard`: /dev/null). Exactly one of the three."""
+
+    domain: str
+    hosts: tuple[NextHop, ...] = ()
+    use_dns: bool = False
+    discard: bool = False
+
+    def __post_init__(self) -> None:
+        if [bool(self.hosts), self.use_dns, self.discard].count(True) != 1:
+            raise ConfigError(f"route {self.domain}", "needs hosts, USEDNS or /dev/null (one of them)")
+
+
+@dataclass(frozen=True)
+class MxRecord:
+    """An MX record of the sandbox's DNS zone table; `domain` "*" answers for any other domain."""
+
+    domain: str
+    priority: int
     host: str
     port: int
 
@@ -100,7 +143,8 @@ class GatewayConfig:
     incoming_policies: tuple[MailPolicy, ...] = (DEFAULT_POLICY,)
     connector: ConnectorSettings = field(default_factory=ConnectorSettings)
     system_address: str = "tdc-journal@esa1.sandbox.test"
-    routes: tuple[tuple[str, NextHop], ...] = ()
+    routes: tuple[SmtpRoute, ...] = ()
+    dns_zone: tuple[MxRecord, ...] = ()
     messages_per_connection: int = 10
 
     def __post_init__(self) -> None:

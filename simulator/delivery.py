@@ -23,7 +23,7 @@ from simulator.maillog import MailLog
 from simulator.messages import TDC_QUEUE, IdCounters, QueueEntry
 from simulator.outbound import OutboundSession
 from simulator.retry import RetriesExhausted
-from simulator.routing import NoRoute, next_hop
+from simulator.routing import NoRoute, resolve
 from simulator.spool import Spool
 
 OnBounce = Callable[[QueueEntry, DeliveryError], None]
@@ -135,7 +135,7 @@ class DeliveryQueues:
         dcid = self._ids.next_dcid()
         pending = list(batch)
         try:
-            hop = next_hop(batch[0].domain, config.routes)
+            hop = resolve(batch[0].domain, config.routes, config.dns_zone).hosts[0]
             require_tls = destination.name == TDC_QUEUE
             async with OutboundSession(hop, self._tls, require_tls, config.hostname) as session:
                 self._log.connected(dcid, session, hop)

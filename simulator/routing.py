@@ -1,31 +1,62 @@
-"""Next-hop selection for a recipient domain through the SMTP routes table.
+"""Next-hop selection: the SMTP routes table first, then the sandbox's DNS zone table.
 
-Design rule: pure lookup. An exact domain wins, then the longest `.domain` match (sub-domains), then
-`ALL`. The journal copy's next hop goes through the same table as any mail.
+Design rule: pure lookup (BEHAVIOUR.md §4.6). A route for the exact domain wins, then the longest
+`.domain` match (sub-domains), then `ALL`; a domain with no route is delivered by DNS, as is one
+whose route says `USEDNS`. DNS answers with the domain's MX records, else the `*` records, lowest
+priority first. `/dev/null` drops. The journal copy's next hop goes through the same table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from simulator.config import NextHop
+from simulator.config import MxRecord, NextHop, SmtpRoute
 
 CATCH_ALL = "ALL"
+WILDCARD = "*"
 
 
 class NoRoute(LookupError):
-    """No route, not even ALL, for a domain."""
+    """Neither a route nor an MX record names a host for the domain."""
 
 
-def next_hop(domain: str, routes: Iterable[tuple[str, NextHop]]) -> NextHop:
-    """The next hop for `domain`."""
-    table = {name.lower(): hop for name, hop in routes}
+@dataclass(frozen=True)
+class Resolution:
+    """Where mail for one domain goes: `hosts` to try in order, or nowhere (`discard`)."""
+
+    hosts: tuple[NextHop, ...] = ()
+    discard: bool = False
+    via: str = ""  # how it was found, for the log: "route example.com", "DNS MX", "/dev/null"
+
+
+def route_for(domain: str, routes: Iterable[SmtpRoute]) -> SmtpRoute | None:
+    """The route that applies to `domain`, or None (then DNS decides)."""
+    table = {route.domain.lower(): route for route in routes}
     domain = domain.lower()
     if domain in table:
         return table[domain]
     suffixes = [name for name in table if name.startswith(".") and domain.endswith(name)]
     if suffixes:
         return table[max(suffixes, key=len)]
-    if CATCH_ALL.lower() in table:
-        return table[CATCH_ALL.lower()]
-    raise NoRoute(domain)
+    return table.get(CATCH_ALL.lower())
+
+
+def mx_lookup(domain: str, zone: Iterable[MxRecord]) -> tuple[NextHop, ...]:
+    """The MX hosts for `domain` (else the `*` records), lowest priority first; raises NoRoute."""
+    records = list(zone)
+    found = [r for r in records if r.domain.lower() == domain.lower()]
+    found = found or [r for r in records if r.domain == WILDCARD]
+    if not found:
+        raise NoRoute(domain)
+    return tuple(NextHop(r.host, r.port, r.priority) for r in sorted(found, key=lambda r: r.priority))
+
+
+def resolve(domain: str, routes: Iterable[SmtpRoute], zone: Iterable[MxRecord]) -> Resolution:
+    """Where mail for `domain` goes."""
+    route = route_for(domain, routes)
+    if route is None or route.use_dns:
+        return Resolution(mx_lookup(domain, zone), via="DNS MX")
+    if route.discard:
+        return Resolution(discard=True, via="/dev/null")
+    return Resolution(tuple(sorted(route.hosts, key=lambda hop: hop.priority)), via=f"route {route.domain}")

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from simulator.clock import Clock
-from simulator.config import ConnectorSettings, GatewayConfig, NextHop, domain_of
+from simulator.config import ConnectorSettings, GatewayConfig, MxRecord, domain_of
 from simulator.endpoint import endpoint_server
 from simulator.faults import Fault, FaultPlan
 from simulator.gateway import GatewayMachine
 from simulator.mailbox import MailboxHandler, MailboxStore
-from simulator.routing import CATCH_ALL
+from simulator.routing import WILDCARD
 from simulator.server import SmtpServer
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
@@ -72,15 +72,16 @@ class Sandbox:
         self.machine: GatewayMachine | None = None
 
     def gateway_config(self) -> GatewayConfig:
-        """The gateway's configuration, with routes to the endpoints' real ports."""
+        """The gateway's configuration, with a DNS zone pointing at the endpoints' real ports:
+        the intake domain's MX is Threat Defense, every other domain's (`*`) the mailbox host."""
         settings, intake = self.settings, self.settings.intake_addresses[0]
-        routes = (
-            (domain_of(intake), NextHop(settings.host, self.threat_defense_server.port)),
-            (CATCH_ALL, NextHop(settings.host, self.mailbox_server.port)),
+        zone = (
+            MxRecord(domain_of(intake), 10, settings.host, self.threat_defense_server.port),
+            MxRecord(WILDCARD, 10, settings.host, self.mailbox_server.port),
         )
         return dataclasses.replace(
             settings.gateway,
-            routes=routes,
+            dns_zone=zone,
             connector=ConnectorSettings(enabled=settings.tdc_enabled, intake_address=intake),
         )
 

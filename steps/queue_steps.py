@@ -11,7 +11,7 @@ from pytest_bdd import given, parsers, then, when
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.config import GatewayConfig, NextHop
+from simulator.config import GatewayConfig, NextHop, SmtpRoute
 from simulator.connector import failed_line
 from simulator.lifecycle import MessageState
 from simulator.messages import TDC_QUEUE
@@ -43,8 +43,8 @@ def route_to_threat_defense(sandbox: SandboxFacade, domain: str) -> None:
     server = sandbox.sandbox.threat_defense_server
 
     def add_route(config: GatewayConfig) -> GatewayConfig:
-        return dataclasses.replace(config, routes=((domain, NextHop(server.host, server.port)),
-                                                   *config.routes),
+        route = SmtpRoute(domain, hosts=(NextHop(server.host, server.port),))
+        return dataclasses.replace(config, routes=(route, *config.routes),
                                    local_domains=(*config.local_domains, domain))
 
     sandbox.reconfigure(add_route)

@@ -351,7 +351,7 @@ class TestFaultsFromSettings:
 
     def test_down_at_start(self, tdc_sandbox: SandboxFacade) -> None:
         host, port = td_address(tdc_sandbox)
-        assert port != 0 and (tdc_sandbox.config.routes[0][1].port == port)
+        assert port != 0 and (tdc_sandbox.config.dns_zone[0].port == port)
         with pytest.raises(ConnectionRefusedError):
             smtplib.SMTP(host, port, timeout=10)
         mailbox = tdc_sandbox.sandbox.mailbox_server
