@@ -50,3 +50,23 @@ def transition(current: MessageState, new: MessageState) -> MessageState:
     if new not in TRANSITIONS[current]:
         raise IllegalTransition(f"a message cannot go from {current.value} to {new.value}")
     return new
+
+
+class ConfigState(Enum):
+    """Where the configuration is: nothing pending, or changes submitted but not committed."""
+
+    COMMITTED = "committed"
+    SUBMITTED = "submitted"
+
+
+CONFIG_TRANSITIONS: dict[ConfigState, frozenset[ConfigState]] = {
+    ConfigState.COMMITTED: frozenset({ConfigState.SUBMITTED}),  # Submit
+    ConfigState.SUBMITTED: frozenset({ConfigState.SUBMITTED, ConfigState.COMMITTED}),  # Submit, Commit/Clear
+}
+
+
+def config_transition(current: ConfigState, new: ConfigState) -> ConfigState:
+    """Return `new` if the configuration table allows `current -> new`, else raise."""
+    if new not in CONFIG_TRANSITIONS[current]:
+        raise IllegalTransition(f"the configuration cannot go from {current.value} to {new.value}")
+    return new

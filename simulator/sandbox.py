@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from simulator.clock import Clock
-from simulator.config import ConnectorSettings, GatewayConfig, MxRecord, domain_of
+from simulator.cluster import CLUSTER, ClusterConfig, Topology
+from simulator.config import GatewayConfig, MxRecord, domain_of
 from simulator.endpoint import endpoint_server
 from simulator.faults import Fault, FaultPlan
 from simulator.gateway import GatewayMachine
 from simulator.mailbox import MailboxHandler, MailboxStore
 from simulator.routing import WILDCARD
 from simulator.server import SmtpServer
+from simulator.store import ConfigStore
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
 
 DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528}
+PORT_STEP = 10  # esa2 listens on 2535/2536, esa3 on 2545/2546, ...
 DEFAULT_INTAKE_ADDRESSES = (
     "sandbox-tenant@intake.threatdefense.test",
     "second-tenant@intake.threatdefense.test",
@@ -46,6 +49,16 @@ class SandboxSettings:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     threat_defense_faults: tuple[Fault, ...] = ()
     mailbox_faults: tuple[Fault, ...] = ()
+    machines: int = 1
+    #: Topology and per-level settings (from `--config`); None: `machines` machines in Main_Group.
+    cluster: ClusterConfig | None = None
+
+    def listener_ports(self, index: int) -> tuple[int, int]:
+        """(inbound, relay) of the `index`-th machine (0-based): +10 per machine, 0 stays 0."""
+        def shifted(port: int) -> int:
+            return port + PORT_STEP * index if port else 0
+
+        return shifted(self.inbound_port), shifted(self.relay_port)
 
 
 class Sandbox:
@@ -69,21 +82,44 @@ class Sandbox:
             "mailbox host", MailboxHandler(self.mailbox, self.mailbox_faults), settings.host,
             settings.mailbox_port, tls, hostname="mailbox.sandbox.test",
         )
-        self.machine: GatewayMachine | None = None
+        self.machines: dict[str, GatewayMachine] = {}
+        self.store: ConfigStore | None = None
 
-    def gateway_config(self) -> GatewayConfig:
-        """The gateway's configuration, with a DNS zone pointing at the endpoints' real ports:
-        the intake domain's MX is Threat Defense, every other domain's (`*`) the mailbox host."""
+    @property
+    def machine(self) -> GatewayMachine | None:
+        """The first machine (`esa1` unless the topology says otherwise)."""
+        return next(iter(self.machines.values()), None)
+
+    def cluster_config(self) -> ClusterConfig:
+        """The starting configuration: the connector set at cluster level like an administrator
+        would, and a DNS zone pointing at the endpoints' real ports (the intake domain's MX is
+        Threat Defense, every other domain's, `*`, the mailbox host)."""
         settings, intake = self.settings, self.settings.intake_addresses[0]
         zone = (
             MxRecord(domain_of(intake), 10, settings.host, self.threat_defense_server.port),
             MxRecord(WILDCARD, 10, settings.host, self.mailbox_server.port),
         )
-        return dataclasses.replace(
-            settings.gateway,
-            dns_zone=zone,
-            connector=ConnectorSettings(enabled=settings.tdc_enabled, intake_address=intake),
-        )
+        given = settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
+        base = dataclasses.replace(settings.gateway, dns_zone=(*given.base.dns_zone, *zone))
+        cluster = dataclasses.replace(given, base=base)
+        if "tdc.enabled" not in cluster.at(CLUSTER):
+            cluster = cluster.set(CLUSTER, "tdc.enabled", settings.tdc_enabled)
+        if "tdc.intake_address" not in cluster.at(CLUSTER):
+            cluster = cluster.set(CLUSTER, "tdc.intake_address", intake)
+        return cluster
+
+    def _build_machines(self, cluster: ClusterConfig) -> None:
+        s = self.settings
+        for index, name in enumerate(cluster.topology.machines):
+            inbound, relay = s.listener_ports(index)
+            self.machines[name] = GatewayMachine(cluster.effective(name), s.data_dir, self.clock,
+                                                 self.tls, s.host, inbound, relay)
+
+    def _committed(self, cluster: ClusterConfig) -> None:
+        """A commit reaches every machine: each runs with its new effective configuration."""
+        for name, machine in self.machines.items():
+            machine.holder.commit(cluster.effective(name))
+            machine.queues.poke()
 
     async def start(self) -> None:
         """Start every server; on failure stop what started and re-raise."""
@@ -95,10 +131,14 @@ class Sandbox:
             s = self.settings
             await self.apply_faults("threat_defense", s.threat_defense_faults)  # `down`: bound, then paused
             await self.apply_faults("mailbox", s.mailbox_faults)
-            self.machine = GatewayMachine(self.gateway_config(), s.data_dir, self.clock, self.tls,
-                                          s.host, s.inbound_port, s.relay_port)
-            await self.machine.start()
+            self.store = ConfigStore(self.cluster_config(), self.clock)
+            self.store.on_commit(self._committed)
+            self._build_machines(self.store.committed)
+            for machine in self.machines.values():
+                await machine.start()
         except BaseException:
+            for machine in self.machines.values():
+                await machine.stop()
             for server in started:
                 await server.stop()
             raise
@@ -116,8 +156,8 @@ class Sandbox:
         await (server.pause() if plan.down else server.resume())
 
     async def stop(self) -> None:
-        if self.machine is not None:
-            await self.machine.stop()
+        for machine in self.machines.values():
+            await machine.stop()
         await self.threat_defense_server.stop()
         await self.mailbox_server.stop()
 
@@ -126,11 +166,12 @@ class Sandbox:
         assert self.machine is not None, "describe() needs a started sandbox"
         s, machine, data = self.settings, self.machine, self.settings.data_dir
         return {
-            "machines": {machine.name: {
-                "inbound": {"host": s.host, "port": machine.inbound.port},
-                "relay": {"host": s.host, "port": machine.relay.port},
-                "mail_log": str(machine.log.path) if machine.log.path else None,
-            }},
+            "machines": {name: {
+                "inbound": {"host": s.host, "port": each.inbound.port},
+                "relay": {"host": s.host, "port": each.relay.port},
+                "mail_log": str(each.log.path) if each.log.path else None,
+                "group": self.store.committed.topology.group_of(name) if self.store else None,
+            } for name, each in self.machines.items()},
             "threat_defense": {"host": s.host, "port": self.threat_defense_server.port,
                                "intake_addresses": list(s.intake_addresses),
                                "faults": [str(f) for f in self.threat_defense_faults.faults]},
