@@ -19,10 +19,11 @@ from typing import NoReturn
 import trustme
 
 from simulator.clock import SystemClock
-from simulator.errors import SimulatorError
+from simulator.config_file import load_config_file
+from simulator.errors import ConfigError, SimulatorError
 from simulator.faults import FAULT_HELP, Fault, parse_fault
 from simulator.gateway import mail_log_path
-from simulator.sandbox import DEFAULT_PORTS, Sandbox, SandboxSettings
+from simulator.sandbox import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, Sandbox, SandboxSettings
 from simulator.tls import SERVER_NAMES, SandboxTls
 from simulator.tracking import UnknownMessage, render, track_text
 
@@ -49,6 +50,12 @@ def _fault(text: str) -> Fault:
         return parse_fault(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _machine_count(text: str) -> int:
+    if not text.isdecimal() or not 1 <= int(text) <= 20:
+        raise argparse.ArgumentTypeError(f"not a number of machines from 1 to 20: {text!r}")
+    return int(text)
 
 
 def _mid(text: str) -> int:
@@ -87,6 +94,11 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
                              help=f"port (default: {DEFAULT_PORTS[name]})")
     sandbox.add_argument("--no-tdc", action="store_true",
                          help="start with the Threat Defense Connector disabled")
+    sandbox.add_argument("--machines", type=_machine_count, default=None, metavar="N",
+                         help="run machines esa1..esaN in group Main_Group (default: 1)")
+    sandbox.add_argument("--config", type=Path, default=None, metavar="FILE",
+                         help="a TOML file declaring groups, machines, domains, policies, routes, "
+                              "DNS zone and tenants (see sandbox.example.toml)")
     sandbox.add_argument("--td-fault", type=_fault, action="append", default=[], metavar="KIND[:ARG]",
                          help="script a fault on the Threat Defense endpoint (repeatable; kinds below)")
     sandbox.add_argument("--mailbox-fault", type=_fault, action="append", default=[],
@@ -167,17 +179,33 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
-    if arguments.command == "tracking":
-        return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
-    settings = SandboxSettings(
+def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
+    """The sandbox's settings from the command line and, with `--config`, the file."""
+    declared = load_config_file(arguments.config) if arguments.config else None
+    if declared is not None and arguments.machines is not None:
+        raise ConfigError("--machines", "give the machines in --config or with --machines, not both")
+    return SandboxSettings(
         data_dir=arguments.data_dir.resolve(), host=arguments.host,
         inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
         tdc_enabled=not arguments.no_tdc,
         threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
+        machines=arguments.machines or 1,
+        cluster=declared.cluster if declared else None,
+        intake_addresses=(declared.intake_addresses if declared and declared.intake_addresses
+                          else DEFAULT_INTAKE_ADDRESSES),
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    if arguments.command == "tracking":
+        return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
+    try:
+        settings = sandbox_settings(arguments)
+    except ConfigError as error:
+        print(f"tdcsim: {arguments.config}: {error}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(run_sandbox(settings))
     except (SimulatorError, OSError) as error:
