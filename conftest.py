@@ -8,4 +8,6 @@ pytest_plugins = [
     "steps.journal_steps",
     "steps.fault_steps",
     "steps.queue_steps",
+    "steps.admin_steps",
+    "steps.cluster_steps",
 ]

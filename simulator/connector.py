@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simulator.config import GatewayConfig
+from simulator.config import GatewayConfig, MailPolicy
 from simulator.journal import JournalAddressing, JournalSource, build_journal
 from simulator.messages import TDC_QUEUE, Direction, QueueEntry
 from simulator.retry import RetrySchedule
@@ -16,16 +16,18 @@ from simulator.retry import RetrySchedule
 SERVICE = "Cisco Secure Email Threat Defense"
 
 
-def is_copied(direction: Direction, config: GatewayConfig) -> bool:
-    """Only incoming mail is copied, and only while the connector is enabled."""
-    return direction is Direction.INCOMING and config.connector.enabled
+def intake_for(direction: Direction, policy: MailPolicy, config: GatewayConfig) -> str | None:
+    """Where a splinter's copy goes, or None: only incoming mail, only while the connector is
+    enabled, and by its policy's choice (No Scan, the default intake address, or a custom one)."""
+    if direction is not Direction.INCOMING or not config.connector.enabled or policy.tdc == "no-scan":
+        return None
+    return policy.tdc_intake if policy.tdc == "custom" else config.connector.intake_address
 
 
 def journal_copy(
-    splinter: JournalSource, config: GatewayConfig, copy_mid: int, now: datetime
+    splinter: JournalSource, config: GatewayConfig, intake: str, copy_mid: int, now: datetime
 ) -> QueueEntry:
-    """The queue entry carrying `splinter`'s journal copy to the intake address."""
-    intake = config.connector.intake_address
+    """The queue entry carrying `splinter`'s journal copy to `intake`."""
     addressing = JournalAddressing(config.system_address, intake, config.hostname)
     return QueueEntry(
         mid=copy_mid,

@@ -93,12 +93,12 @@ def _splinter(
         plan.quarantined[mid] = verdict.quarantine
     else:
         transition(state, MessageState.QUEUED)
-        _queue(plan, message, facts, config, mid, rids, next_mid, now)
+        _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)
 
 
 def _queue(
     plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
-    rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
+    policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
 ) -> None:
     delivered = with_trace_headers(message, config.hostname, now)
     for domain, group in by_domain(rids, message.rcpt_tos).items():
@@ -107,11 +107,12 @@ def _queue(
             rids=group, data=delivered, destination=domain, schedule=RetrySchedule.starting(now),
         ))
     plan.log_lines.append(f"MID {mid} queued for delivery")
-    if connector.is_copied(message.direction, config):
+    intake = connector.intake_for(message.direction, policy, config)
+    if intake is not None:
         recipients = tuple(message.rcpt_tos[r] for r in rids)
         source = JournalSource(mid, message.mail_from, recipients, facts.subject,
                                facts.message_id, delivered)
-        copy = connector.journal_copy(source, config, next_mid(), now)
+        copy = connector.journal_copy(source, config, intake, next_mid(), now)
         plan.entries.append(copy)
         plan.log_lines.append(connector.created_line(copy.mid, mid, copy.recipients[0]))
         plan.log_lines.append(connector.queued_line(copy.mid))

@@ -10,12 +10,6 @@ from fixtures.harness import SandboxFacade
 from simulator.config import ContentFilter, GatewayConfig, MailPolicy
 
 
-@given("a running sandbox with the Threat Defense Connector enabled", target_fixture="sandbox")
-def running_sandbox(tdc_sandbox: SandboxFacade) -> SandboxFacade:
-    assert tdc_sandbox.config.connector.enabled
-    return tdc_sandbox
-
-
 @given("the Threat Defense Connector is disabled")
 def connector_disabled(sandbox: SandboxFacade) -> None:
     sandbox.set_connector(False)

@@ -9,4 +9,8 @@ scenarios(
     "tls_error_logging.feature",
     "retries.feature",
     "connection_reuse.feature",
+    "disable_flows.feature",
+    "clustering.feature",
+    "per_policy.feature",
+    "smtp_routes.feature",
 )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from simulator import connector
-from simulator.config import ConnectorSettings, GatewayConfig
+from simulator.config import DEFAULT_POLICY, ConnectorSettings, GatewayConfig, MailPolicy
 from simulator.journal import JournalSource, embedded_original
 from simulator.journal_check import check_journal
 from simulator.lifecycle import MessageState
@@ -73,11 +73,26 @@ def test_the_bounce_line_says_no_dsn_is_sent() -> None:
 def test_only_incoming_mail_is_copied_while_enabled(
     direction: Direction, config: GatewayConfig, copied: bool
 ) -> None:
-    assert connector.is_copied(direction, config) is copied
+    expected = INTAKE if copied else None
+    assert connector.intake_for(direction, DEFAULT_POLICY, config) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "intake"),
+    [
+        (MailPolicy("SALES", ("@sales.example.com",)), INTAKE),
+        (MailPolicy("SALES", ("@sales.example.com",), tdc="no-scan"), None),
+        (MailPolicy("SALES", ("@sales.example.com",), tdc="custom", tdc_intake="b@td.test"), "b@td.test"),
+    ],
+)
+def test_each_policy_chooses_default_custom_or_no_scan(policy: MailPolicy, intake: str | None) -> None:
+    assert connector.intake_for(Direction.INCOMING, policy, ENABLED) == intake
+    assert connector.intake_for(Direction.INCOMING, policy, DISABLED) is None
+    assert connector.intake_for(Direction.OUTGOING, policy, ENABLED) is None
 
 
 def test_the_copy_goes_to_the_tdc_queue_for_the_intake_address_only() -> None:
-    copy = connector.journal_copy(SPLINTER, ENABLED, 4, NOW)
+    copy = connector.journal_copy(SPLINTER, ENABLED, INTAKE, 4, NOW)
     assert copy.destination == TDC_QUEUE == "the.tdc.queue"
     assert copy.recipients == (INTAKE,)
     assert copy.rids == (0,)
@@ -86,14 +101,14 @@ def test_the_copy_goes_to_the_tdc_queue_for_the_intake_address_only() -> None:
 
 
 def test_the_copy_is_queued_and_due_now() -> None:
-    copy = connector.journal_copy(SPLINTER, ENABLED, 4, NOW)
+    copy = connector.journal_copy(SPLINTER, ENABLED, INTAKE, 4, NOW)
     assert copy.state is MessageState.QUEUED
     assert copy.schedule.is_due(NOW) and copy.schedule.failures == 0
 
 
 @pytest.mark.attachment_format
 def test_the_copy_carries_a_valid_journal_of_the_delivered_bytes() -> None:
-    copy = connector.journal_copy(SPLINTER, ENABLED, 4, NOW)
+    copy = connector.journal_copy(SPLINTER, ENABLED, INTAKE, 4, NOW)
     assert embedded_original(copy.data) == SPLINTER.delivered
     assert check_journal(copy.data, copy.sender, copy.recipients, [INTAKE]) == []
 
@@ -103,7 +118,7 @@ def test_the_copy_uses_the_configured_system_address_and_hostname() -> None:
         hostname="esa2.sandbox.test", system_address="journal@esa2.sandbox.test",
         connector=ConnectorSettings(enabled=True, intake_address=INTAKE),
     )
-    copy = connector.journal_copy(SPLINTER, config, 9, NOW)
+    copy = connector.journal_copy(SPLINTER, config, INTAKE, 9, NOW)
     assert copy.sender == "journal@esa2.sandbox.test"
     assert b"\r\nFrom: journal@esa2.sandbox.test\r\n" in copy.data
     assert b"@esa2.sandbox.test>" in copy.data.partition(b"\r\n\r\n")[0]
