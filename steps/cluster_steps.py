@@ -21,7 +21,9 @@ Start = Callable[[SandboxSettings], SandboxFacade]
 
 @given(parsers.re(r"a running sandbox with the Threat Defense Connector (?P<state>enabled|disabled)"),
        target_fixture="sandbox")
-def running_sandbox(tdc_start_sandbox: Start, tdc_sandbox_settings: SandboxSettings, state: str) -> SandboxFacade:
+def running_sandbox(
+    tdc_start_sandbox: Start, tdc_sandbox_settings: SandboxSettings, state: str
+) -> SandboxFacade:
     settings = dataclasses.replace(tdc_sandbox_settings, tdc_enabled=state == "enabled")
     return tdc_start_sandbox(settings)
 
