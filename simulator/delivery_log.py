@@ -43,6 +43,17 @@ class DeliveryLog:
             self._log.info(connector.delivered_line(entry.mid))
         self._log.info(f"Message finished MID {entry.mid} done")
 
+    def discarded(self, entry: QueueEntry, route: str) -> None:
+        """Finished by a /dev/null route: delivered to nowhere."""
+        entry.moved_to(MessageState.DELIVERED)
+        self._log.info(f"MID {entry.mid} RID {rid_list(entry)} delivered to /dev/null by SMTP route {route}")
+        self._log.info(f"Message finished MID {entry.mid} done")
+
+    def next_host(self, dcid: int, hop: NextHop, error: DeliveryError) -> None:
+        """One of a route's hosts failed the connection; the next one is tried."""
+        self._log.info(f"DCID {dcid} connection to {hop.host} port {hop.port} failed: {error}; "
+                       "trying the next host")
+
     def _failure(self, dcid: int, entry: QueueEntry, error: DeliveryError, kind: str) -> None:
         if isinstance(error, TlsDeliveryError):
             self._log.info(f"DCID {dcid} TLS failed: {error.detail}")
