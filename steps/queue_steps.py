@@ -15,6 +15,7 @@ from simulator.config import GatewayConfig, NextHop, SmtpRoute
 from simulator.connector import failed_line
 from simulator.lifecycle import MessageState
 from simulator.messages import TDC_QUEUE
+from simulator.status import DestinationStatus
 from simulator.tracking import track
 from steps.sending_steps import Sent
 
@@ -146,3 +147,34 @@ def _template(row: str, sent: Sent) -> re.Pattern[str]:
     pattern = pattern.replace(re.escape("<recipient>"), re.escape(sent.mail.rcpt_tos[0]))
     pattern = pattern.replace(re.escape("<n>"), r"\d+").replace(re.escape("<response>"), r"[^\"]+")
     return re.compile(pattern)
+
+
+COLUMNS = {
+    "Active Recipients": "active_recipients",
+    "Connections Out": "connections_out",
+    "Delivered Recipients": "delivered_recipients",
+    "Soft Bounced Events": "soft_bounced_events",
+    "Hard Bounced Recipients": "hard_bounced_recipients",
+}
+
+
+def destination_status(sandbox: SandboxFacade, destination: str, machine: str) -> DestinationStatus:
+    sandbox.settle()
+    (row,) = [row for row in sandbox.status(machine) if row.host == destination]
+    return row
+
+
+@then(parsers.parse("the delivery status of {destination} on {machine} is:"))
+def delivery_status_is(
+    sandbox: SandboxFacade, destination: str, machine: str, datatable: list[list[str]]
+) -> None:
+    header, values = datatable
+    row = destination_status(sandbox, destination, machine)
+    shown = {name: getattr(row, COLUMNS[name]) for name in header}
+    assert shown == {name: int(value) for name, value in zip(header, values, strict=True)}, row
+
+
+@then(parsers.re(r"the delivery status of (?P<destination>\S+) on (?P<machine>esa\d+) shows "
+                 r"(?P<count>\d+) delivered recipients?"))
+def delivered_recipients(sandbox: SandboxFacade, destination: str, machine: str, count: str) -> None:
+    assert destination_status(sandbox, destination, machine).delivered_recipients == int(count)

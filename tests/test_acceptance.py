@@ -13,4 +13,5 @@ scenarios(
     "clustering.feature",
     "per_policy.feature",
     "smtp_routes.feature",
+    "delivery_status.feature",
 )
