@@ -136,6 +136,16 @@ class ClusterConfig:
                 return Resolved(self.layers[level][key], level)
         return Resolved(self.default(key), None)
 
+    def inherited(self, level: Level, key: str) -> Resolved:
+        """The value `level` sees for `key`: its own, else its parent level's, else the default."""
+        self.topology.check(level)
+        parents = {"machine": lambda: self.topology.chain(level.name), "group": lambda: (level, CLUSTER),
+                   "cluster": lambda: (CLUSTER,)}[level.kind]()
+        for each in parents:
+            if key in self.layers.get(each, {}):
+                return Resolved(self.layers[each][key], each)
+        return Resolved(self.default(key), None)
+
     def effective(self, machine: str) -> GatewayConfig:
         """The `GatewayConfig` that `machine` runs with."""
         values = {key: self.resolve(machine, key).value for key in SETTINGS}
@@ -170,7 +180,7 @@ class ClusterConfig:
     ) -> ClusterConfig:
         """Per-policy journaling: Default, Custom (needs the connector enabled first) or No Scan."""
         machines = self.topology.covered(self.topology.check(level))
-        policies: tuple[MailPolicy, ...] = self.resolve(machines[0], "incoming_policies").value
+        policies: tuple[MailPolicy, ...] = self.inherited(level, "incoming_policies").value
         if policy not in {p.name for p in policies}:
             known = ", ".join(p.name for p in policies)
             raise ConfigError("policy", f"unknown incoming mail policy {policy!r} (policies: {known})")

@@ -30,7 +30,8 @@ def start_sandbox(data_dir: Path, errors: Path) -> tuple[subprocess.Popen[bytes]
     with errors.open("ab") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(data_dir),
-             "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0"],
+             "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0",
+             "--admin-port", "0"],
             stdout=subprocess.DEVNULL, stderr=stderr,
         )
     deadline = time.monotonic() + 20
