@@ -250,7 +250,8 @@ def test_the_store_refuses_an_invalid_starting_configuration(clock: ManualClock)
 def test_a_policy_is_set_from_what_its_own_level_sees_not_a_machines_override() -> None:
     """A machine-level policy list must neither hide the cluster's policies nor be copied up."""
     sales = MailPolicy("SALES", ("@sales.example.com",))
-    cluster = ClusterConfig(Topology.single_group(2)).set(CLUSTER, "incoming_policies", (sales, DEFAULT_POLICY))
+    cluster = ClusterConfig(Topology.single_group(2))
+    cluster = cluster.set(CLUSTER, "incoming_policies", (sales, DEFAULT_POLICY))
     cluster = cluster.set(Level("machine", "esa1"), "incoming_policies", (DEFAULT_POLICY,))
     changed = cluster.set_policy_tdc(CLUSTER, "SALES", "no-scan")
     assert [p.name for p in changed.at(CLUSTER)["incoming_policies"]] == ["SALES", "DEFAULT"]
