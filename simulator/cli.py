@@ -1,7 +1,9 @@
 """`tdcsim`: the command line.
 
 Design rule: argument errors exit 2 with one line; a sandbox that cannot start says why in one
-line and exits 1; no traceback reaches the user for anything the user can fix.
+line and exits 1; no traceback reaches the user for anything the user can fix. This module runs
+the sandbox and reads tracking from its files; the operator's commands, which talk to a running
+sandbox's admin API, are `cli_admin.py` (configuration) and `cli_monitor.py` (watching).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import trustme
 
+from simulator import cli_admin
+from simulator.cli_monitor import add_monitor_commands
+from simulator.cli_parsing import OneLineParser
 from simulator.clock import SystemClock
 from simulator.config_file import load_config_file
 from simulator.errors import ConfigError, SimulatorError
@@ -26,13 +30,6 @@ from simulator.gateway import mail_log_path
 from simulator.sandbox import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, Sandbox, SandboxSettings
 from simulator.tls import SERVER_NAMES, SandboxTls
 from simulator.tracking import UnknownMessage, render, track_text
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (try '{self.prog} --help')\n")
 
 
 def _port(text: str) -> int:
@@ -76,6 +73,8 @@ def build_parser() -> OneLineParser:
                           help="the sandbox's data dir (default: ./sandbox-data)")
     tracking.add_argument("--machine", default="esa1", help="which machine's mail log (default: esa1)")
     tracking.add_argument("mid", type=_mid, metavar="MID", help="the message ID to track")
+    cli_admin.add_config_commands(commands)
+    add_monitor_commands(commands)
     return parser
 
 
@@ -89,7 +88,8 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
                          help="where logs, mailboxes and journals go (default: ./sandbox-data)")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     for name, flag in (("inbound", "--inbound-port"), ("relay", "--relay-port"),
-                       ("threat_defense", "--td-port"), ("mailbox", "--mailbox-port")):
+                       ("threat_defense", "--td-port"), ("mailbox", "--mailbox-port"),
+                       ("admin", "--admin-port")):
         sandbox.add_argument(flag, type=_port, default=DEFAULT_PORTS[name],
                              help=f"port (default: {DEFAULT_PORTS[name]})")
     sandbox.add_argument("--no-tdc", action="store_true",
@@ -115,12 +115,13 @@ def summary(description: dict[str, object]) -> str:
         lines.append(f"  {name} public listener (incoming)  {inbound['host']}:{inbound['port']}")
         lines.append(f"  {name} private listener (relay)    {relay['host']}:{relay['port']}")
         lines.append(f"  {name} mail log                    {machine['mail_log']}")
-    td, mailbox = description["threat_defense"], description["mailbox"]
-    assert isinstance(td, dict) and isinstance(mailbox, dict)
+    td, mailbox, admin = description["threat_defense"], description["mailbox"], description["admin"]
+    assert isinstance(td, dict) and isinstance(mailbox, dict) and isinstance(admin, dict)
     state = "enabled" if description["tdc_enabled"] else "disabled"
     lines += [
         f"  Threat Defense endpoint             {td['host']}:{td['port']}",
         f"  mailbox host                        {mailbox['host']}:{mailbox['port']}",
+        f"  admin API                           {admin['url']} (bearer token in sandbox.json)",
         f"  Threat Defense Connector {state}; intake address {description['intake_address']}",
         f"  local domains: {', '.join(description['local_domains'])}",  # type: ignore[arg-type]
         f"  CA certificate: {description['ca_cert']}",
@@ -130,9 +131,13 @@ def summary(description: dict[str, object]) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` so that a reader polling for `path` never sees half of it."""
+    """Write `text` so that a reader polling for `path` never sees half of it; only the owner may
+    read it (sandbox.json holds the admin API's bearer token)."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
     os.replace(partial, path)
 
 
@@ -188,6 +193,7 @@ def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
         data_dir=arguments.data_dir.resolve(), host=arguments.host,
         inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
+        admin_port=arguments.admin_port,
         tdc_enabled=not arguments.no_tdc,
         threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
         machines=arguments.machines or 1,
@@ -201,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "tracking":
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
+    if arguments.command != "sandbox":
+        return cli_admin.run(arguments)
     try:
         settings = sandbox_settings(arguments)
     except ConfigError as error:

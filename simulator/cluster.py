@@ -139,8 +139,10 @@ class ClusterConfig:
     def inherited(self, level: Level, key: str) -> Resolved:
         """The value `level` sees for `key`: its own, else its parent level's, else the default."""
         self.topology.check(level)
-        parents = {"machine": lambda: self.topology.chain(level.name), "group": lambda: (level, CLUSTER),
-                   "cluster": lambda: (CLUSTER,)}[level.kind]()
+        if level.kind == "machine":
+            parents: tuple[Level, ...] = self.topology.chain(level.name)
+        else:
+            parents = (level, CLUSTER) if level.kind == "group" else (CLUSTER,)
         for each in parents:
             if key in self.layers.get(each, {}):
                 return Resolved(self.layers[each][key], each)

@@ -7,12 +7,15 @@ thread) and by the test fixtures (a background thread); neither needs anything e
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulator.admin_api import AdminServer
 from simulator.clock import Clock
 from simulator.cluster import CLUSTER, ClusterConfig, Topology
 from simulator.config import GatewayConfig, MxRecord, domain_of
@@ -26,7 +29,7 @@ from simulator.store import ConfigStore
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
 
-DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528}
+DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528, "admin": 2529}
 PORT_STEP = 10  # esa2 listens on 2535/2536, esa3 on 2545/2546, ...
 DEFAULT_INTAKE_ADDRESSES = (
     "sandbox-tenant@intake.threatdefense.test",
@@ -52,6 +55,9 @@ class SandboxSettings:
     machines: int = 1
     #: Topology and per-level settings (from `--config`); None: `machines` machines in Main_Group.
     cluster: ClusterConfig | None = None
+    #: The admin API's port: 0 (the OS chooses) unless given, as callers that set every SMTP port to 0
+    #: (the test fixtures) know nothing of it; `tdcsim sandbox` passes DEFAULT_PORTS["admin"].
+    admin_port: int = 0
 
     def listener_ports(self, index: int) -> tuple[int, int]:
         """(inbound, relay) of the `index`-th machine (0-based): +10 per machine, 0 stays 0."""
@@ -84,6 +90,7 @@ class Sandbox:
         )
         self.machines: dict[str, GatewayMachine] = {}
         self.store: ConfigStore | None = None
+        self.admin = AdminServer(self, settings.host, settings.admin_port, secrets.token_urlsafe(32))
 
     @property
     def machine(self) -> GatewayMachine | None:
@@ -95,8 +102,10 @@ class Sandbox:
         would, and a DNS zone pointing at the endpoints' real ports (the intake domain's MX is
         Threat Defense, every other domain's, `*`, the mailbox host)."""
         settings, intake = self.settings, self.settings.intake_addresses[0]
+        tenant_domains = dict.fromkeys(domain_of(address) for address in settings.intake_addresses)
         zone = (
-            MxRecord(domain_of(intake), 10, settings.host, self.threat_defense_server.port),
+            *(MxRecord(domain, 10, settings.host, self.threat_defense_server.port)
+              for domain in tenant_domains),
             MxRecord(WILDCARD, 10, settings.host, self.mailbox_server.port),
         )
         given = settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
@@ -119,10 +128,12 @@ class Sandbox:
         """A commit reaches every machine: each runs with its new effective configuration."""
         for name, machine in self.machines.items():
             machine.holder.commit(cluster.effective(name))
-            machine.queues.poke()
+            # a commit may come from another thread (a test); the queues live on the sandbox's loop
+            self._loop.call_soon_threadsafe(machine.queues.poke)
 
     async def start(self) -> None:
         """Start every server; on failure stop what started and re-raise."""
+        self._loop = asyncio.get_running_loop()
         started: list[SmtpServer] = []
         try:
             for server in (self.threat_defense_server, self.mailbox_server):
@@ -136,6 +147,7 @@ class Sandbox:
             self._build_machines(self.store.committed)
             for machine in self.machines.values():
                 await machine.start()
+            await self.admin.start()
         except BaseException:
             for machine in self.machines.values():
                 await machine.stop()
@@ -156,6 +168,7 @@ class Sandbox:
         await (server.pause() if plan.down else server.resume())
 
     async def stop(self) -> None:
+        await self.admin.stop()
         for machine in self.machines.values():
             await machine.stop()
         await self.threat_defense_server.stop()
@@ -177,6 +190,7 @@ class Sandbox:
                                "faults": [str(f) for f in self.threat_defense_faults.faults]},
             "mailbox": {"host": s.host, "port": self.mailbox_server.port,
                         "faults": [str(f) for f in self.mailbox_faults.faults]},
+            "admin": {"url": self.admin.url, "token": self.admin.token},
             "intake_address": s.intake_addresses[0],
             "tdc_enabled": machine.holder.current.connector.enabled,
             "local_domains": list(machine.holder.current.local_domains),

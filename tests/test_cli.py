@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 START_TIMEOUT = 15.0
-FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0"]
+FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0", "--admin-port", "0"]
 
 
 def tdcsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

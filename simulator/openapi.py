@@ -1,0 +1,137 @@
+"""The admin API's OpenAPI 3 description, served at GET /openapi.json (behind the token, like every path).
+
+Design rule: written by hand, path by path, so that it says what each call means; a test checks it
+against the routes the server really registers, so a path served but not described fails the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LEVEL = "`cluster`, `group:NAME` or `machine:NAME`"
+STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+STRINGS = {"type": "array", "items": STRING}
+MESSAGE = {"type": "object", "properties": {"message": STRING}, "required": ["message"]}
+ERRORS = {
+    "400": "malformed JSON, a missing or mistyped field, a bad parameter",
+    "401": "no bearer token, or a wrong one",
+    "404": "an unknown group, machine, policy, route, endpoint or message (named in the message)",
+    "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
+}
+
+
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any] = STRING) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "description": description,
+            "schema": schema}
+
+
+LEVEL_Q = _parameter("level", "query", f"{LEVEL} (default: cluster)")
+STATE_Q = _parameter("state", "query", "`committed` (what runs; default) or `pending` (the working copy)")
+MACHINE_Q = _parameter("machine", "query", "a machine name (default: every machine, or the first)")
+
+
+def _operation(summary: str, answer: str, parameters: tuple[dict[str, Any], ...] = (),
+               body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One operation: its summary, parameters, JSON body and answers (the errors every call can give)."""
+    responses: dict[str, Any] = {"200": {"description": answer,
+                                         "content": {"application/json": {"schema": {"type": "object"}}}}}
+    responses |= {code: {"description": meaning, "content": {"application/json": {"schema": MESSAGE}}}
+                  for code, meaning in ERRORS.items()}
+    operation: dict[str, Any] = {"summary": summary, "parameters": list(parameters), "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+def _object(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
+def _level_field() -> dict[str, Any]:
+    return {"type": "string", "default": "cluster", "description": LEVEL}
+
+
+def _change(summary: str, body: dict[str, Any]) -> dict[str, Any]:
+    return _operation(summary, "submitted: `{message, uncommitted: true}`; runs after POST /commit",
+                      body=body)
+
+
+CONFIG_PATHS: dict[str, dict[str, Any]] = {
+    "/config": {"get": _operation(
+        "What is set at one level, committed and pending", "`{level, committed, pending}`", (LEVEL_Q,))},
+    "/config/effective": {"get": _operation(
+        "Each machine's effective settings and the level each came from",
+        "`{state, uncommitted, machines: {NAME: {KEY: {value, level}}}}`", (MACHINE_Q, STATE_Q))},
+    "/tdc": {"get": _operation("The connector per machine: enabled, intake address, source levels",
+                               "`{state, uncommitted, machines: [...]}`", (STATE_Q,))},
+    "/tdc/enable": {"post": _change("Enable the connector at a level (Submit)", _object(
+        ("address",), address={"type": "string", "description": "the message intake address"},
+        level=_level_field()))},
+    "/tdc/disable": {"post": _change("Disable the connector at a level (Submit; machine level also "
+                                     "disables group and cluster under the default rule)",
+                                     _object((), level=_level_field()))},
+    "/policies": {
+        "get": _operation("Each machine's incoming mail policies and their Threat Defense mode",
+                          "`{state, uncommitted, machines: {NAME: {level, policies}}}`", (STATE_Q,)),
+        "post": _change("Per-policy journaling: default, custom (with an address) or no-scan", _object(
+            ("policy", "mode"), policy=STRING, address=STRING, level=_level_field(),
+            mode={"type": "string", "enum": ["default", "custom", "no-scan"]})),
+    },
+    "/routes": {
+        "get": _operation("The SMTP routes in force at a level",
+                          "`{level, from, state, uncommitted, routes}`", (LEVEL_Q, STATE_Q)),
+        "post": _change("Add an SMTP route at a level", _object(
+            ("domain", "destination"), domain=STRING, level=_level_field(),
+            destination={"description": "`USEDNS`, `/dev/null`, or hosts `host:port[:priority]` "
+                                        "(a list, or one comma-separated string)",
+                         "oneOf": [STRING, STRINGS]})),
+    },
+    "/routes/{domain}": {"delete": _operation(
+        "Delete the SMTP route for a domain at a level", "`{message, uncommitted: true}`",
+        (_parameter("domain", "path", "the route's domain"), LEVEL_Q))},
+    "/dns": {
+        "get": _operation("The DNS zone table (MX records) in force at a level",
+                          "`{level, from, state, uncommitted, records}`", (LEVEL_Q, STATE_Q)),
+        "post": _change("Replace one domain's MX records at a level (`hosts: []` removes them)", _object(
+            ("domain",), domain=STRING, hosts=STRINGS, level=_level_field())),
+    },
+    "/commit": {"post": _operation(
+        "Commit the pending changes",
+        "`{message}`: `Changes committed: <date>` or `There is no data to commit.`",
+        body=_object((), comment=STRING))},
+    "/clear": {"post": _operation("Discard the pending changes", "`{message}`")},
+}
+MONITOR_PATHS: dict[str, dict[str, Any]] = {
+    "/status": {"get": _operation("Delivery status per machine and destination, `the.tdc.queue` included",
+                                  "`{as_of, machines: {NAME: [rows]}}`", (MACHINE_Q,))},
+    "/tophosts": {"get": _operation(
+        "tophosts of one machine (machine mode only: 400 without a machine)",
+        "`{machine, sort, as_of, hosts}`",
+        (_parameter("machine", "query", "the machine (required)"),
+         _parameter("sort", "query", "active, conn, delivered, soft or hard (default: active)")))},
+    "/log": {"get": _operation("The tail of a machine's mail log", "`{machine, lines}`",
+                               (MACHINE_Q, _parameter("lines", "query", "how many (default 20)", INTEGER)))},
+    "/tracking/{mid}": {"get": _operation(
+        "One message's history, oldest first", "`{machine, mid, history}`",
+        (_parameter("mid", "path", "the MID", INTEGER), MACHINE_Q))},
+    "/faults": {"get": _operation(
+        "The fault plan of each endpoint", "`{threat_defense: [...], mailbox: [...]}`")},
+    "/faults/{endpoint}": {"put": _operation(
+        "Replace an endpoint's fault plan: KIND[:ARG] strings, `[]` clears, `down` stops it listening",
+        "the fault plans", (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),), body=STRINGS)},
+    "/openapi.json": {"get": _operation("This document", "OpenAPI 3.0")},
+}
+
+
+def document(server: str) -> dict[str, Any]:
+    """The OpenAPI document, with `server` (the API's base URL)."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "tdc-simulator admin API", "version": "1",
+                 "description": "Configure and watch a running tdc-simulator sandbox. Changes are pending "
+                                "until POST /commit. Every path needs the bearer token from sandbox.json."},
+        "servers": [{"url": server}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": CONFIG_PATHS | MONITOR_PATHS,
+    }

@@ -1,0 +1,199 @@
+"""The operator CLI (issue 4 item 4): `tdcsim tdc|commit|clear|policy|routes|dns|status|tophosts|tail|faults`
+as subprocesses against a sandbox running in the test process, found through `--data-dir`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.harness import SandboxFacade
+from fixtures.messages import MessageFactory
+from fixtures.smtp_client import send
+from simulator.cli import write_atomically
+from simulator.sandbox import SandboxSettings
+
+INTAKE = "sandbox-tenant@intake.threatdefense.test"
+SECOND_TENANT = "second-tenant@intake.threatdefense.test"
+COMMITTED = re.compile(r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}")
+
+
+@pytest.fixture
+def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettings:
+    """Two machines, the connector disabled: the seed's starting point."""
+    return dataclasses.replace(tdc_sandbox_settings, tdc_enabled=False, machines=2)
+
+
+@pytest.fixture
+def data_dir(tdc_sandbox: SandboxFacade, tmp_path: Path) -> Path:
+    """A data dir whose sandbox.json points at the running sandbox, as `tdcsim sandbox` writes it."""
+    directory = tmp_path / "cli-data"
+    directory.mkdir()
+    write_atomically(directory / "sandbox.json", json.dumps(tdc_sandbox.sandbox.describe()))
+    return directory
+
+
+def tdcsim(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def ok(data_dir: Path, *args: str) -> str:
+    result = tdcsim(data_dir, *args)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return result.stdout
+
+
+def refused(data_dir: Path, *args: str, status: int = 2) -> str:
+    """The one line a refused command prints on stderr."""
+    result = tdcsim(data_dir, *args)
+    assert result.returncode == status, (result.stdout, result.stderr)
+    (line,) = result.stderr.splitlines()
+    assert result.stdout == "" and "Traceback" not in line
+    return line
+
+
+def rows(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines()]
+
+
+def test_the_seed_enable_procedure_then_the_machine_disable_rule(
+    data_dir: Path, tdc_sandbox: SandboxFacade
+) -> None:
+    shown = ok(data_dir, "tdc", "show")
+    assert ["esa1", "Main_Group", "disabled", "cluster", INTAKE, "cluster"] in rows(shown)
+    assert "pending until commit" in ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    shown = ok(data_dir, "tdc", "show")
+    assert "Pending, not running until committed:" in shown and "tdcsim commit" in shown
+    assert tdc_sandbox.config.connector.enabled is False
+    assert COMMITTED.fullmatch(ok(data_dir, "commit", "--comment", "enable TDC").strip())
+    assert all(machine.holder.current.connector.enabled for machine in tdc_sandbox.sandbox.machines.values())
+    assert ok(data_dir, "commit") == "There is no data to commit.\n"
+
+    disabled = ok(data_dir, "tdc", "disable", "--level", "machine:esa2")
+    assert "also at group:Main_Group, cluster" in disabled
+    ok(data_dir, "commit")
+    table = rows(ok(data_dir, "tdc", "show"))
+    assert ["esa1", "Main_Group", "disabled", "group:Main_Group", INTAKE, "cluster"] in table
+    assert ["esa2", "Main_Group", "disabled", "machine:esa2", INTAKE, "cluster"] in table
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("address", "reason"), [
+    ("", "is empty"), ("a@example.test,b@example.test", "not several"), ("a b@example.test", "spaces"),
+    ("tenant\r\n@intake.example.test", "line break"), ("tenant", "not a local@domain"),
+])
+def test_an_invalid_address_is_one_line_exit_2_and_nothing_pending(
+    data_dir: Path, tdc_sandbox: SandboxFacade, address: str, reason: str
+) -> None:
+    assert reason in refused(data_dir, "tdc", "enable", "--address", address)
+    assert tdc_sandbox.store.pending is None
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("args", "named"), [
+    (("tdc", "disable", "--level", "group:Sales"), "'Sales'"),
+    (("tdc", "disable", "--level", "galaxy"), "'galaxy'"),
+    (("policy", "set", "SALES", "--mode", "no-scan"), "'SALES'"),
+    (("policy", "set", "DEFAULT", "--mode", "custom", "--address", SECOND_TENANT), "enabled globally"),
+    (("tophosts",), "machine mode only"),
+    (("tophosts", "--machine", "esa9"), "'esa9'"),
+    (("tail", "--lines", "0"), "--lines"),
+    (("faults", "set", "threat_defense", "bogus"), "valid kinds"),
+])
+def test_refused_input_is_one_line_naming_it(data_dir: Path, args: tuple[str, ...], named: str) -> None:
+    assert named in refused(data_dir, *args)
+
+
+@pytest.mark.bad_input
+def test_no_sandbox_running_there_is_exit_1(tmp_path: Path) -> None:
+    assert "no sandbox is running" in refused(tmp_path, "tdc", "show", status=1)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    (tmp_path / "sandbox.json").write_text(json.dumps({"admin": {"url": f"http://127.0.0.1:{port}",
+                                                                 "token": "x"}}))
+    assert f"127.0.0.1:{port}" in refused(tmp_path, "commit", status=1)
+
+
+@pytest.mark.bad_input
+def test_a_stale_token_is_exit_1(data_dir: Path) -> None:
+    state = json.loads((data_dir / "sandbox.json").read_text())
+    state["admin"]["token"] = "stale"
+    (data_dir / "sandbox.json").write_text(json.dumps(state))
+    assert "token is wrong" in refused(data_dir, "tdc", "show", status=1)
+
+
+def test_policies_routes_and_clear(data_dir: Path, tdc_sandbox: SandboxFacade) -> None:
+    listed = ok(data_dir, "policy", "list")
+    assert ["esa2", "DEFAULT", "(everyone)", "default", "-", "default"] in rows(listed)
+    ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    ok(data_dir, "policy", "set", "DEFAULT", "--mode", "custom", "--address", SECOND_TENANT)
+    assert ["esa1", "DEFAULT", "(everyone)", "custom", SECOND_TENANT, "cluster"] in rows(
+        ok(data_dir, "policy", "list"))
+    ok(data_dir, "routes", "add", "ALL", "127.0.0.1:2600", "127.0.0.1:2601:5")
+    ok(data_dir, "routes", "add", "intake.threatdefense.test", "USEDNS", "--level", "group:Main_Group")
+    listed = ok(data_dir, "routes", "list", "--level", "machine:esa1")
+    assert "set at group:Main_Group" in listed and ["intake.threatdefense.test", "USEDNS"] in rows(listed)
+    assert "uncommitted changes" in listed
+    assert "none: every domain is delivered by DNS" in ok(data_dir, "routes", "list", "--committed")
+    ok(data_dir, "routes", "delete", "ALL")
+    assert "no route for 'ALL'" in refused(data_dir, "routes", "delete", "ALL")
+    assert ok(data_dir, "clear") == "Pending changes discarded.\n"
+    assert tdc_sandbox.store.pending is None and tdc_sandbox.config.routes == ()
+
+
+def test_dns_set_and_list(data_dir: Path) -> None:
+    ok(data_dir, "dns", "set", "partner.test", "127.0.0.1:2700:5")
+    assert ["partner.test", "5", "127.0.0.1", "2700"] in rows(ok(data_dir, "dns", "list"))
+
+
+def test_status_tophosts_and_tail(
+    data_dir: Path, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    ok(data_dir, "commit")
+    assert send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message()).accepted
+    tdc_sandbox.settle()
+    status = ok(data_dir, "status", "--machine", "esa1")
+    assert status.startswith("esa1:\nDestination") and "Hard Bounced Recipients" in status
+    assert ["the.tdc.queue", "0", "0", "1", "0", "0"] in rows(status)
+    assert "esa2:" in ok(data_dir, "status")
+    top = ok(data_dir, "tophosts", "--machine", "esa1", "--sort", "delivered").splitlines()
+    assert top[0].startswith("Status as of: ") and top[1].startswith("Hosts marked with '*'")
+    assert top[3].split() == ["#", "Recipient", "Host", "Active", "Recip.", "Conn.", "Out", "Deliv.",
+                              "Recip.", "Soft", "Bounced", "Hard", "Bounced"]
+    assert {line.split()[1] for line in top[4:]} == {"example.com", "the.tdc.queue"}
+    tail = ok(data_dir, "tail", "--machine", "esa1", "--lines", "2").splitlines()
+    assert tail == [str(line) for line in tdc_sandbox.mail_log.lines()[-2:]]
+
+
+def test_faults_set_show_clear(data_dir: Path, tdc_sandbox: SandboxFacade) -> None:
+    assert "threat_defense: down, fail-next:2" in ok(data_dir, "faults", "set", "threat_defense", "down",
+                                                     "fail-next:2")
+    assert not tdc_sandbox.sandbox.threat_defense_server.listening
+    assert "mailbox: no faults" in ok(data_dir, "faults", "show")
+    assert "threat_defense: no faults" in ok(data_dir, "faults", "clear", "threat_defense")
+    assert tdc_sandbox.sandbox.threat_defense_server.listening
+
+
+@pytest.mark.bad_input
+def test_a_busy_admin_port_stops_the_sandbox_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(tmp_path / "data"),
+             "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0",
+             "--admin-port", str(port)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert f"admin API on 127.0.0.1:{port}" in line
+    assert not (tmp_path / "data" / "sandbox.json").exists()
