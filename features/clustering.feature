@@ -49,3 +49,11 @@ Feature: The connector at cluster, group and machine level
     Then the submit is refused because "unknown machine 'esa9'"
     When the administrator disables the connector at level "group:Sales" and submits
     Then the submit is refused because "unknown group 'Sales'"
+
+  Scenario: tophosts answers in machine mode only
+    Given a running cluster of 2 machines with the Threat Defense Connector enabled
+    When an outside sender sends a message through the public listener of each machine
+    And the administrator asks the admin API for tophosts without choosing a machine
+    Then the admin API refuses because "machine mode only"
+    When the administrator asks the admin API for tophosts on esa2
+    Then the answer lists the.tdc.queue with 1 delivered recipient

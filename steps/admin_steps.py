@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.harness import SandboxFacade
+from simulator.admin_client import AdminClient, Refused
 from simulator.cluster import CLUSTER, ClusterConfig, Level
 from simulator.config import NextHop, SmtpRoute, TdcMode
 
@@ -118,3 +120,30 @@ def nothing_pending(sandbox: SandboxFacade) -> None:
 @then("changes are pending")
 def changes_pending(sandbox: SandboxFacade) -> None:
     assert sandbox.store.pending is not None
+
+
+def _client(sandbox: SandboxFacade) -> AdminClient:
+    admin = sandbox.sandbox.describe()["admin"]
+    return AdminClient(admin["url"], admin["token"])
+
+
+@when(parsers.re(r"the administrator asks the admin API for tophosts"
+                 r"(?: on (?P<machine>esa\d+)| without choosing a machine)"), target_fixture="api_answer")
+def ask_tophosts(sandbox: SandboxFacade, admin: AdminAnswers, machine: str | None) -> Any:
+    sandbox.settle()
+    try:
+        return _client(sandbox).get("/tophosts", machine=machine)
+    except Refused as refusal:
+        admin.refusal = str(refusal)
+        return None
+
+
+@then(parsers.parse('the admin API refuses because "{reason}"'))
+def api_refused(admin: AdminAnswers, reason: str) -> None:
+    assert reason in admin.refusal, admin.refusal
+
+
+@then(parsers.parse("the answer lists the.tdc.queue with {count:d} delivered recipient"))
+def tophosts_lists_tdc_queue(api_answer: Any, count: int) -> None:
+    (row,) = [row for row in api_answer["hosts"] if row["host"] == "the.tdc.queue"]
+    assert row["delivered_recipients"] == count, row
