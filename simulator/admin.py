@@ -16,20 +16,12 @@ from typing import Any
 
 from simulator.cluster import SETTINGS, ClusterConfig, Level, Resolved
 from simulator.config import TDC_MODES
-from simulator.errors import ConfigError, SimulatorError
+from simulator.errors import BadRequest, ConfigError, NotFound
 from simulator.store import ConfigStore
 
 STATES = ("committed", "pending")
 PENDING = "(pending until commit)"
 UNKNOWN_KEYS = ("group", "machine", "policy")  # the ConfigError keys that name something missing
-
-
-class NotFound(SimulatorError):
-    """An unknown group, machine, policy, route, endpoint or message; the text names it."""
-
-
-class BadRequest(SimulatorError):
-    """A request that cannot be read: malformed JSON, a missing or mistyped field, a bad parameter."""
 
 
 def to_json(value: Any) -> Any:

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from simulator.admin import BadRequest, NotFound
 from simulator.admin_handlers import OPERATIONS, ROUTES, Operations
-from simulator.errors import ConfigError, ServerStartError
+from simulator.errors import BadRequest, ConfigError, NotFound, ServerStartError
 
 if TYPE_CHECKING:
     from simulator.sandbox import Sandbox

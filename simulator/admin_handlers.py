@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from simulator.admin import BadRequest, ConfigAdmin
+from simulator.admin import ConfigAdmin
 from simulator.admin_monitor import DEFAULT_TAIL, MonitorAdmin
 from simulator.admin_routes import TablesAdmin
+from simulator.errors import BadRequest
 from simulator.openapi import document
 from simulator.status import DEFAULT_SORT
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simulator.admin import BadRequest, NotFound, to_json
-from simulator.errors import ConfigError
+from simulator.admin import to_json
+from simulator.errors import BadRequest, ConfigError, NotFound
 from simulator.faults import parse_fault
 from simulator.messages import TDC_QUEUE
 from simulator.status import DEFAULT_SORT, DestinationStatus, sort_key

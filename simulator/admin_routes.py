@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.admin import PENDING, ConfigAdmin, NotFound, level_name
+from simulator.admin import PENDING, ConfigAdmin, level_name
 from simulator.cluster import CLUSTER, ClusterConfig, Level, Resolved
 from simulator.config import MxRecord, NextHop, SmtpRoute
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, NotFound
 
 USEDNS, DEV_NULL = "USEDNS", "/dev/null"
 

@@ -2,6 +2,8 @@
 
     SimulatorError
     ├── ConfigError                 a configuration value is refused (names the key)
+    ├── NotFound                    an admin request names an unknown group, machine, policy, ...
+    ├── BadRequest                  an admin request that cannot be read (JSON, fields, parameters)
     ├── IllegalTransition           a lifecycle move the transition table does not allow
     ├── ServerStartError            a server could not listen (names host and port)
     └── DeliveryError               one delivery attempt failed (carries code, enhanced status, recipient)
@@ -26,6 +28,14 @@ class ConfigError(SimulatorError):
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
+
+
+class NotFound(SimulatorError):
+    """An unknown group, machine, policy, route, endpoint or message; the text names it."""
+
+
+class BadRequest(SimulatorError):
+    """A request that cannot be read: malformed JSON, a missing or mistyped field, a bad parameter."""
 
 
 class IllegalTransition(SimulatorError):
