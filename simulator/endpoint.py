@@ -13,6 +13,7 @@ from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
+from simulator import replies
 from simulator.faults import Command, FaultPlan
 from simulator.server import ObservedSMTP, SmtpServer
 from simulator.tls import FaultTlsContexts, SandboxTls
@@ -62,6 +63,36 @@ class EndpointHandler:
         if reply.code == 421:  # "closing transmission channel": do so once the reply is written
             server.loop.call_soon(server.close_connection)
         return reply.line
+
+    def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
+        """The endpoint's own refusal of MAIL, or None; subclasses decide."""
+        return None
+
+    def refuse_recipient(self, address: str) -> str | None:
+        """The endpoint's own refusal of RCPT, or None; subclasses decide."""
+        return None
+
+    async def handle_MAIL(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        """A scripted fault first, then the endpoint's own rule, then accept the sender."""
+        refusal = await self.fault_reply(server, "MAIL") or self.refuse_sender(server, session)
+        if refusal is not None:
+            return refusal
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        return replies.SENDER_OK.line
+
+    async def handle_RCPT(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        """A scripted fault first, then the endpoint's own rule, then accept the recipient."""
+        refusal = await self.fault_reply(server, "RCPT") or self.refuse_recipient(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return replies.RECIPIENT_OK.line
 
     async def handle_DATA_COMMAND(
         self, server: ObservedSMTP, session: Session, envelope: Envelope

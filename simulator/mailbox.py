@@ -70,25 +70,8 @@ class MailboxHandler(EndpointHandler):
         super().__init__(faults)
         self.store = store
 
-    async def handle_MAIL(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
-        mail_options: list[str],
-    ) -> str:
-        if (fault := await self.fault_reply(server, "MAIL")) is not None:
-            return fault
-        envelope.mail_from, envelope.mail_options = address, list(mail_options)
-        return replies.SENDER_OK.line
-
-    async def handle_RCPT(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if (fault := await self.fault_reply(server, "RCPT")) is not None:
-            return fault
-        if not is_safe_folder_name(address):
-            return replies.BAD_MAILBOX_ADDRESS.line
-        envelope.rcpt_tos.append(address)
-        return replies.RECIPIENT_OK.line
+    def refuse_recipient(self, address: str) -> str | None:
+        return None if is_safe_folder_name(address) else replies.BAD_MAILBOX_ADDRESS.line
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:

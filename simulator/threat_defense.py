@@ -92,30 +92,20 @@ class ThreatDefenseHandler(EndpointHandler):
         self.intake_addresses = tuple(intake_addresses)
         self._limit = messages_per_connection
 
-    async def handle_MAIL(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
-        mail_options: list[str],
-    ) -> str:
-        if (fault := await self.fault_reply(server, "MAIL")) is not None:
-            return fault
+    def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
+        """`530 5.7.0` before STARTTLS; `421 4.7.0` (then close) after the 10th message."""
         if not session.ssl:
             return replies.STARTTLS_REQUIRED.line
         if server.connection.messages >= self._limit:
-            server.loop.call_soon(server.close_connection)  # runs after the reply below is written
+            server.loop.call_soon(server.close_connection)  # runs after the reply is written
             return replies.TOO_MANY_MESSAGES.line
-        envelope.mail_from, envelope.mail_options = address, list(mail_options)
-        return replies.SENDER_OK.line
+        return None
 
-    async def handle_RCPT(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if (fault := await self.fault_reply(server, "RCPT")) is not None:
-            return fault
+    def refuse_recipient(self, address: str) -> str | None:
+        """Only the tenants' intake addresses: `550 5.1.1` for any other."""
         if address.lower() not in {a.lower() for a in self.intake_addresses}:
             return replies.UNKNOWN_INTAKE_ADDRESS.line
-        envelope.rcpt_tos.append(address)
-        return replies.RECIPIENT_OK.line
+        return None
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:
