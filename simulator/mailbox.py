@@ -8,6 +8,7 @@ Scripted faults (BEHAVIOUR.md §8.7) answer first, as at the Threat Defense endp
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,10 @@ class MailboxStore:
             maildir = self.root / recipient.lower()
             for sub in ("tmp", "new", "cur"):
                 (maildir / sub).mkdir(parents=True, exist_ok=True)
-            name = f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}.{self._hostname}"
+            # Maildir's unique name: time, sequence and process id (a restarted sandbox must never
+            # reuse a name in the same second, which would replace a delivered message)
+            name = (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
+                    f"{self._hostname}")
             (maildir / "tmp" / name).write_bytes(data)
             path = (maildir / "tmp" / name).rename(maildir / "new" / name)
         delivery = MailboxDelivery(recipient.lower(), mail_from, path, data)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from fixtures.processes import SandboxProcess
 
 START_TIMEOUT = 15.0
 FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0", "--admin-port", "0"]
@@ -73,22 +72,6 @@ def test_a_port_in_use_is_named_without_a_traceback(tmp_path: Path, busy_port: i
     assert not (data / "sandbox.json").exists()
 
 
-def wait_for_description(state_file: Path, process: subprocess.Popen[str]) -> dict[str, Any]:
-    """Poll until sandbox.json holds complete JSON; fail early if the process dies."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else ""
-            pytest.fail(f"sandbox exited {process.returncode}: {stderr}")
-        try:
-            description: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            time.sleep(0.05)
-            continue
-        return description
-    pytest.fail(f"no complete {state_file} within {START_TIMEOUT} s")
-
-
 def banner(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
         return client.recv(512)
@@ -96,14 +79,8 @@ def banner(port: int) -> bytes:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_start_describe_and_stop_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
-    data = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(data),
-         "--inbound-port", "0", *FREE_PORTS],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )
-    try:
-        description = wait_for_description(data / "sandbox.json", process)
+    with SandboxProcess(tmp_path / "data", cwd=tmp_path) as sandbox:
+        description = sandbox.start()
         esa1 = description["machines"]["esa1"]
         ports = [
             esa1["inbound"]["port"], esa1["relay"]["port"],
@@ -115,17 +92,10 @@ def test_start_describe_and_stop_on_a_signal(tmp_path: Path, signum: signal.Sign
         assert description["intake_address"] in description["threat_defense"]["intake_addresses"]
         assert Path(description["ca_cert"]).is_file()
         assert banner(esa1["inbound"]["port"]).startswith(b"220")
-
-        process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=START_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr
-    assert not (data / "sandbox.json").exists()
-    assert "stopped" in stdout
+        assert sandbox.stop(signum) == 0, sandbox.stderr()
+    assert "Traceback" not in sandbox.stderr()
+    assert not sandbox.state_file.exists()
+    assert "stopped" in sandbox.stdout()
 
 
 @pytest.mark.bad_input

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fixtures.processes import SandboxProcess
 from simulator.cluster import CLUSTER, Level, Resolved, Topology
 from simulator.config import DEFAULT_POLICY, ContentFilter, MailPolicy, MxRecord, NextHop, SmtpRoute
 from simulator.config_file import ConfigFile, load_config_file
@@ -356,45 +354,12 @@ def test_the_sandbox_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
     assert stdout == "" and not (tmp_path / "data" / "sandbox.json").exists()
 
 
-def wait_for_description(state_file: Path, process: subprocess.Popen[str]) -> dict[str, Any]:
-    """Poll (bounded) until sandbox.json holds complete JSON; fail early if the process dies."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else ""
-            pytest.fail(f"sandbox exited {process.returncode}: {stderr}")
-        try:
-            description: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            time.sleep(0.05)
-            continue
-        return description
-    pytest.fail(f"no complete {state_file} within {START_TIMEOUT} s")
-
-
-def free_ports(cwd: Path) -> list[str]:
-    """Every port the sandbox takes, 0 (the admin API's only if this CLI has that option)."""
-    ports = ["--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0"]
-    help_text = subprocess.run([sys.executable, "-m", "simulator.cli", "sandbox", "--help"], cwd=cwd,
-                               capture_output=True, text=True, timeout=60, check=True).stdout
-    return ports + (["--admin-port", "0"] if "--admin-port" in help_text else [])
-
-
 def test_the_sandbox_runs_the_machines_of_the_example(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    process = tdcsim("sandbox", "--config", str(EXAMPLE), "--data-dir", str(data), *free_ports(tmp_path),
-                     cwd=tmp_path)
-    try:
-        description = wait_for_description(data / "sandbox.json", process)
+    with SandboxProcess(tmp_path / "data", "--config", str(EXAMPLE), cwd=tmp_path) as sandbox:
+        description = sandbox.start()
         machines = description["machines"]
         assert {name: machine["group"] for name, machine in machines.items()} == {
             "esa1": "Main_Group", "esa2": "Main_Group", "esa3": "Branch"}
         assert description["threat_defense"]["intake_addresses"] == [TENANT, SECOND]
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=START_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr
+        assert sandbox.stop() == 0, sandbox.stderr()
+    assert "Traceback" not in sandbox.stderr()
