@@ -33,3 +33,9 @@ features: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sandbox-data *.egg-info
+
+## Benchmark (issue 5): baseline vs sandbox throughput, journal latency, soak memory; writes
+## bench/results/latest.json. Options: make bench ARGS="--smoke" or ARGS="--messages 3000 --soak 20000 --profile".
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
