@@ -22,7 +22,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check simulator fixtures steps tests conftest.py
+	$(BIN)/ruff check simulator fixtures steps tests bench conftest.py
 	$(BIN)/mypy
 
 unit: $(STAMP)

@@ -15,7 +15,7 @@ from simulator.errors import BadRequest, ConfigError, NotFound
 from simulator.faults import parse_fault
 from simulator.messages import TDC_QUEUE
 from simulator.status import DEFAULT_SORT, DestinationStatus, sort_key
-from simulator.tracking import UnknownMessage, track
+from simulator.tracking import UnknownMessage, track, track_text
 
 if TYPE_CHECKING:
     from simulator.gateway import GatewayMachine
@@ -80,8 +80,10 @@ class MonitorAdmin:
     def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
         """One message's history on a machine, oldest first."""
         machine = self.machine(name)
+        path = machine.log.path  # the file has every line; memory keeps only the latest ones
         try:
-            history = track(machine.log.lines(), mid)
+            history = (track_text(path.read_text(encoding="utf-8").splitlines(), mid) if path
+                       else track(machine.log.lines(), mid))
         except UnknownMessage:
             raise NotFound(f"message: no message {mid} in {machine.name}'s mail log") from None
         return {"machine": machine.name, "mid": mid, "history": history}

@@ -184,6 +184,10 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
     return 0
 
 
+#: A long-running sandbox keeps this many recent log lines and records in memory (disk has all).
+KEPT_IN_MEMORY = 20_000
+
+
 def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
     """The sandbox's settings from the command line and, with `--config`, the file."""
     declared = load_config_file(arguments.config) if arguments.config else None
@@ -194,6 +198,7 @@ def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
         inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
         admin_port=arguments.admin_port,
+        kept_in_memory=KEPT_IN_MEMORY,
         tdc_enabled=not arguments.no_tdc,
         threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
         machines=arguments.machines or 1,

@@ -42,10 +42,13 @@ class Destination:
 
     def take_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         """Remove and return up to `limit` due entries of one domain (one route), oldest first."""
-        due = [entry for entry in self.entries if entry.schedule.is_due(now)]
-        due = [entry for entry in due if entry.domain == due[0].domain][:limit]
-        self.entries = [entry for entry in self.entries if entry not in due]
-        return due
+        taken: list[QueueEntry] = []
+        waiting: list[QueueEntry] = []
+        for entry in self.entries:  # one pass, no comparisons of whole entries (they hold the bytes)
+            fits = len(taken) < limit and (not taken or entry.domain == taken[0].domain)
+            (taken if fits and entry.schedule.is_due(now) else waiting).append(entry)
+        self.entries = waiting
+        return taken
 
     def has_due(self, now: datetime) -> bool:
         return any(entry.schedule.is_due(now) for entry in self.entries)

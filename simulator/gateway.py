@@ -36,13 +36,14 @@ class GatewayMachine:
 
     def __init__(
         self, config: GatewayConfig, data_dir: Path | None, clock: Clock, tls: SandboxTls,
-        host: str, inbound_port: int, relay_port: int,
+        host: str, inbound_port: int, relay_port: int, kept_in_memory: int | None = None,
     ) -> None:
         self.name = config.machine
         self.holder = ConfigHolder(config)
         self._clock = clock
         home = machine_dir(data_dir, self.name) if data_dir else None
-        self.log = MailLog(clock, mail_log_path(data_dir, self.name) if data_dir else None)
+        self.log = MailLog(clock, mail_log_path(data_dir, self.name) if data_dir else None,
+                           kept=kept_in_memory)
         self.spool: Spool = DiskSpool(home / "spool") if home else MemorySpool()
         self._recovered = self.spool.load()
         self.ids = IdCounters(**self._recovered.counters)

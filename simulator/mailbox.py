@@ -35,12 +35,15 @@ class MailboxDelivery:
 class MailboxStore:
     """Maildirs under `root` (or memory only when `root` is None)."""
 
-    def __init__(self, root: Path | None, clock: Clock, hostname: str = "mailbox.sandbox.test"):
+    def __init__(
+        self, root: Path | None, clock: Clock, hostname: str = "mailbox.sandbox.test",
+        kept: int | None = None,
+    ):
         self.root = root
         self._clock = clock
         self._hostname = hostname
         self._sequence = itertools.count(1)
-        self.deliveries: Records[MailboxDelivery] = Records()
+        self.deliveries: Records[MailboxDelivery] = Records(kept)
 
     def save(self, recipient: str, mail_from: str, data: bytes) -> MailboxDelivery:
         path = None

@@ -61,9 +61,9 @@ class LogLine:
 class MailLog:
     """Appends lines to `mail.current` and keeps them in memory for observers in any thread."""
 
-    def __init__(self, clock: Clock, path: Path | None = None) -> None:
+    def __init__(self, clock: Clock, path: Path | None = None, kept: int | None = None) -> None:
         self._clock = clock
-        self._lines: Records[LogLine] = Records()
+        self._lines: Records[LogLine] = Records(kept)
         self.path = path
         self._file: TextIO | None = None
         if path is not None:

@@ -7,6 +7,7 @@ predicate holds. This is the only place where threads meet, so it owns the lock.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -14,10 +15,11 @@ T = TypeVar("T")
 
 
 class Records(Generic[T]):
-    """Thread-safe, append-only, waitable."""
+    """Thread-safe, append-only, waitable; with a `limit`, only the latest `limit` items are kept
+    (a long-running sandbox must not grow without bound; tests keep everything)."""
 
-    def __init__(self) -> None:
-        self._items: list[T] = []
+    def __init__(self, limit: int | None = None) -> None:
+        self._items: deque[T] = deque(maxlen=limit)
         self._changed = threading.Condition()
 
     def append(self, item: T, also: Callable[[], None] | None = None) -> None:
@@ -41,6 +43,6 @@ class Records(Generic[T]):
     ) -> list[T]:
         """Block until `predicate(items)` holds; raise TimeoutError naming `what`."""
         with self._changed:
-            if not self._changed.wait_for(lambda: predicate(self._items), timeout):
+            if not self._changed.wait_for(lambda: predicate(list(self._items)), timeout):
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
             return list(self._items)

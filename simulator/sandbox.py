@@ -55,6 +55,9 @@ class SandboxSettings:
     machines: int = 1
     #: Topology and per-level settings (from `--config`); None: `machines` machines in Main_Group.
     cluster: ClusterConfig | None = None
+    #: How many mail-log lines, journals and mailbox deliveries stay in memory (None: all, as tests
+    #: want); the files on disk always have everything.
+    kept_in_memory: int | None = None
     #: The admin API's port: 0 (the OS chooses) unless given, as callers that set every SMTP port to 0
     #: (the test fixtures) know nothing of it; `tdcsim sandbox` passes DEFAULT_PORTS["admin"].
     admin_port: int = 0
@@ -75,8 +78,9 @@ class Sandbox:
         self.tls = tls
         self.clock = clock
         data = settings.data_dir
-        self.journals = JournalStore(data / "threat-defense" if data else None)
-        self.mailbox = MailboxStore(data / "mailbox" if data else None, clock)
+        kept = settings.kept_in_memory
+        self.journals = JournalStore(data / "threat-defense" if data else None, kept)
+        self.mailbox = MailboxStore(data / "mailbox" if data else None, clock, kept=kept)
         self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
         td_handler = ThreatDefenseHandler(
             self.journals, settings.intake_addresses, faults=self.threat_defense_faults)
@@ -122,7 +126,7 @@ class Sandbox:
         for index, name in enumerate(cluster.topology.machines):
             inbound, relay = s.listener_ports(index)
             self.machines[name] = GatewayMachine(cluster.effective(name), s.data_dir, self.clock,
-                                                 self.tls, s.host, inbound, relay)
+                                                 self.tls, s.host, inbound, relay, s.kept_in_memory)
 
     def _committed(self, cluster: ClusterConfig) -> None:
         """A commit reaches every machine: each runs with its new effective configuration."""

@@ -57,9 +57,9 @@ class JournalRecord:
 class JournalStore:
     """`DATA/threat-defense/<intake address>/<n>.eml` and `<n>.json`, and the same in memory."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, kept: int | None = None) -> None:
         self.root = root
-        self.records: Records[JournalRecord] = Records()
+        self.records: Records[JournalRecord] = Records(kept)
         self._counts: dict[str, int] = {}
 
     def next_number(self, intake: str) -> int:
