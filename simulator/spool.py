@@ -8,6 +8,7 @@ remainder) are written. A file that cannot be read at start-up is moved to `corr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -42,6 +43,8 @@ class Spool(Protocol):
 
     def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None: ...
 
+    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None: ...
+
     def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None: ...
 
     def load(self) -> Loaded: ...
@@ -51,6 +54,9 @@ class MemorySpool:
     """No durability (no data dir): the in-memory queue entries are the only copy."""
 
     def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+        """Nothing to write."""
+
+    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
         """Nothing to write."""
 
     def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
@@ -102,10 +108,13 @@ class DiskSpool:
         self.folder = folder
         self.queue, self.tmp, self.corrupt = folder / "queue", folder / "tmp", folder / "corrupt"
         self.counters_file = folder / "counters.json"
+        self._folders_made = False
 
     def _ensure_folders(self) -> None:
-        for path in (self.queue, self.tmp):
-            path.mkdir(parents=True, exist_ok=True)
+        if not self._folders_made:
+            for path in (self.queue, self.tmp):
+                path.mkdir(parents=True, exist_ok=True)
+            self._folders_made = True
 
     def _write(self, entry: QueueEntry, flush: bool) -> None:
         staged = self.tmp / f"{entry.key}.entry"
@@ -125,10 +134,24 @@ class DiskSpool:
 
     def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
         """Write and flush `entries` (raises OSError if the disk refuses), and the ID counters."""
-        self._ensure_folders()
+        self._write_counters(counters)
+        self._flush_entries(entries)
+
+    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+        """`save` without holding up the event loop: the flushes run in a worker thread, so
+        messages arriving together are flushed side by side (the file system groups the commits).
+        The counters are written here, on the loop, so that they stay in order."""
+        self._write_counters(counters)
+        await asyncio.to_thread(self._flush_entries, entries)
+
+    def _flush_entries(self, entries: Sequence[QueueEntry]) -> None:
         for entry in entries:
             self._write(entry, flush=True)
         self._sync_queue_folder()
+
+    def _write_counters(self, counters: dict[str, int]) -> None:
+        """The next IDs, so a restart continues them (no flush: a process crash keeps the page cache)."""
+        self._ensure_folders()
         staged = self.tmp / "counters.json"
         staged.write_text(json.dumps(counters))
         os.replace(staged, self.counters_file)
