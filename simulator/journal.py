@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage, MIMEPart
+from email.message import MIMEPart
 from email.utils import format_datetime
 
 JOURNAL_MARKER = "X-MS-Journal-Report"
@@ -64,26 +64,40 @@ def _boundary(copy_mid: int, delivered: bytes) -> str:
     raise ValueError("no free MIME boundary")  # pragma: no cover - needs 1000 collisions
 
 
+def _folded(name: str, value: str) -> str:
+    """One header as `email.policy.SMTP` writes it: folded, RFC 2047-encoded if not ASCII."""
+    header = policy.SMTP.header_store_parse(name, value)[1]
+    return policy.SMTP.fold_binary(name, header).decode("ascii").rstrip("\r\n")
+
+
 def _wrapper_headers(
     source: JournalSource, addressing: JournalAddressing, copy_mid: int, now: datetime, boundary: str
 ) -> bytes:
-    head = EmailMessage(policy=policy.SMTP)
-    head[JOURNAL_MARKER] = ""
-    head["From"] = addressing.system_address
-    head["To"] = addressing.intake_address
-    head["Subject"] = _one_line(source.subject)
-    head["Date"] = format_datetime(now)
-    head["Message-ID"] = f"<tdc.{copy_mid}.{now:%Y%m%d%H%M%S}@{addressing.hostname}>"
-    head["X-IronPort-MID"] = str(source.original_mid)
-    head["MIME-Version"] = "1.0"
-    head["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
-    return b"".join(policy.SMTP.fold_binary(name, value) for name, value in head.items())
+    # Every value but the subject is short ASCII the gateway made itself (addresses are validated),
+    # so only the subject goes through the policy's folding and RFC 2047 encoding.
+    fixed = [
+        f"{JOURNAL_MARKER}:",
+        f"From: {addressing.system_address}",
+        f"To: {addressing.intake_address}",
+        _folded("Subject", _one_line(source.subject)),
+        f"Date: {format_datetime(now)}",
+        f"Message-ID: <tdc.{copy_mid}.{now:%Y%m%d%H%M%S}@{addressing.hostname}>",
+        f"X-IronPort-MID: {source.original_mid}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+    ]
+    return ("\r\n".join(fixed) + "\r\n").encode("ascii")
 
 
 def _report_part(source: JournalSource) -> bytes:
-    part = MIMEPart(policy=policy.SMTP)
-    part.set_content(report_text(source))
-    return part.as_bytes(policy=policy.SMTP)
+    text = report_text(source)
+    if any(len(line) > 900 for line in text.splitlines()):  # too long for 8bit: let the policy encode
+        part = MIMEPart(policy=policy.SMTP)
+        part.set_content(text)
+        return part.as_bytes(policy=policy.SMTP)
+    encoding = "7bit" if text.isascii() else "8bit"
+    head = f'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n'
+    return (head + text.replace("\n", "\r\n")).encode("utf-8")
 
 
 def _transfer_encoding(delivered: bytes) -> str:
