@@ -16,7 +16,7 @@ from simulator.dsn import build_dsn, generated_line, wants_dsn
 from simulator.errors import DeliveryError
 from simulator.listener import GatewayListener
 from simulator.maillog import MailLog
-from simulator.messages import IdCounters, QueueEntry
+from simulator.messages import IdCounters, QueueEntry, next_ids
 from simulator.pipeline import Pipeline
 from simulator.server import SmtpServer
 from simulator.spool import DiskSpool, MemorySpool, Spool
@@ -29,6 +29,15 @@ def machine_dir(data_dir: Path, machine: str) -> Path:
 
 def mail_log_path(data_dir: Path, machine: str) -> Path:
     return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
+
+
+def log_tail(path: Path | None, size: int = 256 * 1024) -> str:
+    """The end of a mail log (where the highest IDs are), or "" when there is none."""
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as stream:
+        stream.seek(max(0, path.stat().st_size - size))
+        return stream.read().decode("utf-8", "replace")
 
 
 class GatewayMachine:
@@ -46,7 +55,8 @@ class GatewayMachine:
                            kept=kept_in_memory)
         self.spool: Spool = DiskSpool(home / "spool") if home else MemorySpool()
         self._recovered = self.spool.load()
-        self.ids = IdCounters(**self._recovered.counters)
+        self.ids = IdCounters(**next_ids(self._recovered.counters, self._recovered.entries,
+                                         log_tail(self.log.path)))
         self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client, self.spool,
                                      on_bounce=self._notify_sender)
         self.pipeline = Pipeline(
@@ -77,7 +87,7 @@ class GatewayMachine:
         dsn = build_dsn(bounced, error, self.holder.current.hostname, self.ids.next_mid(),
                         self._clock.now())
         try:
-            self.spool.save([dsn], self.ids.snapshot())
+            self.spool.save([dsn])
         except OSError as trouble:
             self.log.warning(f"MID {dsn.mid} DSN for MID {bounced.mid} could not be stored: {trouble}")
             return
@@ -106,4 +116,8 @@ class GatewayMachine:
         await self.inbound.stop()
         await self.relay.stop()
         await self.queues.stop()
+        try:
+            self.spool.write_counters(self.ids.snapshot())
+        except OSError as trouble:  # only a hint: the spool and the mail log tell the IDs too
+            self.log.warning(f"ID counters could not be written: {trouble.strerror or trouble}")
         self.log.close()

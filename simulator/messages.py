@@ -5,6 +5,7 @@ Design rule: frozen values; a change of state makes a new value through the life
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -80,6 +81,20 @@ class QueueEntry:
     def retried(self, schedule: RetrySchedule) -> QueueEntry:
         """Deferred, to be tried again when `schedule` says."""
         return replace(self.moved_to(MessageState.DEFERRED), schedule=schedule)
+
+
+_ID_RE = re.compile(r"\b(ICID|MID|DCID) (\d+)")
+
+
+def next_ids(stored: dict[str, int], entries: Iterable[QueueEntry], log_text: str) -> dict[str, int]:
+    """Where a restart continues each sequence: past what was stored at the last clean stop, past
+    every spooled entry and past every ID the mail log names (after a crash, the last two)."""
+    highest = {"icid": 0, "mid": 0, "dcid": 0}
+    for kind, number in _ID_RE.findall(log_text):
+        highest[kind.lower()] = max(highest[kind.lower()], int(number))
+    for entry in entries:
+        highest["mid"] = max(highest["mid"], entry.mid)
+    return {kind: max(stored.get(kind, 1), value + 1) for kind, value in highest.items()}
 
 
 class IdCounters:

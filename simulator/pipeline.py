@@ -38,7 +38,7 @@ class Pipeline:
         plan = plan_message(message, inspect(message.raw), self._holder.current,
                             self._ids.next_mid, self._clock.now())
         try:
-            await self._spool.store(plan.entries, self._ids.snapshot())
+            await self._spool.store(plan.entries)
         except OSError as error:
             self._log.warning(f"MID {message.mid} could not be stored, answered 451: "
                               f"{error.strerror or error}")

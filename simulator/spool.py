@@ -41,9 +41,11 @@ class Loaded:
 class Spool(Protocol):
     """Keeps queue entries until they are delivered or bounced."""
 
-    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None: ...
+    def save(self, entries: Sequence[QueueEntry]) -> None: ...
 
-    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None: ...
+    async def store(self, entries: Sequence[QueueEntry]) -> None: ...
+
+    def write_counters(self, counters: dict[str, int]) -> None: ...
 
     def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None: ...
 
@@ -53,10 +55,13 @@ class Spool(Protocol):
 class MemorySpool:
     """No durability (no data dir): the in-memory queue entries are the only copy."""
 
-    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+    def save(self, entries: Sequence[QueueEntry]) -> None:
         """Nothing to write."""
 
-    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+    async def store(self, entries: Sequence[QueueEntry]) -> None:
+        """Nothing to write."""
+
+    def write_counters(self, counters: dict[str, int]) -> None:
         """Nothing to write."""
 
     def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
@@ -132,16 +137,15 @@ class DiskSpool:
         finally:
             os.close(descriptor)
 
-    def save(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
-        """Write and flush `entries` (raises OSError if the disk refuses), and the ID counters."""
-        self._write_counters(counters)
+    def save(self, entries: Sequence[QueueEntry]) -> None:
+        """Write and flush `entries` (raises OSError if the disk refuses)."""
+        self._ensure_folders()
         self._flush_entries(entries)
 
-    async def store(self, entries: Sequence[QueueEntry], counters: dict[str, int]) -> None:
+    async def store(self, entries: Sequence[QueueEntry]) -> None:
         """`save` without holding up the event loop: the flushes run in a worker thread, so
-        messages arriving together are flushed side by side (the file system groups the commits).
-        The counters are written here, on the loop, so that they stay in order."""
-        self._write_counters(counters)
+        messages arriving together are flushed side by side (the file system groups the commits)."""
+        self._ensure_folders()
         await asyncio.to_thread(self._flush_entries, entries)
 
     def _flush_entries(self, entries: Sequence[QueueEntry]) -> None:
@@ -149,9 +153,9 @@ class DiskSpool:
             self._write(entry, flush=True)
         self._sync_queue_folder()
 
-    def _write_counters(self, counters: dict[str, int]) -> None:
-        """The next IDs, so a restart continues them (no flush: a process crash keeps the page cache)."""
-        self._ensure_folders()
+    def write_counters(self, counters: dict[str, int]) -> None:
+        """The next IDs at a clean stop (after a crash the spool and the mail log tell them)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
         staged = self.tmp / "counters.json"
         staged.write_text(json.dumps(counters))
         os.replace(staged, self.counters_file)

@@ -9,7 +9,7 @@ import pytest
 
 from simulator.errors import IllegalTransition
 from simulator.lifecycle import MessageState
-from simulator.messages import IdCounters, QueueEntry
+from simulator.messages import IdCounters, QueueEntry, next_ids
 from simulator.retry import RetrySchedule
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
@@ -88,3 +88,13 @@ def test_id_counters_are_separate_sequences() -> None:
     assert [ids.next_icid(), ids.next_dcid(), ids.next_icid()] == [1, 1, 2]
     assert ids.snapshot() == {"icid": 3, "mid": 5, "dcid": 2}
     assert IdCounters(**ids.snapshot()).next_mid() == 5
+
+
+def test_a_restart_continues_past_the_spool_and_the_mail_log() -> None:
+    """After a crash the counters file is stale: the spool and the mail log's tail tell the truth."""
+    log = ("Wed Aug 17 05:52:00 2022 Info: Start MID 41 ICID 7\n"
+           "Wed Aug 17 05:52:01 2022 Info: New SMTP DCID 12 interface 127.0.0.1 address 127.0.0.1 port 25\n")
+    spooled = dataclasses.replace(ENTRY, mid=44)
+    assert next_ids({"icid": 2, "mid": 5, "dcid": 1}, [spooled], log) == {"icid": 8, "mid": 45, "dcid": 13}
+    assert next_ids({"icid": 9, "mid": 99, "dcid": 30}, [], "") == {"icid": 9, "mid": 99, "dcid": 30}
+    assert next_ids({}, [], "") == {"icid": 1, "mid": 1, "dcid": 1}

@@ -53,7 +53,8 @@ def test_damage_is_detected(damage) -> None:  # type: ignore[no-untyped-def]
 
 def test_save_then_load_gives_the_entries_and_counters_back(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
-    spool.save([ENTRY, COPY], {"icid": 2, "mid": 5, "dcid": 1})
+    spool.save([ENTRY, COPY])
+    spool.write_counters({"icid": 2, "mid": 5, "dcid": 1})
     loaded = DiskSpool(tmp_path).load()
     assert sorted(loaded.entries, key=lambda e: e.mid) == [ENTRY, COPY]
     assert loaded.counters == {"icid": 2, "mid": 5, "dcid": 1}
@@ -63,7 +64,7 @@ def test_save_then_load_gives_the_entries_and_counters_back(tmp_path: Path) -> N
 
 def test_replace_removes_the_finished_entry_only_after_writing_its_successor(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
-    spool.save([ENTRY], {})
+    spool.save([ENTRY])
     remainder = failed_once(ENTRY.subset(["carol@example.com"]), NOW + timedelta(seconds=5))
     spool.replace(ENTRY, [remainder])
     assert [e.rids for e in DiskSpool(tmp_path).load().entries] == [(1,)]
@@ -73,7 +74,7 @@ def test_replace_removes_the_finished_entry_only_after_writing_its_successor(tmp
 
 def test_a_deferred_entry_keeps_its_key_and_its_new_schedule(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
-    spool.save([COPY], {})
+    spool.save([COPY])
     deferred = failed_once(COPY)
     spool.replace(COPY, [deferred])
     (loaded,) = DiskSpool(tmp_path).load().entries
@@ -82,7 +83,7 @@ def test_a_deferred_entry_keeps_its_key_and_its_new_schedule(tmp_path: Path) -> 
 
 def test_corrupt_files_are_moved_aside_intact_and_never_overwritten(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
-    spool.save([ENTRY, COPY], {})
+    spool.save([ENTRY, COPY])
     broken = tmp_path / "queue" / f"{COPY.key}.entry"
     for attempt in (b"garbage one", b"garbage two"):
         broken.write_bytes(attempt)
@@ -96,4 +97,4 @@ def test_corrupt_files_are_moved_aside_intact_and_never_overwritten(tmp_path: Pa
 def test_a_spool_that_cannot_be_written_raises_oserror(tmp_path: Path) -> None:
     (tmp_path / "queue").write_text("a file where the queue folder should be")
     with pytest.raises(OSError):
-        DiskSpool(tmp_path).save([ENTRY], {})
+        DiskSpool(tmp_path).save([ENTRY])
