@@ -18,13 +18,13 @@ class MessageFacts:
 
     subject: str
     message_id: str
-    headers: tuple[tuple[str, str], ...]
+    raw_headers: tuple[tuple[str, str], ...]  # (name, raw value), parsed only when asked for
     decoded_parts: tuple[bytes, ...]
     raw: bytes
 
     def header_values(self, name: str) -> list[str]:
-        """Every value of header `name` (case-insensitive)."""
-        return [value for key, value in self.headers if key.lower() == name.lower()]
+        """Every value of header `name` (case-insensitive), as the policy reads it."""
+        return [_value(key, raw) for key, raw in self.raw_headers if key.lower() == name.lower()]
 
     def contains(self, needle: bytes) -> bool:
         """Does the raw message or any decoded part contain `needle`?"""
@@ -43,13 +43,9 @@ def _value(name: str, raw_value: str) -> str:
         return " ".join(raw_value.split())
 
 
-def _headers(message: Message) -> tuple[tuple[str, str], ...]:
-    """Every header, repeated ones included, in order; parsed one by one so none can fail all."""
-    return tuple((name, _value(name, raw)) for name, raw in message.raw_items())
-
-
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
-    return next((value for key, value in headers if key.lower() == name.lower()), "")
+    """The first value of header `name`, parsed (one header at a time, so none can fail all)."""
+    return next((_value(key, raw) for key, raw in headers if key.lower() == name.lower()), "")
 
 
 def _decoded_parts(message: Message) -> tuple[bytes, ...]:
@@ -69,11 +65,11 @@ def _decoded_parts(message: Message) -> tuple[bytes, ...]:
 def inspect(raw: bytes) -> MessageFacts:
     """Parse `raw` for decisions."""
     message = message_from_bytes(raw, policy=policy.default)
-    headers = _headers(message)
+    headers = tuple(message.raw_items())
     return MessageFacts(
         subject=_first(headers, "Subject"),
         message_id=_first(headers, "Message-ID").strip(),
-        headers=headers,
+        raw_headers=headers,
         decoded_parts=_decoded_parts(message),
         raw=raw,
     )

@@ -8,8 +8,9 @@ strings; an empty list means the journal is valid.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email import message_from_bytes, policy
+from email import policy
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.utils import parseaddr
 
 from simulator.journal import JOURNAL_MARKER, embedded_original, split_parts
@@ -33,8 +34,10 @@ RULES: dict[str, str] = {
 }
 
 
-def _parse(raw: bytes) -> EmailMessage:
-    parsed: Message = message_from_bytes(raw, policy=policy.default)
+def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
+    """A message parsed with `email.policy.default`; the wrapper and the original need only their
+    headers (the parts are split from the raw bytes), so their bodies are not parsed at all."""
+    parsed: Message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -106,7 +109,7 @@ def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -
         broken.append("report.fields")
     if original is None:
         return broken
-    embedded = _parse(original)
+    embedded = _parse(original, headers_only=True)
     if "X-IronPort-RemoteIP" not in embedded:
         broken.append("original.remote-ip")
     subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
@@ -124,7 +127,7 @@ def check_journal(
 
     Never raises on damaged input: what cannot be read counts as the rule it would have shown.
     """
-    top = _parse(raw)
+    top = _parse(raw, headers_only=True)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
     broken += _wrapper_rules(top, mail_from, rcpt_tos)
     broken += _part_rules(top, split_parts(raw), embedded_original(raw))
