@@ -185,7 +185,7 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
 
 
 #: A long-running sandbox keeps this many recent log lines and records in memory (disk has all).
-KEPT_IN_MEMORY = 20_000
+KEPT_IN_MEMORY = 2_000
 
 
 def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
