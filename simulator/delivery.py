@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import ssl
 from datetime import datetime, timedelta
 
@@ -25,6 +24,8 @@ from simulator.messages import IdCounters, QueueEntry
 from simulator.spool import Spool
 from simulator.status import DestinationStatus, DestinationTally
 
+#: Connections a destination may have open at once, each carrying its own batch.
+CONNECTIONS_PER_DESTINATION = 4
 LONGEST_NAP = timedelta(minutes=5)
 
 
@@ -35,10 +36,10 @@ class Destination:
         self.name = name
         self.entries: list[QueueEntry] = []
         self.wake = asyncio.Event()
-        self.in_flight = 0  # entries of the batch being delivered (until its connection closed)
-        self.unsettled = 0  # recipients of that batch not yet delivered, bounced or put back
+        self.in_flight = 0  # entries of the batches being delivered (until their connections close)
+        self.unsettled = 0  # recipients of those batches not yet delivered, bounced or put back
         self.tally = DestinationTally()
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
 
     def take_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         """Remove and return up to `limit` due entries of one domain (one route), oldest first."""
@@ -83,7 +84,9 @@ class DeliveryQueues:
         destination = self.destinations.get(entry.destination)
         if destination is None:
             destination = self.destinations[entry.destination] = Destination(entry.destination)
-            destination.task = asyncio.get_running_loop().create_task(self._work(destination))
+            loop = asyncio.get_running_loop()
+            destination.tasks = [loop.create_task(self._work(destination))
+                                 for _ in range(CONNECTIONS_PER_DESTINATION)]
         destination.entries.append(entry)
         destination.wake.set()
         self._changed.set()
@@ -118,11 +121,11 @@ class DeliveryQueues:
         """Stop every worker, even one whose cancellation a client library swallowed."""
         self._stopping = True
         for destination in self.destinations.values():
-            if destination.task is not None:
-                destination.wake.set()
-                destination.task.cancel()
+            destination.wake.set()
+            for task in destination.tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await destination.task
+                    await task
 
     async def _work(self, destination: Destination) -> None:
         while not self._stopping:
@@ -142,14 +145,21 @@ class DeliveryQueues:
                 await destination.wake.wait()
 
     async def _deliver(self, destination: Destination, batch: list[QueueEntry]) -> None:
-        destination.in_flight = len(batch)
-        destination.unsettled = sum(len(entry.recipients) for entry in batch)
+        recipients = sum(len(entry.recipients) for entry in batch)
+        settled = [0]  # recipients of this batch settled so far (other batches run alongside)
+        destination.in_flight += len(batch)
+        destination.unsettled += recipients
+
+        def settle(entry: QueueEntry, successors: list[QueueEntry]) -> None:
+            settled[0] += len(entry.recipients)
+            self._settle(destination, entry, successors)
+
         try:
             entries = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
-            settle = functools.partial(self._settle, destination)
             await self._batches.deliver(Batch(destination.name, entries, destination.tally, settle))
         finally:
-            destination.in_flight = destination.unsettled = 0
+            destination.in_flight -= len(batch)
+            destination.unsettled -= recipients - settled[0]
             self._changed.set()
 
     def _settle(self, destination: Destination, entry: QueueEntry, successors: list[QueueEntry]) -> None:
