@@ -9,26 +9,15 @@ sandbox's admin API, are `cli_admin.py` (configuration) and `cli_monitor.py` (wa
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
 import os
-import signal
 import sys
 from pathlib import Path
-
-import trustme
 
 from simulator import cli_admin
 from simulator.cli_monitor import add_monitor_commands
 from simulator.cli_parsing import OneLineParser
-from simulator.clock import SystemClock
-from simulator.config_file import load_config_file
-from simulator.errors import ConfigError, SimulatorError
+from simulator.defaults import DEFAULT_PORTS, mail_log_path
 from simulator.faults import FAULT_HELP, Fault, parse_fault
-from simulator.gateway import mail_log_path
-from simulator.sandbox import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, Sandbox, SandboxSettings
-from simulator.tls import SERVER_NAMES, SandboxTls
 from simulator.tracking import UnknownMessage, render, track_text
 
 
@@ -105,67 +94,6 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
                          metavar="KIND[:ARG]", help="script a fault on the mailbox host (repeatable)")
 
 
-def summary(description: dict[str, object]) -> str:
-    """The short text printed once the sandbox listens."""
-    machines = description["machines"]
-    assert isinstance(machines, dict)
-    lines = ["tdc-simulator sandbox is running"]
-    for name, machine in machines.items():
-        inbound, relay = machine["inbound"], machine["relay"]
-        lines.append(f"  {name} public listener (incoming)  {inbound['host']}:{inbound['port']}")
-        lines.append(f"  {name} private listener (relay)    {relay['host']}:{relay['port']}")
-        lines.append(f"  {name} mail log                    {machine['mail_log']}")
-    td, mailbox, admin = description["threat_defense"], description["mailbox"], description["admin"]
-    assert isinstance(td, dict) and isinstance(mailbox, dict) and isinstance(admin, dict)
-    state = "enabled" if description["tdc_enabled"] else "disabled"
-    lines += [
-        f"  Threat Defense endpoint             {td['host']}:{td['port']}",
-        f"  mailbox host                        {mailbox['host']}:{mailbox['port']}",
-        f"  admin API                           {admin['url']} (bearer token in sandbox.json)",
-        f"  Threat Defense Connector {state}; intake address {description['intake_address']}",
-        f"  local domains: {', '.join(description['local_domains'])}",  # type: ignore[arg-type]
-        f"  CA certificate: {description['ca_cert']}",
-        "Press Ctrl+C to stop.",
-    ]
-    return "\n".join(lines)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` so that a reader polling for `path` never sees half of it; only the owner may
-    read it (sandbox.json holds the admin API's bearer token)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(partial, path)
-
-
-async def run_sandbox(settings: SandboxSettings) -> None:
-    """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
-    # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
-    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-    assert settings.data_dir is not None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
-    sandbox = Sandbox(settings, tls, SystemClock())
-    await sandbox.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    state_file = settings.data_dir / "sandbox.json"
-    try:
-        description = sandbox.describe()
-        write_atomically(state_file, json.dumps(description, indent=2) + "\n")
-        print(summary(description), flush=True)
-        await stop.wait()
-    finally:
-        state_file.unlink(missing_ok=True)
-        await sandbox.stop()
-    print("tdc-simulator sandbox stopped", flush=True)
-
-
 def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
     """Print the history of `mid`; a missing log or message is a one-line error, exit 2."""
     path = mail_log_path(data_dir, machine)
@@ -184,47 +112,15 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
     return 0
 
 
-#: A long-running sandbox keeps this many recent log lines and records in memory (disk has all).
-KEPT_IN_MEMORY = 2_000
-
-
-def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
-    """The sandbox's settings from the command line and, with `--config`, the file."""
-    declared = load_config_file(arguments.config) if arguments.config else None
-    if declared is not None and arguments.machines is not None:
-        raise ConfigError("--machines", "give the machines in --config or with --machines, not both")
-    return SandboxSettings(
-        data_dir=arguments.data_dir.resolve(), host=arguments.host,
-        inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
-        threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
-        admin_port=arguments.admin_port,
-        kept_in_memory=KEPT_IN_MEMORY,
-        tdc_enabled=not arguments.no_tdc,
-        threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
-        machines=arguments.machines or 1,
-        cluster=declared.cluster if declared else None,
-        intake_addresses=(declared.intake_addresses if declared and declared.intake_addresses
-                          else DEFAULT_INTAKE_ADDRESSES),
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "tracking":
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
     if arguments.command != "sandbox":
         return cli_admin.run(arguments)
-    try:
-        settings = sandbox_settings(arguments)
-    except ConfigError as error:
-        print(f"tdcsim: {arguments.config}: {error}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(run_sandbox(settings))
-    except (SimulatorError, OSError) as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 1
-    return 0
+    from simulator import cli_sandbox  # the servers load only for the command that runs them
+
+    return cli_sandbox.run(arguments)
 
 
 if __name__ == "__main__":

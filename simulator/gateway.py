@@ -11,6 +11,7 @@ from pathlib import Path
 
 from simulator.clock import Clock
 from simulator.config import ConfigHolder, GatewayConfig
+from simulator.defaults import machine_dir, mail_log_path
 from simulator.delivery import DeliveryQueues
 from simulator.dsn import build_dsn, generated_line, wants_dsn
 from simulator.errors import DeliveryError
@@ -21,14 +22,6 @@ from simulator.pipeline import Pipeline
 from simulator.server import SmtpServer
 from simulator.spool import DiskSpool, MemorySpool, Spool
 from simulator.tls import SandboxTls
-
-
-def machine_dir(data_dir: Path, machine: str) -> Path:
-    return data_dir / "machines" / machine
-
-
-def mail_log_path(data_dir: Path, machine: str) -> Path:
-    return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
 
 
 def log_tail(path: Path | None, size: int = 256 * 1024) -> str:

@@ -19,6 +19,7 @@ from simulator.admin_api import AdminServer
 from simulator.clock import Clock
 from simulator.cluster import CLUSTER, ClusterConfig, Topology
 from simulator.config import GatewayConfig, MxRecord, domain_of
+from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, PORT_STEP
 from simulator.endpoint import endpoint_server
 from simulator.faults import Fault, FaultPlan
 from simulator.gateway import GatewayMachine
@@ -28,13 +29,6 @@ from simulator.server import SmtpServer
 from simulator.store import ConfigStore
 from simulator.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.tls import SandboxTls
-
-DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528, "admin": 2529}
-PORT_STEP = 10  # esa2 listens on 2535/2536, esa3 on 2545/2546, ...
-DEFAULT_INTAKE_ADDRESSES = (
-    "sandbox-tenant@intake.threatdefense.test",
-    "second-tenant@intake.threatdefense.test",
-)
 
 
 @dataclass(frozen=True)

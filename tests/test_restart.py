@@ -12,7 +12,7 @@ from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import send
 from simulator import replies
 from simulator.clock import ManualClock
-from simulator.gateway import machine_dir
+from simulator.defaults import machine_dir
 from simulator.messages import TDC_QUEUE
 from simulator.sandbox import SandboxSettings
 from simulator.tls import SandboxTls

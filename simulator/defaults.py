@@ -1,0 +1,24 @@
+"""The sandbox's documented defaults and where its files live.
+
+Design rule: constants and path conventions only, importing nothing heavy, so that the command
+line can build its parser and find a mail log without loading the servers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528, "admin": 2529}
+PORT_STEP = 10  # esa2 listens on 2535/2536, esa3 on 2545/2546, ...
+DEFAULT_INTAKE_ADDRESSES = (
+    "sandbox-tenant@intake.threatdefense.test",
+    "second-tenant@intake.threatdefense.test",
+)
+
+
+def machine_dir(data_dir: Path, machine: str) -> Path:
+    return data_dir / "machines" / machine
+
+
+def mail_log_path(data_dir: Path, machine: str) -> Path:
+    return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
