@@ -44,8 +44,15 @@ def soak(rig: Rig, count: int, window: int) -> Figures:
     }
 
 
+#: Below this the sandbox is still filling the recent records it keeps in memory (2000 of each):
+#: a slope over so few messages is warm-up, not growth, and is not reported.
+MIN_MESSAGES_FOR_GROWTH = 5_000
+
+
 def growth_per_100k(samples: list[tuple[int, int]], count: int) -> float | None:
-    """MiB per 100,000 completed messages, fitted after the first tenth (None: too few samples)."""
+    """MiB per 100,000 completed messages, fitted after the first tenth (None: too few messages)."""
+    if count < MIN_MESSAGES_FOR_GROWTH:
+        return None
     steady = [(completed, rss) for completed, rss in samples if completed >= count // 10]
     if len({completed for completed, _ in steady}) < 2:
         return None
