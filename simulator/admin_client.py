@@ -14,23 +14,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import SimulatorError
+from simulator.errors import NoSandbox, Refused
 
 TIMEOUT = 15.0
 #: The sandbox is local: a proxy from the environment (http_proxy) must never see the token.
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class NoSandbox(SimulatorError):
-    """No running sandbox answers for this data dir."""
 
 
-class Refused(SimulatorError):
-    """The API answered with an error status; the text is its message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class AdminClient:

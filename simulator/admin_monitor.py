@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simulator.admin import to_json
-from simulator.errors import BadRequest, ConfigError, NotFound
+from simulator.errors import BadRequest, ConfigError, NotFound, UnknownMessage
 from simulator.faults import parse_fault
 from simulator.messages import TDC_QUEUE
 from simulator.status import DEFAULT_SORT, DestinationStatus, sort_key
-from simulator.tracking import UnknownMessage, track, track_text
+from simulator.tracking import track, track_text
 
 if TYPE_CHECKING:
     from simulator.gateway import GatewayMachine

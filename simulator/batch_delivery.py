@@ -17,12 +17,17 @@ from dataclasses import dataclass
 from simulator.clock import Clock
 from simulator.config import ConfigHolder, NextHop, SmtpRoute
 from simulator.delivery_log import DeliveryLog
-from simulator.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from simulator.errors import (
+    DeliveryError,
+    NoRoute,
+    PermanentDeliveryError,
+    RetriesExhausted,
+    TransientDeliveryError,
+)
 from simulator.lifecycle import MessageState
 from simulator.messages import TDC_QUEUE, IdCounters, QueueEntry
 from simulator.outbound import OutboundSession
-from simulator.retry import RetriesExhausted
-from simulator.routing import NoRoute, Resolution, resolve, route_for
+from simulator.routing import Resolution, resolve, route_for
 from simulator.status import DestinationTally
 
 OnBounce = Callable[[QueueEntry, DeliveryError], None]

@@ -17,8 +17,9 @@ from simulator import cli_admin
 from simulator.cli_monitor import add_monitor_commands
 from simulator.cli_parsing import OneLineParser
 from simulator.defaults import DEFAULT_PORTS, mail_log_path
+from simulator.errors import UnknownMessage
 from simulator.faults import FAULT_HELP, Fault, parse_fault
-from simulator.tracking import UnknownMessage, render, track_text
+from simulator.tracking import render, track_text
 
 
 def _port(text: str) -> int:

@@ -16,9 +16,10 @@ from typing import Any
 from urllib.parse import quote
 
 from simulator import cli_tables
-from simulator.admin_client import AdminClient, NoSandbox, Refused
+from simulator.admin_client import AdminClient
 from simulator.cli_parsing import Commands, command, group, with_level, with_state
 from simulator.config import TDC_MODES
+from simulator.errors import NoSandbox, Refused
 
 
 def noting_pending(answer: dict[str, Any], text: str) -> str:

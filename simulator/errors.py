@@ -6,6 +6,12 @@
     ├── BadRequest                  an admin request that cannot be read (JSON, fields, parameters)
     ├── IllegalTransition           a lifecycle move the transition table does not allow
     ├── ServerStartError            a server could not listen (names host and port)
+    ├── CorruptEntry                a spool file that cannot be read back
+    ├── NoRoute                     neither a route nor an MX record names a host for a domain
+    ├── RetriesExhausted            the bounce profile gives up: the entry is hard-bounced
+    ├── UnknownMessage              message tracking: no mail-log line is about this MID
+    ├── NoSandbox                   the CLI finds no running sandbox for a data dir
+    ├── Refused                     the admin API answered with an error status
     └── DeliveryError               one delivery attempt failed (carries code, enhanced status, recipient)
         ├── TransientDeliveryError  try again later (network, TLS, 4xx)
         │   └── TlsDeliveryError    STARTTLS missing, handshake failed, certificate refused
@@ -76,3 +82,35 @@ class TlsDeliveryError(TransientDeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The remote side refused for good (5xx)."""
+
+
+class CorruptEntry(SimulatorError):
+    """A spool file that cannot be read back; the text says what is wrong."""
+
+
+class NoRoute(SimulatorError):
+    """Neither a route nor an MX record names a host for the domain."""
+
+
+class RetriesExhausted(SimulatorError):
+    """No more retries: the entry is hard-bounced."""
+
+
+class UnknownMessage(SimulatorError):
+    """No line of the mail log is about this MID."""
+
+    def __init__(self, mid: int) -> None:
+        super().__init__(f"no message {mid}")
+        self.mid = mid
+
+
+class NoSandbox(SimulatorError):
+    """No running sandbox answers for this data dir."""
+
+
+class Refused(SimulatorError):
+    """The admin API answered with an error status; the text is its message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from simulator.errors import RetriesExhausted
+
 FIRST_RETRY = timedelta(seconds=60)
 LONGEST_WAIT = timedelta(seconds=3600)
 MAX_RETRIES = 100
@@ -16,8 +18,6 @@ MAX_AGE = timedelta(hours=72)
 _DOUBLINGS_TO_CAP = (LONGEST_WAIT // FIRST_RETRY).bit_length()
 
 
-class RetriesExhausted(Exception):
-    """No more retries: the entry is hard-bounced."""
 
 
 @dataclass(frozen=True)

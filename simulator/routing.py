@@ -12,13 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simulator.config import MxRecord, NextHop, SmtpRoute
+from simulator.errors import NoRoute
 
 CATCH_ALL = "ALL"
 WILDCARD = "*"
 
 
-class NoRoute(LookupError):
-    """Neither a route nor an MX record names a host for the domain."""
 
 
 @dataclass(frozen=True)

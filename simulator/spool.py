@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from simulator.errors import CorruptEntry
 from simulator.lifecycle import MessageState
 from simulator.messages import QueueEntry
 from simulator.retry import RetrySchedule
@@ -25,8 +26,6 @@ from simulator.retry import RetrySchedule
 FORMAT_VERSION = 1
 
 
-class CorruptEntry(ValueError):
-    """A spool file that cannot be read back."""
 
 
 @dataclass

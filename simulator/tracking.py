@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from simulator.errors import SimulatorError
+from simulator.errors import UnknownMessage
 from simulator.maillog import TRACKING_LINE_RE, Level, LogLine
 
 NAMED_MIDS = re.compile(r"(?:Start |Message (?:finished|aborted) |(?:Delivery start|Message done|Delayed:|"
@@ -35,12 +35,6 @@ RIDS = r"to RID \[(?P<rids>[\d, ]*)\]"
 LEVELS = {level.value for level in Level}
 
 
-class UnknownMessage(SimulatorError):
-    """No line of the mail log is about this MID."""
-
-    def __init__(self, mid: int) -> None:
-        super().__init__(f"no message {mid}")
-        self.mid = mid
 
 
 @dataclass

@@ -10,9 +10,10 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.harness import SandboxFacade
-from simulator.admin_client import AdminClient, Refused
+from simulator.admin_client import AdminClient
 from simulator.cluster import CLUSTER, ClusterConfig, Level
 from simulator.config import NextHop, SmtpRoute, TdcMode
+from simulator.errors import Refused
 
 COMMITTED_RE = r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 

@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 from simulator.config import MxRecord, NextHop, SmtpRoute
-from simulator.errors import ConfigError
-from simulator.routing import NoRoute, Resolution, resolve, route_for
+from simulator.errors import ConfigError, NoRoute
+from simulator.routing import Resolution, resolve, route_for
 
 EXACT = NextHop("exact.relay.test", 25)
 SUBDOMAINS = NextHop("sub.relay.test", 25)
