@@ -10,4 +10,5 @@ pytest_plugins = [
     "steps.queue_steps",
     "steps.admin_steps",
     "steps.cluster_steps",
+    "steps.verdict_steps",
 ]

@@ -84,6 +84,9 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
                              help=f"port (default: {DEFAULT_PORTS[name]})")
     sandbox.add_argument("--no-tdc", action="store_true",
                          help="start with the Threat Defense Connector disabled")
+    sandbox.add_argument("--td-mode", choices=("read", "read-write"), default="read",
+                         help="Threat Defense records verdicts (read, default) or also remediates "
+                              "the originals in the mailboxes (read-write)")
     sandbox.add_argument("--machines", type=_machine_count, default=None, metavar="N",
                          help="run machines esa1..esaN in group Main_Group (default: 1)")
     sandbox.add_argument("--config", type=Path, default=None, metavar="FILE",

@@ -116,6 +116,7 @@ def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
         admin_port=arguments.admin_port,
         kept_in_memory=KEPT_IN_MEMORY,
+        td_mode=arguments.td_mode,
         tdc_enabled=not arguments.no_tdc,
         threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
         machines=arguments.machines or 1,

@@ -70,6 +70,12 @@ def _report_fields(part: bytes) -> dict[str, list[str]]:
     return fields
 
 
+def report_fields(raw: bytes) -> dict[str, list[str]]:
+    """The report part's fields of a journal (`To` lists the envelope recipients); {} if none."""
+    parts = split_parts(raw)
+    return _report_fields(parts[0]) if parts else {}
+
+
 def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Sequence[str]) -> list[str]:
     broken = []
     if len(rcpt_tos) != 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,25 @@ class MailboxDelivery:
     data: bytes = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Remediation:
+    """Threat Defense moved an original out of a recipient's inbox (read/write mode)."""
+
+    recipient: str
+    message_id: str
+    folder: str  # Maildir++ folder: .Quarantine, .Trash, .Junk
+    path: Path | None  # where the message is now (None: in memory only)
+
+
+_MESSAGE_ID_RE = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
+
+
+def message_id_of(data: bytes) -> str:
+    """The Message-ID in a message's header block ("" if none)."""
+    found = _MESSAGE_ID_RE.search(data.partition(b"\r\n\r\n")[0])
+    return found.group(1).decode("ascii", "replace") if found else ""
+
+
 class MailboxStore:
     """Maildirs under `root` (or memory only when `root` is None)."""
 
@@ -44,13 +64,21 @@ class MailboxStore:
         self._hostname = hostname
         self._sequence = itertools.count(1)
         self.deliveries: Records[MailboxDelivery] = Records(kept)
+        self.remediations: Records[Remediation] = Records(kept)
+        self._pending: dict[tuple[str, str], str] = {}  # remediations of originals not yet arrived
+
+    def _maildir(self, recipient: str, folder: str = "") -> Path:
+        assert self.root is not None
+        maildir = self.root / recipient.lower() / folder
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        return maildir
 
     def save(self, recipient: str, mail_from: str, data: bytes) -> MailboxDelivery:
+        folder = self._pending.get((recipient.lower(), message_id_of(data)), "") if self._pending else ""
         path = None
         if self.root is not None:
-            maildir = self.root / recipient.lower()
-            for sub in ("tmp", "new", "cur"):
-                (maildir / sub).mkdir(parents=True, exist_ok=True)
+            maildir = self._maildir(recipient, folder)
             # Maildir's unique name: time, sequence and process id (a restarted sandbox must never
             # reuse a name in the same second, which would replace a delivered message)
             name = (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
@@ -59,7 +87,23 @@ class MailboxStore:
             path = (maildir / "tmp" / name).rename(maildir / "new" / name)
         delivery = MailboxDelivery(recipient.lower(), mail_from, path, data)
         self.deliveries.append(delivery)
+        if folder:
+            self.remediations.append(Remediation(recipient.lower(), message_id_of(data), folder, path))
         return delivery
+
+    def remediate(self, recipient: str, message_id: str, folder: str) -> None:
+        """Move the original with `message_id` out of `recipient`'s inbox into `folder`; if it has
+        not arrived yet (the copy may overtake it), it goes straight there when it does."""
+        self._pending[(recipient.lower(), message_id)] = folder
+        for delivery in self.for_recipient(recipient):
+            if delivery.path is not None and not delivery.path.exists():
+                continue  # moved already
+            if message_id_of(delivery.data) == message_id:
+                moved = self._move(delivery.path, recipient, folder) if delivery.path else None
+                self.remediations.append(Remediation(recipient.lower(), message_id, folder, moved))
+
+    def _move(self, path: Path, recipient: str, folder: str) -> Path:
+        return path.rename(self._maildir(recipient, folder) / "new" / path.name)
 
     def for_recipient(self, recipient: str) -> list[MailboxDelivery]:
         return [d for d in self.deliveries.snapshot() if d.recipient == recipient.lower()]

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from simulator.admin_api import AdminServer
 from simulator.clock import Clock
@@ -52,6 +52,8 @@ class SandboxSettings:
     #: How many mail-log lines, journals and mailbox deliveries stay in memory (None: all, as tests
     #: want); the files on disk always have everything.
     kept_in_memory: int | None = None
+    #: Threat Defense's mode: "read" records verdicts only; "read-write" also remediates originals.
+    td_mode: Literal["read", "read-write"] = "read"
     #: The admin API's port: 0 (the OS chooses) unless given, as callers that set every SMTP port to 0
     #: (the test fixtures) know nothing of it; `tdcsim sandbox` passes DEFAULT_PORTS["admin"].
     admin_port: int = 0
@@ -77,7 +79,8 @@ class Sandbox:
         self.mailbox = MailboxStore(data / "mailbox" if data else None, clock, kept=kept)
         self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
         td_handler = ThreatDefenseHandler(
-            self.journals, settings.intake_addresses, faults=self.threat_defense_faults)
+            self.journals, settings.intake_addresses, faults=self.threat_defense_faults,
+            remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None)
         self.threat_defense_server = endpoint_server(
             "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port, tls,
             hostname="intake.threatdefense.test", require_starttls=False,
@@ -184,7 +187,7 @@ class Sandbox:
                 "group": self.store.committed.topology.group_of(name) if self.store else None,
             } for name, each in self.machines.items()},
             "threat_defense": {"host": s.host, "port": self.threat_defense_server.port,
-                               "intake_addresses": list(s.intake_addresses),
+                               "intake_addresses": list(s.intake_addresses), "mode": s.td_mode,
                                "faults": [str(f) for f in self.threat_defense_faults.faults]},
             "mailbox": {"host": s.host, "port": self.mailbox_server.port,
                         "faults": [str(f) for f in self.mailbox_faults.faults]},

@@ -22,6 +22,7 @@ from simulator.faults import FaultPlan
 from simulator.journal_check import check_journal
 from simulator.records import Records
 from simulator.server import ObservedSMTP, envelope_sender
+from simulator.td_analysis import Remediate, analyse
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class JournalRecord:
     message_on_connection: int
     broken_rules: tuple[str, ...]
     data: bytes = field(repr=False)
+    verdict: str = ""
+    sender_ip: str = ""
+    remediation: str = ""  # what read/write mode did: quarantine, trash, junk, or "" (nothing)
 
     @property
     def valid(self) -> bool:
@@ -85,12 +89,13 @@ class ThreatDefenseHandler(EndpointHandler):
 
     def __init__(
         self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10,
-        faults: FaultPlan | None = None,
+        faults: FaultPlan | None = None, remediate: Remediate | None = None,
     ) -> None:
         super().__init__(faults)
         self.store = store
         self.intake_addresses = tuple(intake_addresses)
         self._limit = messages_per_connection
+        self.remediate = remediate  # None: read mode (verdicts only); set: read/write mode
 
     def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
         """`530 5.7.0` before STARTTLS; `421 4.7.0` (then close) after the 10th message."""
@@ -106,6 +111,11 @@ class ThreatDefenseHandler(EndpointHandler):
         if address.lower() not in {a.lower() for a in self.intake_addresses}:
             return replies.UNKNOWN_INTAKE_ADDRESS.line
         return None
+
+    def _findings(self, data: bytes, connecting_ip: str) -> dict[str, str]:
+        analysis = analyse(data, connecting_ip, self.remediate)
+        return {"verdict": analysis.verdict, "sender_ip": analysis.sender_ip,
+                "remediation": analysis.remediation}
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:
@@ -126,6 +136,7 @@ class ThreatDefenseHandler(EndpointHandler):
             message_on_connection=connection.messages,
             broken_rules=tuple(check_journal(data, mail_from, rcpt_tos, self.intake_addresses)),
             data=data,
+            **self._findings(data, server.peer_ip),
         )
         self.store.save(record)
         return replies.OK.with_text(f"Ok: journal {record.number} received").line

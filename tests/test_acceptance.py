@@ -14,4 +14,5 @@ scenarios(
     "per_policy.feature",
     "smtp_routes.feature",
     "delivery_status.feature",
+    "verdicts.feature",
 )
