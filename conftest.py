@@ -11,4 +11,5 @@ pytest_plugins = [
     "steps.admin_steps",
     "steps.cluster_steps",
     "steps.verdict_steps",
+    "steps.quarantine_steps",
 ]

@@ -183,6 +183,16 @@ async def get_tracking(request: web.Request) -> web.Response:
     return answer(ops(request).monitor.tracking(query(request, "machine") or None, mid))
 
 
+async def get_quarantine(request: web.Request) -> web.Response:
+    return answer(ops(request).monitor.quarantine(query(request, "machine") or None))
+
+
+async def release(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    mid = number(str(body.get("mid", "")), "mid")
+    return answer(await ops(request).monitor.release(text(body, "machine", "") or None, mid))
+
+
 async def get_faults(request: web.Request) -> web.Response:
     return answer(ops(request).monitor.faults())
 
@@ -216,6 +226,8 @@ ROUTES: tuple[Route, ...] = (
     ("GET", "/tophosts", get_tophosts),
     ("GET", "/log", get_log),
     ("GET", "/tracking/{mid}", get_tracking),
+    ("GET", "/quarantine", get_quarantine),
+    ("POST", "/quarantine/release", release),
     ("GET", "/faults", get_faults),
     ("PUT", "/faults/{endpoint}", put_faults),
     ("GET", "/openapi.json", get_openapi),

@@ -88,6 +88,19 @@ class MonitorAdmin:
             raise NotFound(f"message: no message {mid} in {machine.name}'s mail log") from None
         return {"machine": machine.name, "mid": mid, "history": history}
 
+    def quarantine(self, name: str | None) -> dict[str, Any]:
+        """What a machine's quarantines hold."""
+        machine = self.machine(name)
+        held = [{"mid": h.mid, "quarantine": h.quarantine, "sender": h.message.mail_from,
+                 "recipients": list(h.recipients), "policy": h.policy}
+                for h in sorted(machine.quarantines.held.values(), key=lambda h: h.mid)]
+        return {"machine": machine.name, "held": held}
+
+    async def release(self, name: str | None, mid: int) -> dict[str, Any]:
+        """Release a quarantined message: delivered, and copied, now."""
+        machine = self.machine(name)
+        return {"machine": machine.name, "message": await machine.pipeline.release(mid)}
+
     def faults(self) -> dict[str, list[str]]:
         """The fault plan of each endpoint, in the CLI syntax."""
         sandbox = self._sandbox

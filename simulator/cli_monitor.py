@@ -37,6 +37,18 @@ def tail(client: AdminClient, a: argparse.Namespace) -> str:
     return "\n".join(client.get("/log", machine=a.machine, lines=a.lines)["lines"])
 
 
+def quarantine_list(client: AdminClient, a: argparse.Namespace) -> str:
+    held = client.get("/quarantine", machine=a.machine)["held"]
+    rows = [f"{h['mid']:>6}  {h['quarantine']:<18} {h['sender'] or '<>':<32} {', '.join(h['recipients'])}"
+            for h in held]
+    return "\n".join([f"{'MID':>6}  {'Quarantine':<18} {'Sender':<32} Recipients", *rows])
+
+
+def quarantine_release(client: AdminClient, a: argparse.Namespace) -> str:
+    body = {"mid": a.mid, "machine": a.machine or ""}
+    return str(client.call("POST", "/quarantine/release", body)["message"])
+
+
 def faults_show(client: AdminClient, _: argparse.Namespace) -> str:
     return cli_tables.faults_text(client.get("/faults"))
 
@@ -50,7 +62,7 @@ def faults_clear(client: AdminClient, a: argparse.Namespace) -> str:
 
 
 def add_monitor_commands(commands: Commands) -> None:
-    """status, tophosts, tail and faults."""
+    """status, tophosts, tail, quarantine and faults."""
     watched = command(commands, "status", status, "delivery status per destination (the.tdc.queue included)")
     watched.add_argument("--machine", default=None, help="one machine (default: every machine)")
     top = command(commands, "tophosts", tophosts, "one machine's destinations, by a counter (machine mode)")
@@ -59,6 +71,12 @@ def add_monitor_commands(commands: Commands) -> None:
     log = command(commands, "tail", tail, "the last lines of a machine's mail log")
     log.add_argument("--machine", default=None, help="the machine (default: the first)")
     log.add_argument("--lines", type=positive, default=20, metavar="N", help="how many lines (default: 20)")
+    held = group(commands, "quarantine", "the quarantines: list what they hold, release a message")
+    listed = command(held, "list", quarantine_list, "the messages held, by MID")
+    listed.add_argument("--machine", default=None, help="the machine (default: the first)")
+    released = command(held, "release", quarantine_release, "deliver (and copy) a held message now")
+    released.add_argument("mid", type=positive, metavar="MID")
+    released.add_argument("--machine", default=None, help="the machine (default: the first)")
     faults = group(commands, "faults", "the fault plans of the Threat Defense endpoint and the mailbox host")
     command(faults, "show", faults_show, "each endpoint's faults")
     chosen = command(faults, "set", faults_set, "replace an endpoint's faults")

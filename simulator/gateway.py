@@ -19,6 +19,7 @@ from simulator.listener import GatewayListener
 from simulator.maillog import MailLog
 from simulator.messages import IdCounters, QueueEntry, next_ids
 from simulator.pipeline import Pipeline
+from simulator.quarantine import Quarantines
 from simulator.server import SmtpServer
 from simulator.spool import DiskSpool, MemorySpool, Spool
 from simulator.tls import SandboxTls
@@ -52,8 +53,9 @@ class GatewayMachine:
                                          log_tail(self.log.path)))
         self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client, self.spool,
                                      on_bounce=self._notify_sender)
+        self.quarantines = Quarantines(home / "quarantine" if home else None)
         self.pipeline = Pipeline(
-            self.holder, self.log, self.ids, self.spool, self.queues.enqueue, clock
+            self.holder, self.log, self.ids, self.spool, self.queues.enqueue, clock, self.quarantines
         )
         self.inbound = self._listener("Incoming", False, host, inbound_port, tls)
         self.relay = self._listener("Outgoing", True, host, relay_port, tls)
@@ -91,6 +93,8 @@ class GatewayMachine:
         """Entries left by the last run go out at once; corrupt files were moved aside."""
         for moved, reason in self._recovered.corrupt:
             self.log.critical(f"Spool entry {moved.name} is corrupt ({reason}); moved aside to {moved}")
+        for path, reason in self.quarantines.load():
+            self.log.critical(f"Quarantined message {path.name} cannot be read ({reason}); left in place")
         for entry in self._recovered.entries:
             self.queues.enqueue(entry.due_now())
         if self._recovered.entries:

@@ -114,6 +114,11 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
     "/tracking/{mid}": {"get": _operation(
         "One message's history, oldest first", "`{machine, mid, history}`",
         (_parameter("mid", "path", "the MID", INTEGER), MACHINE_Q))},
+    "/quarantine": {"get": _operation("What a machine's quarantines hold", "`{machine, held}`",
+                                      (MACHINE_Q,))},
+    "/quarantine/release": {"post": _operation(
+        "Release a quarantined message: delivered, and copied, now", "`{machine, message}`",
+        body={"type": "object", "properties": {"mid": INTEGER, "machine": STRING}, "required": ["mid"]})},
     "/faults": {"get": _operation(
         "The fault plan of each endpoint", "`{threat_defense: [...], mailbox: [...]}`")},
     "/faults/{endpoint}": {"put": _operation(

@@ -19,6 +19,7 @@ from simulator.journal import JournalSource
 from simulator.lifecycle import MessageState, transition
 from simulator.messages import Direction, QueueEntry, ReceivedMessage
 from simulator.policies import split_by_policy
+from simulator.quarantine import HeldMessage
 from simulator.retry import RetrySchedule
 from simulator.scanning import Disposition, scan
 
@@ -31,7 +32,7 @@ class Plan:
 
     log_lines: list[str] = field(default_factory=list)
     entries: list[QueueEntry] = field(default_factory=list)
-    quarantined: dict[int, str] = field(default_factory=dict)
+    held: list[HeldMessage] = field(default_factory=list)  # for the quarantines
 
 
 def with_trace_headers(message: ReceivedMessage, hostname: str, now: datetime) -> bytes:
@@ -78,6 +79,20 @@ def plan_message(
     return plan
 
 
+def plan_release(
+    held: HeldMessage, facts: MessageFacts, config: GatewayConfig, next_mid: Callable[[], int],
+    now: datetime,
+) -> Plan:
+    """A quarantined splinter released: queued for delivery and, being safe now, copied."""
+    transition(MessageState.QUARANTINED, MessageState.QUEUED)
+    incoming = held.message.direction is Direction.INCOMING
+    policies = config.incoming_policies if incoming else OUTGOING_POLICIES
+    policy = next((p for p in policies if p.name == held.policy), policies[-1])
+    plan = Plan([f'MID {held.mid} released from quarantine "{held.quarantine}"'])
+    _queue(plan, held.message, facts, config, held.mid, policy, held.rids, next_mid, now)
+    return plan
+
+
 def _splinter(
     plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
     policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
@@ -90,7 +105,7 @@ def _splinter(
         plan.log_lines.append(f"Message finished MID {mid} aborted")
     elif verdict.disposition is Disposition.QUARANTINE:
         transition(state, MessageState.QUARANTINED)
-        plan.quarantined[mid] = verdict.quarantine
+        plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message))
     else:
         transition(state, MessageState.QUEUED)
         _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)

@@ -15,4 +15,5 @@ scenarios(
     "smtp_routes.feature",
     "delivery_status.feature",
     "verdicts.feature",
+    "quarantine.feature",
 )

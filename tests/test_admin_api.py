@@ -280,3 +280,21 @@ def test_the_openapi_document_describes_every_route_served(api: Api, tdc_sandbox
     for item in document["paths"].values():
         for operation in item.values():
             assert {"200", "401"} <= set(operation["responses"]) and operation["summary"]
+
+
+def test_quarantine_list_and_release(
+    api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    mail = tdc_messages.with_gtube()
+    mid = send(*tdc_sandbox.listener_address("inbound"), mail).mid
+    tdc_sandbox.settle()
+    (held,) = api.get("/quarantine")["held"]
+    assert (held["mid"], held["quarantine"]) == (mid, "Spam Quarantine")
+    assert held["recipients"] == list(mail.rcpt_tos)
+    answer = api.post("/quarantine/release", {"mid": mid})
+    assert answer["message"] == f'Message {mid} released from quarantine "Spam Quarantine".'
+    tdc_sandbox.settle()
+    assert api.get("/quarantine")["held"] == [] and len(tdc_sandbox.mailbox()) == 1
+    status, refused = api.call("POST", "/quarantine/release", {"mid": mid})
+    assert status == 404 and f"no message {mid} in a quarantine" in refused["message"]
+    assert api.call("POST", "/quarantine/release", {"mid": "x"})[0] == 400

@@ -197,3 +197,15 @@ def test_a_busy_admin_port_stops_the_sandbox_in_one_line(tmp_path: Path) -> None
     (line,) = result.stderr.splitlines()
     assert f"admin API on 127.0.0.1:{port}" in line
     assert not (tmp_path / "data" / "sandbox.json").exists()
+
+
+def test_quarantine_list_and_release(
+    data_dir: Path, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    mid = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.with_gtube()).mid
+    tdc_sandbox.settle()
+    listed = rows(ok(data_dir, "quarantine", "list"))
+    assert listed[1][:3] == [str(mid), "Spam", "Quarantine"]
+    assert ok(data_dir, "quarantine", "release", str(mid)).strip() == (
+        f'Message {mid} released from quarantine "Spam Quarantine".')
+    assert f"no message {mid} in a quarantine" in refused(data_dir, "quarantine", "release", str(mid))

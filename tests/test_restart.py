@@ -104,3 +104,19 @@ def test_a_spool_that_cannot_be_written_gets_451_and_nothing_is_queued(
     tdc_sandbox.settle()
     assert tdc_sandbox.mailbox() == [] and tdc_sandbox.journals() == []
     assert tdc_sandbox.mail_log.matching("queued for delivery") == []
+
+
+def test_a_quarantined_message_survives_a_restart_and_can_be_released(
+    tdc_sandbox_settings: SandboxSettings, tdc_tls: SandboxTls, tdc_messages: MessageFactory
+) -> None:
+    with running(tdc_sandbox_settings, tdc_tls) as first:
+        mid = send(*first.listener_address("inbound"), tdc_messages.with_gtube()).mid
+        first.settle()
+        assert mid in first.machine.quarantines.held and first.mailbox() == []
+    with running(tdc_sandbox_settings, tdc_tls) as second:
+        assert mid is not None and mid in second.machine.quarantines.held
+        second.release(mid)
+        second.settle()
+        assert len(second.mailbox()) == 1 and len(second.journals()) == 1
+    assert tdc_sandbox_settings.data_dir is not None
+    assert list((machine_dir(tdc_sandbox_settings.data_dir, "esa1") / "quarantine").glob("*.held")) == []
