@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.admin import PENDING, ConfigAdmin, level_name
-from simulator.cluster import CLUSTER, ClusterConfig, Level, Resolved
+from simulator.cluster import ClusterConfig, Level, Resolved
 from simulator.config import MxRecord, NextHop, SmtpRoute
 from simulator.errors import ConfigError, NotFound
 
@@ -62,17 +62,6 @@ def route_json(route: SmtpRoute) -> dict[str, Any]:
     return {"domain": route.domain, "destination": destination}
 
 
-def inherited(config: ClusterConfig, level: Level, key: str) -> Resolved:
-    """What `key` is at `level`: set there, else what it inherits."""
-    if key in config.at(level):
-        return Resolved(config.at(level)[key], level)
-    if level.kind == "machine":
-        return config.resolve(level.name, key)
-    if level.kind == "group" and key in config.at(CLUSTER):
-        return Resolved(config.at(CLUSTER)[key], CLUSTER)
-    return Resolved(config.default(key), None)
-
-
 class TablesAdmin:
     """The routes table and the DNS zone table at any level."""
 
@@ -81,7 +70,7 @@ class TablesAdmin:
 
     def _table(self, level_text: str, key: str, state: str) -> tuple[Level, Resolved]:
         level = self._config.level(level_text)
-        return level, inherited(self._config.config(state), level, key)
+        return level, self._config.config(state).inherited(level, key)
 
     def routes(self, level_text: str, state: str) -> dict[str, Any]:
         level, found = self._table(level_text, "routes", state)
@@ -93,7 +82,7 @@ class TablesAdmin:
         route, level = parse_route(domain, destination), self._config.level(level_text)
 
         def add(config: ClusterConfig) -> ClusterConfig:
-            routes: tuple[SmtpRoute, ...] = inherited(config, level, "routes").value
+            routes: tuple[SmtpRoute, ...] = config.inherited(level, "routes").value
             if any(known.domain.lower() == route.domain.lower() for known in routes):
                 raise ConfigError("domain", f"a route for {route.domain} exists already at {level}; "
                                   "delete it first")
@@ -107,7 +96,7 @@ class TablesAdmin:
         level = self._config.level(level_text)
 
         def delete(config: ClusterConfig) -> ClusterConfig:
-            routes: tuple[SmtpRoute, ...] = inherited(config, level, "routes").value
+            routes: tuple[SmtpRoute, ...] = config.inherited(level, "routes").value
             kept = tuple(route for route in routes if route.domain.lower() != domain.strip().lower())
             if len(kept) == len(routes):
                 raise NotFound(f"route: no route for {domain!r} at {level}")
@@ -129,7 +118,7 @@ class TablesAdmin:
         records = tuple(MxRecord(name, hop.priority, hop.host, hop.port) for hop in map(parse_hop, hops))
 
         def replace(config: ClusterConfig) -> ClusterConfig:
-            zone: tuple[MxRecord, ...] = inherited(config, level, "dns_zone").value
+            zone: tuple[MxRecord, ...] = config.inherited(level, "dns_zone").value
             kept = tuple(record for record in zone if record.domain.lower() != name.lower())
             return config.set(level, "dns_zone", (*kept, *records))
 

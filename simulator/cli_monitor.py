@@ -39,9 +39,8 @@ def tail(client: AdminClient, a: argparse.Namespace) -> str:
 
 def quarantine_list(client: AdminClient, a: argparse.Namespace) -> str:
     held = client.get("/quarantine", machine=a.machine)["held"]
-    rows = [f"{h['mid']:>6}  {h['quarantine']:<18} {h['sender'] or '<>':<32} {', '.join(h['recipients'])}"
-            for h in held]
-    return "\n".join([f"{'MID':>6}  {'Quarantine':<18} {'Sender':<32} Recipients", *rows])
+    rows = [[str(h["mid"]), h["quarantine"], h["sender"] or "<>", ", ".join(h["recipients"])] for h in held]
+    return cli_tables.table(["MID", "Quarantine", "Sender", "Recipients"], rows)
 
 
 def quarantine_release(client: AdminClient, a: argparse.Namespace) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,16 @@ class MessageFacts:
 
     def body_text(self) -> str:
         """Every decoded part as text, for content rules."""
+        return self._body_text
+
+    @cached_property
+    def _body_text(self) -> str:  # decoded once: several rules and engines read it
         return "\n".join(part.decode("utf-8", "replace") for part in self.decoded_parts)
+
+    @cached_property
+    def lower_body(self) -> str:
+        """`body_text()` lower-cased, for case-insensitive rules."""
+        return self._body_text.lower()
 
 
 def _value(name: str, raw_value: str) -> str:

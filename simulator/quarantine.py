@@ -9,14 +9,13 @@ its release are stored. Release re-plans the message against the configuration o
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.errors import CorruptEntry, NotFound
 from simulator.messages import Direction, ReceivedMessage
+from simulator.stored import pack, unpack, write_file
 
 
 @dataclass(frozen=True)
@@ -35,20 +34,18 @@ class HeldMessage:
 
 
 def encode_held(held: HeldMessage) -> bytes:
+    """A held message as it is stored (see `stored.py`)."""
     m = held.message
-    header = {"mid": held.mid, "quarantine": held.quarantine, "policy": held.policy,
-              "rids": list(held.rids), "received_mid": m.mid, "icid": m.icid,
-              "direction": m.direction.value, "peer_ip": m.peer_ip, "mail_from": m.mail_from,
-              "rcpt_tos": list(m.rcpt_tos), "size": len(m.raw)}
-    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + m.raw
+    return pack({"mid": held.mid, "quarantine": held.quarantine, "policy": held.policy,
+                 "rids": list(held.rids), "received_mid": m.mid, "icid": m.icid,
+                 "direction": m.direction.value, "peer_ip": m.peer_ip, "mail_from": m.mail_from,
+                 "rcpt_tos": list(m.rcpt_tos)}, m.raw)
 
 
 def decode_held(stored: bytes) -> HeldMessage:
-    head, _, raw = stored.partition(b"\n")
+    """The held message a stored file holds; raises `CorruptEntry` saying what is wrong."""
+    h, raw = unpack(stored)
     try:
-        h = json.loads(head)
-        if len(raw) != h["size"]:
-            raise CorruptEntry(f"message bytes damaged ({len(raw)} of {h['size']} bytes)")
         message = ReceivedMessage(h["received_mid"], h["icid"], Direction(h["direction"]), h["peer_ip"],
                                   h["mail_from"], tuple(h["rcpt_tos"]), raw)
         return HeldMessage(h["mid"], h["quarantine"], h["policy"], tuple(h["rids"]), message)
@@ -86,12 +83,8 @@ class Quarantines:
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
         for held in messages:
-            staged = self.folder / f"{held.mid}.held.partial"
-            with staged.open("wb") as stream:
-                stream.write(encode_held(held))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(staged, self.folder / f"{held.mid}.held")
+            write_file(self.folder / f"{held.mid}.held.partial", self.folder / f"{held.mid}.held",
+                       encode_held(held))
 
     def get(self, mid: int) -> HeldMessage:
         if mid not in self.held:

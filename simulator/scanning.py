@@ -58,7 +58,7 @@ def _anti_virus(mid: int, facts: MessageFacts) -> Verdict:
 def _matches(rule: ContentFilter, facts: MessageFacts) -> bool:
     needle = rule.contains.lower()
     if rule.header is None:
-        return needle in facts.body_text().lower()
+        return needle in facts.lower_body
     return any(needle in value.lower() for value in facts.header_values(rule.header))
 
 

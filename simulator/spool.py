@@ -9,23 +9,19 @@ remainder) are written. A file that cannot be read at start-up is moved to `corr
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from simulator.errors import CorruptEntry
 from simulator.lifecycle import MessageState
 from simulator.messages import QueueEntry
 from simulator.retry import RetrySchedule
-
-FORMAT_VERSION = 1
-
-
+from simulator.stored import pack, unpack, write_file
 
 
 @dataclass
@@ -71,28 +67,21 @@ class MemorySpool:
 
 
 def encode(entry: QueueEntry) -> bytes:
-    """An entry as it is stored: header line, newline, message bytes."""
-    header = {
-        "v": FORMAT_VERSION, "mid": entry.mid, "sender": entry.sender,
+    """An entry as it is stored (see `stored.py`)."""
+    return pack({
+        "mid": entry.mid, "sender": entry.sender,
         "recipients": list(entry.recipients), "rids": list(entry.rids),
         "destination": entry.destination, "original_mid": entry.original_mid,
         "queued_at": entry.schedule.queued_at.isoformat(),
         "next_attempt": entry.schedule.next_attempt.isoformat(),
         "failures": entry.schedule.failures,
-        "size": len(entry.data), "sha256": hashlib.sha256(entry.data).hexdigest(),
-    }
-    return json.dumps(header, separators=(",", ":")).encode() + b"\n" + entry.data
+    }, entry.data)
 
 
 def decode(stored: bytes) -> QueueEntry:
     """The entry a stored file holds; raises `CorruptEntry` saying what is wrong."""
-    head, newline, data = stored.partition(b"\n")
+    header, data = unpack(stored)
     try:
-        header: dict[str, Any] = json.loads(head)
-        if not newline or header["v"] != FORMAT_VERSION:
-            raise CorruptEntry("unknown format")
-        if len(data) != header["size"] or hashlib.sha256(data).hexdigest() != header["sha256"]:
-            raise CorruptEntry(f"message bytes damaged ({len(data)} of {header['size']} bytes)")
         schedule = RetrySchedule(datetime.fromisoformat(header["queued_at"]),
                                  datetime.fromisoformat(header["next_attempt"]), header["failures"])
         return QueueEntry(
@@ -121,13 +110,8 @@ class DiskSpool:
             self._folders_made = True
 
     def _write(self, entry: QueueEntry, flush: bool) -> None:
-        staged = self.tmp / f"{entry.key}.entry"
-        with staged.open("wb") as stream:
-            stream.write(encode(entry))
-            if flush:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(staged, self.queue / staged.name)
+        name = f"{entry.key}.entry"
+        write_file(self.tmp / name, self.queue / name, encode(entry), flush)
 
     def _sync_queue_folder(self) -> None:
         descriptor = os.open(self.queue, os.O_RDONLY)

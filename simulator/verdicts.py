@@ -23,8 +23,8 @@ EXECUTABLE = re.compile(r'filename="?[^"\r\n]*\.(exe|scr|js|vbs|bat|cmd|jar|ps1)
 
 def _says(*phrases: str) -> Callable[[MessageFacts], bool]:
     def matches(facts: MessageFacts) -> bool:
-        text = f"{facts.subject}\n{facts.body_text()}".lower()
-        return any(phrase in text for phrase in phrases)
+        subject = facts.subject.lower()
+        return any(phrase in subject or phrase in facts.lower_body for phrase in phrases)
 
     return matches
 

@@ -96,7 +96,7 @@ def added_route(sandbox: SandboxFacade, domain: str, endpoint: str | None) -> No
              else SmtpRoute(domain, use_dns=True))
 
     def add(cluster: ClusterConfig) -> ClusterConfig:
-        return cluster.set(CLUSTER, "routes", (*cluster.resolve("esa1", "routes").value, route))
+        return cluster.set(CLUSTER, "routes", (*cluster.inherited(CLUSTER, "routes").value, route))
 
     assert sandbox.submit(add) == ""
     sandbox.commit(f"route {domain}")
