@@ -23,7 +23,7 @@ from bench.processes import STOP_TIMEOUT
 _FRAME_RE = re.compile(r"^(?P<function>.*) \((?P<file>.*):(?P<line>\d+)\)$")
 _IDLE = "EpollSelector.select ("  # the event loop waiting for I/O: the sandbox has nothing to do
 _PLUMBING = {"asyncio/base_events.py", "asyncio/runners.py", "asyncio/events.py", "<frozen runpy>",
-             "simulator/cli.py"}  # on every stack; they say nothing about where the time goes
+             "simulator/cli/main.py"}  # on every stack; they say nothing about where the time goes
 
 
 def py_spy() -> str | None:

@@ -22,3 +22,9 @@ def machine_dir(data_dir: Path, machine: str) -> Path:
 
 def mail_log_path(data_dir: Path, machine: str) -> Path:
     return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
+
+
+#: Where the sandbox keeps its files unless told otherwise (`--data-dir`).
+DEFAULT_DATA_DIR = Path("sandbox-data")
+#: The mock endpoints whose faults can be scripted, by the names the API and the CLI use.
+ENDPOINTS = ("threat_defense", "mailbox")

@@ -15,20 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from simulator.admin_api import AdminServer
-from simulator.clock import Clock
-from simulator.cluster import CLUSTER, ClusterConfig, Topology
-from simulator.config import GatewayConfig, MxRecord, domain_of
-from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, PORT_STEP
-from simulator.endpoint import endpoint_server
-from simulator.faults import Fault, FaultPlan
-from simulator.gateway import GatewayMachine
-from simulator.mailbox import MailboxHandler, MailboxStore
-from simulator.routing import WILDCARD
-from simulator.server import SmtpServer
-from simulator.store import ConfigStore
-from simulator.threat_defense import JournalStore, ThreatDefenseHandler
-from simulator.tls import SandboxTls
+from simulator.admin.api import AdminServer
+from simulator.core.clock import Clock
+from simulator.core.config.cluster import CLUSTER, ClusterConfig, Topology
+from simulator.core.config.store import ConfigStore
+from simulator.core.config.values import GatewayConfig, MxRecord, domain_of
+from simulator.core.mail.messages import HeldMessage
+from simulator.core.mail.routing import WILDCARD
+from simulator.core.reports.logformat import LogLine
+from simulator.core.reports.status import DestinationStatus
+from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, ENDPOINTS, PORT_STEP
+from simulator.endpoints.common import endpoint_server
+from simulator.endpoints.faults import Fault, FaultPlan
+from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
+from simulator.endpoints.threat_defense import JournalStore, ThreatDefenseHandler
+from simulator.gateway.machine import GatewayMachine
+from simulator.transport.server import SmtpServer
+from simulator.transport.tls import SandboxTls
 
 
 @dataclass(frozen=True)
@@ -163,10 +166,38 @@ class Sandbox:
         plans = {"threat_defense": (self.threat_defense_faults, self.threat_defense_server),
                  "mailbox": (self.mailbox_faults, self.mailbox_server)}
         if endpoint not in plans:
-            raise ValueError(f"unknown endpoint {endpoint!r}: threat_defense or mailbox")
+            raise ValueError(f"unknown endpoint {endpoint!r}: {' or '.join(ENDPOINTS)}")
         plan, server = plans[endpoint]
         plan.set(faults)
         await (server.pause() if plan.down else server.resume())
+
+    # What the admin surface asks of a running sandbox (`admin.operated.RunningSandbox`).
+
+    def config_store(self) -> ConfigStore:
+        if self.store is None:
+            raise RuntimeError("the sandbox has not started")
+        return self.store
+
+    def machine_names(self) -> list[str]:
+        return list(self.machines)
+
+    def delivery_status(self, machine: str) -> list[DestinationStatus]:
+        return self.machines[machine].queues.status()
+
+    def recent_log(self, machine: str) -> list[LogLine]:
+        return self.machines[machine].log.lines()
+
+    def log_file(self, machine: str) -> Path | None:
+        return self.machines[machine].log.path
+
+    def quarantined(self, machine: str) -> list[HeldMessage]:
+        return list(self.machines[machine].quarantines.held.values())
+
+    async def release(self, machine: str, mid: int) -> str:
+        return await self.machines[machine].pipeline.release(mid)
+
+    def fault_plans(self) -> dict[str, tuple[Fault, ...]]:
+        return {"threat_defense": self.threat_defense_faults.faults, "mailbox": self.mailbox_faults.faults}
 
     async def stop(self) -> None:
         await self.admin.stop()

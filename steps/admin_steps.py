@@ -10,10 +10,10 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.harness import SandboxFacade
-from simulator.admin_client import AdminClient
-from simulator.cluster import CLUSTER, ClusterConfig, Level
-from simulator.config import NextHop, SmtpRoute, TdcMode
-from simulator.errors import Refused
+from simulator.admin.client import AdminClient
+from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level
+from simulator.core.config.values import NextHop, SmtpRoute, TdcMode
+from simulator.core.errors import Refused
 
 COMMITTED_RE = r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 

@@ -11,7 +11,7 @@ from pytest_bdd import given, parsers, then, when
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.cluster import ClusterConfig, DisableRule, Topology
+from simulator.core.config.cluster import ClusterConfig, DisableRule, Topology
 from simulator.sandbox import SandboxSettings
 from steps.journal_steps import report_lines
 from steps.sending_steps import Sent

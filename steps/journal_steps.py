@@ -9,8 +9,8 @@ from email.message import EmailMessage
 from pytest_bdd import parsers, then
 
 from fixtures.harness import SandboxFacade
-from simulator.journal import JOURNAL_MARKER, embedded_original, split_parts
-from simulator.threat_defense import JournalRecord
+from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, split_parts
+from simulator.endpoints.threat_defense import JournalRecord
 from steps.sending_steps import Sent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then, when
 
 from fixtures.harness import SandboxFacade
-from simulator.errors import NotFound
+from simulator.core.errors import NotFound
 from steps.admin_steps import AdminAnswers
 from steps.sending_steps import Sent
 

@@ -11,12 +11,12 @@ from pytest_bdd import given, parsers, then, when
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.config import GatewayConfig, NextHop, SmtpRoute
-from simulator.connector import failed_line
-from simulator.lifecycle import MessageState
-from simulator.messages import TDC_QUEUE
-from simulator.status import DestinationStatus
-from simulator.tracking import track
+from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
+from simulator.core.mail.connector import failed_line
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import TDC_QUEUE
+from simulator.core.reports.status import DestinationStatus
+from simulator.core.reports.tracking import track
 from steps.sending_steps import Sent
 
 EVENT_RE = re.compile(r"^\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \(GMT \+00:00\) (.*)$")

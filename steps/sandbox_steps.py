@@ -7,7 +7,7 @@ import dataclasses
 from pytest_bdd import given, parsers
 
 from fixtures.harness import SandboxFacade
-from simulator.config import ContentFilter, GatewayConfig, MailPolicy
+from simulator.core.config.values import ContentFilter, GatewayConfig, MailPolicy
 
 
 @given("the Threat Defense Connector is disabled")

@@ -15,8 +15,8 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.admin_handlers import ROUTES
-from simulator.maillog import format_timestamp
+from simulator.admin.handlers import ROUTES
+from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"

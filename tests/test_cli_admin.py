@@ -16,7 +16,7 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.cli_sandbox import write_atomically
+from simulator.cli.sandbox import write_atomically
 from simulator.sandbox import SandboxSettings
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from simulator.clock import ManualClock
-from simulator.cluster import CLUSTER, SETTINGS, ClusterConfig, Level, Resolved, Topology
-from simulator.config import DEFAULT_POLICY, MailPolicy
-from simulator.errors import ConfigError
-from simulator.lifecycle import ConfigState
-from simulator.store import NOTHING_TO_COMMIT, ConfigStore
+from simulator.core.clock import ManualClock
+from simulator.core.config.cluster import CLUSTER, SETTINGS, ClusterConfig, Level, Resolved, Topology
+from simulator.core.config.store import NOTHING_TO_COMMIT, ConfigStore
+from simulator.core.config.values import DEFAULT_POLICY, MailPolicy
+from simulator.core.errors import ConfigError
+from simulator.core.mail.lifecycle import ConfigState
 
 INTAKE = "tenant@intake.threatdefense.test"
 SECOND = "second@intake.threatdefense.test"

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from simulator.config import (
+from simulator.core.config.values import (
     DEFAULT_POLICY,
     ConfigHolder,
     ConnectorSettings,
@@ -15,7 +15,7 @@ from simulator.config import (
     domain_of,
     validate_address,
 )
-from simulator.errors import ConfigError, SimulatorError
+from simulator.core.errors import ConfigError, SimulatorError
 
 
 @pytest.mark.parametrize(

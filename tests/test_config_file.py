@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 
 from fixtures.processes import SandboxProcess
-from simulator.cluster import CLUSTER, Level, Resolved, Topology
-from simulator.config import DEFAULT_POLICY, ContentFilter, MailPolicy, MxRecord, NextHop, SmtpRoute
-from simulator.config_file import ConfigFile, load_config_file
-from simulator.errors import ConfigError
-from simulator.toml_lines import dotted, key_lines, line_of
+from simulator.core.config.cluster import CLUSTER, Level, Resolved, Topology
+from simulator.core.config.values import (
+    DEFAULT_POLICY,
+    ContentFilter,
+    MailPolicy,
+    MxRecord,
+    NextHop,
+    SmtpRoute,
+)
+from simulator.core.errors import ConfigError
+from simulator.settings.file import ConfigFile, load_config_file
+from simulator.settings.toml_lines import dotted, key_lines, line_of
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "sandbox.example.toml"

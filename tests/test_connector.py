@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator import connector
-from simulator.config import DEFAULT_POLICY, ConnectorSettings, GatewayConfig, MailPolicy
-from simulator.journal import JournalSource, embedded_original
-from simulator.journal_check import check_journal
-from simulator.lifecycle import MessageState
-from simulator.messages import TDC_QUEUE, Direction
+from simulator.core.config.values import DEFAULT_POLICY, ConnectorSettings, GatewayConfig, MailPolicy
+from simulator.core.mail import connector
+from simulator.core.mail.journal import JournalSource, embedded_original
+from simulator.core.mail.journal_check import check_journal
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import TDC_QUEUE, Direction
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 INTAKE = "sandbox-tenant@intake.threatdefense.test"

@@ -13,12 +13,12 @@ from datetime import timedelta
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.clock import ManualClock
-from simulator.config import MxRecord, NextHop, SmtpRoute, domain_of
-from simulator.delivery import Destination
-from simulator.messages import TDC_QUEUE, QueueEntry
-from simulator.retry import RetrySchedule
-from simulator.status import DestinationStatus
+from simulator.core.clock import ManualClock
+from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
+from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
+from simulator.core.mail.retry import RetrySchedule
+from simulator.core.reports.status import DestinationStatus
+from simulator.gateway.delivery import Destination
 
 HOST = "127.0.0.1"
 LOCAL = "example.com"

@@ -6,7 +6,7 @@ import smtplib
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
-from simulator import replies
+from simulator.core import replies
 
 
 def test_each_recipient_gets_the_exact_bytes_in_its_maildir(

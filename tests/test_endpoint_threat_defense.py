@@ -11,7 +11,7 @@ import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
-from simulator import replies
+from simulator.core import replies
 
 
 def endpoint(sandbox: SandboxFacade) -> tuple[str, int]:

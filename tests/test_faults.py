@@ -15,11 +15,11 @@ import trustme
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.runner import SimulatorThread
-from simulator import replies
-from simulator.clock import ManualClock
-from simulator.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
+from simulator.core import replies
+from simulator.core.clock import ManualClock
+from simulator.endpoints.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
 from simulator.sandbox import SandboxSettings
-from simulator.tls import FaultTlsContexts, SandboxTls
+from simulator.transport.tls import FaultTlsContexts, SandboxTls
 
 # --- the parser -------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from simulator.inspection import inspect
+from simulator.core.mail.inspection import inspect
 
 MULTIPART = (
     b"From: Alice <alice@sender.test>\r\nTo: bob@example.com\r\n"

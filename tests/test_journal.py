@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from simulator import journal
-from simulator.journal import (
+from simulator.core.mail import journal
+from simulator.core.mail.journal import (
     JOURNAL_MARKER,
     JournalAddressing,
     JournalSource,
@@ -20,7 +20,7 @@ from simulator.journal import (
     report_text,
     split_parts,
 )
-from simulator.journal_check import check_journal
+from simulator.core.mail.journal_check import check_journal
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 ADDRESSING = JournalAddressing(

@@ -11,8 +11,8 @@ from email import message_from_bytes
 
 import pytest
 
-from simulator.journal import JournalAddressing, JournalSource, build_journal
-from simulator.journal_check import RULES, check_journal
+from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
+from simulator.core.mail.journal_check import RULES, check_journal
 
 SYSTEM = "tdc-journal@esa1.sandbox.test"
 INTAKE = "sandbox-tenant@intake.threatdefense.test"

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from simulator.errors import IllegalTransition, SimulatorError
-from simulator.lifecycle import SETTLED, TRANSITIONS, MessageState, transition
+from simulator.core.errors import IllegalTransition, SimulatorError
+from simulator.core.mail.lifecycle import SETTLED, TRANSITIONS, MessageState, transition
 
 S = MessageState
 

@@ -11,7 +11,7 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator import replies
+from simulator.core import replies
 
 
 def test_private_listener_refuses_hosts_outside_the_relay_networks(

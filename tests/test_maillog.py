@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.clock import ManualClock
-from simulator.maillog import TRACKING_LINE_RE, Level, LogLine, MailLog, format_line, format_timestamp
+from simulator.core.clock import ManualClock
+from simulator.core.reports.logformat import TRACKING_LINE_RE, Level, LogLine, format_line, format_timestamp
+from simulator.gateway.maillog import MailLog
 
 
 @pytest.fixture

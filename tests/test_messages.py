@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulator.errors import IllegalTransition
-from simulator.lifecycle import MessageState
-from simulator.messages import IdCounters, QueueEntry, next_ids
-from simulator.retry import RetrySchedule
+from simulator.core.errors import IllegalTransition
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import IdCounters, QueueEntry, next_ids
+from simulator.core.mail.retry import RetrySchedule
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 ENTRY = QueueEntry(

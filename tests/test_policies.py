@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.config import DEFAULT_POLICY, MailPolicy
-from simulator.policies import policy_for, recipient_matches, split_by_policy
+from simulator.core.config.values import DEFAULT_POLICY, MailPolicy
+from simulator.core.mail.policies import policy_for, recipient_matches, split_by_policy
 
 
 @pytest.mark.parametrize(

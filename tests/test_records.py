@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from simulator.records import Records
+from simulator.core.records import Records
 
 
 def test_without_a_limit_everything_is_kept() -> None:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from simulator import replies
-from simulator.replies import CATALOGUE, Reply
+from simulator.core import replies
+from simulator.core.replies import CATALOGUE, Reply
 
 NAMED = {name: value for name, value in vars(replies).items() if isinstance(value, Reply)}
 

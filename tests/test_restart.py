@@ -10,12 +10,12 @@ from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import send
-from simulator import replies
-from simulator.clock import ManualClock
+from simulator.core import replies
+from simulator.core.clock import ManualClock
+from simulator.core.mail.messages import TDC_QUEUE
 from simulator.defaults import machine_dir
-from simulator.messages import TDC_QUEUE
 from simulator.sandbox import SandboxSettings
-from simulator.tls import SandboxTls
+from simulator.transport.tls import SandboxTls
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulator.errors import RetriesExhausted
-from simulator.retry import MAX_AGE, MAX_RETRIES, RetrySchedule
+from simulator.core.errors import RetriesExhausted
+from simulator.core.mail.retry import MAX_AGE, MAX_RETRIES, RetrySchedule
 
 QUEUED_AT = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from simulator.config import MxRecord, NextHop, SmtpRoute
-from simulator.errors import ConfigError, NoRoute
-from simulator.routing import Resolution, resolve, route_for
+from simulator.core.config.values import MxRecord, NextHop, SmtpRoute
+from simulator.core.errors import ConfigError, NoRoute
+from simulator.core.mail.routing import Resolution, resolve, route_for
 
 EXACT = NextHop("exact.relay.test", 25)
 SUBDOMAINS = NextHop("sub.relay.test", 25)

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from simulator.config import ContentFilter, MailPolicy
-from simulator.inspection import inspect
-from simulator.scanning import EICAR, GTUBE, Disposition, Verdict, scan
+from simulator.core.config.values import ContentFilter, MailPolicy
+from simulator.core.mail.inspection import inspect
+from simulator.core.mail.scanning import EICAR, GTUBE, Disposition, Verdict, scan
 
 MID = 7
 SPAM_POSITIVE = f"MID {MID} using engine: CASE spam positive"

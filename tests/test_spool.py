@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.errors import CorruptEntry
-from simulator.lifecycle import MessageState
-from simulator.messages import TDC_QUEUE, QueueEntry
-from simulator.retry import RetrySchedule
-from simulator.spool import DiskSpool, decode, encode
+from simulator.core.errors import CorruptEntry
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
+from simulator.core.mail.retry import RetrySchedule
+from simulator.gateway.spool import DiskSpool, decode, encode
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 ENTRY = QueueEntry(

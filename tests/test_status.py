@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulator.status import (
+from simulator.core.reports.status import (
     DOWN_NOTE,
     SORT_KEYS,
     DestinationStatus,

@@ -11,10 +11,10 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.config import MailPolicy
-from simulator.errors import UnknownMessage
-from simulator.maillog import Level, LogLine, format_line
-from simulator.tracking import parse_line, render, stamp, track, track_text
+from simulator.core.config.values import MailPolicy
+from simulator.core.errors import UnknownMessage
+from simulator.core.reports.logformat import Level, LogLine, format_line
+from simulator.core.reports.tracking import parse_line, render, stamp, track, track_text
 
 AT = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 SEED_STAMP = "17 Aug 2022 05:52:04 (GMT +00:00)"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator.journal import JournalAddressing, JournalSource, build_journal
-from simulator.scanning import EICAR, GTUBE
-from simulator.td_analysis import analyse
-from simulator.verdicts import REMEDIATION, RULES, verdict_for
+from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
+from simulator.core.mail.scanning import EICAR, GTUBE
+from simulator.core.mail.td_analysis import analyse
+from simulator.core.mail.verdicts import REMEDIATION, RULES, verdict_for
 
 ADDRESSING = JournalAddressing("tdc-journal@esa1.sandbox.test", "t@intake.td.test", "esa1.sandbox.test")
 

@@ -1,0 +1,231 @@
+"""The admin API's handlers and their route table (the table `openapi.py` describes, path by path).
+
+Design rule: a handler reads its query and body, calls one operation and answers JSON; it decides
+nothing. A change answers `{"message": ..., "uncommitted": true}`: it runs only after POST /commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from simulator.admin.actions import ConfigAdmin
+from simulator.admin.monitor import DEFAULT_TAIL, MonitorAdmin
+from simulator.admin.openapi import document
+from simulator.admin.operated import RunningSandbox
+from simulator.admin.tables import TablesAdmin
+from simulator.core.errors import BadRequest
+from simulator.core.reports.status import DEFAULT_SORT
+
+
+@dataclass(frozen=True)
+class Operations:
+    """The operations the handlers call."""
+
+    config: ConfigAdmin
+    tables: TablesAdmin
+    monitor: MonitorAdmin
+
+    @classmethod
+    def over(cls, sandbox: RunningSandbox) -> Operations:
+        config = ConfigAdmin(sandbox.config_store())
+        return cls(config, TablesAdmin(config), MonitorAdmin(sandbox))
+
+
+OPERATIONS = web.AppKey("operations", Operations)
+
+
+def ops(request: web.Request) -> Operations:
+    return request.app[OPERATIONS]
+
+
+def query(request: web.Request, name: str, default: str = "") -> str:
+    return request.query.get(name, default)
+
+
+def number(text: str, name: str) -> int:
+    if not text.isdecimal():
+        raise BadRequest(f"{name} must be a whole number, not {text!r}")
+    return int(text)
+
+
+async def json_body(request: web.Request) -> Any:
+    """The request's JSON (an empty body reads as `{}`); BadRequest if it is not JSON."""
+    text = await request.text()
+    try:
+        return json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"malformed JSON: {error}") from None
+
+
+async def object_body(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def text(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    """A string field of the body; BadRequest if it is missing (without a default) or not a string."""
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise BadRequest(f"{name!r} must be a string" if name in body else f"{name!r} is required")
+    return value
+
+
+def strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadRequest(f"{name} must be a JSON list of strings")
+    return value
+
+
+def answer(data: Any) -> web.Response:
+    return web.json_response(data)
+
+
+def changed(message: str) -> web.Response:
+    return web.json_response({"message": message, "uncommitted": True})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return answer(ops(request).config.view(query(request, "level", "cluster")))
+
+
+async def get_effective(request: web.Request) -> web.Response:
+    machine = query(request, "machine") or None
+    return answer(ops(request).config.effective(machine, query(request, "state", "committed")))
+
+
+async def get_tdc(request: web.Request) -> web.Response:
+    return answer(ops(request).config.tdc(query(request, "state", "committed")))
+
+
+async def enable_tdc(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    return changed(ops(request).config.enable(text(body, "address"), text(body, "level", "cluster")))
+
+
+async def disable_tdc(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    return changed(ops(request).config.disable(text(body, "level", "cluster")))
+
+
+async def get_policies(request: web.Request) -> web.Response:
+    return answer(ops(request).config.policies(query(request, "state", "committed")))
+
+
+async def set_policy(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    return changed(ops(request).config.set_policy(
+        text(body, "policy"), text(body, "mode"), text(body, "address", ""), text(body, "level", "cluster")))
+
+
+async def get_routes(request: web.Request) -> web.Response:
+    level, state = query(request, "level", "cluster"), query(request, "state", "committed")
+    return answer(ops(request).tables.routes(level, state))
+
+
+async def add_route(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    destination = body.get("destination")
+    hops = destination if isinstance(destination, str) else strings(destination, "destination")
+    return changed(ops(request).tables.add_route(text(body, "level", "cluster"), text(body, "domain"), hops))
+
+
+async def delete_route(request: web.Request) -> web.Response:
+    level = query(request, "level", "cluster")
+    return changed(ops(request).tables.delete_route(level, request.match_info["domain"]))
+
+
+async def get_dns(request: web.Request) -> web.Response:
+    level, state = query(request, "level", "cluster"), query(request, "state", "committed")
+    return answer(ops(request).tables.zone(level, state))
+
+
+async def set_dns(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    hosts = strings(body.get("hosts", []), "hosts")
+    return changed(ops(request).tables.set_mx(text(body, "level", "cluster"), text(body, "domain"), hosts))
+
+
+async def commit(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    return answer({"message": ops(request).config.commit(text(body, "comment", ""))})
+
+
+async def clear(request: web.Request) -> web.Response:
+    return answer({"message": ops(request).config.clear()})
+
+
+async def get_status(request: web.Request) -> web.Response:
+    return answer(ops(request).monitor.status(query(request, "machine") or None))
+
+
+async def get_tophosts(request: web.Request) -> web.Response:
+    machine, sort = query(request, "machine") or None, query(request, "sort", DEFAULT_SORT)
+    return answer(ops(request).monitor.tophosts(machine, sort))
+
+
+async def get_log(request: web.Request) -> web.Response:
+    lines = number(query(request, "lines", str(DEFAULT_TAIL)), "lines")
+    return answer(ops(request).monitor.tail(query(request, "machine") or None, lines))
+
+
+async def get_tracking(request: web.Request) -> web.Response:
+    mid = number(request.match_info["mid"], "the message ID")
+    return answer(ops(request).monitor.tracking(query(request, "machine") or None, mid))
+
+
+async def get_quarantine(request: web.Request) -> web.Response:
+    return answer(ops(request).monitor.quarantine(query(request, "machine") or None))
+
+
+async def release(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    mid = number(str(body.get("mid", "")), "mid")
+    return answer(await ops(request).monitor.release(text(body, "machine", "") or None, mid))
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    return answer(ops(request).monitor.faults())
+
+
+async def put_faults(request: web.Request) -> web.Response:
+    specs = strings(await json_body(request), "the body")
+    return answer(await ops(request).monitor.set_faults(request.match_info["endpoint"], specs))
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return answer(document(f"{request.scheme}://{request.host}"))
+
+
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]]
+ROUTES: tuple[Route, ...] = (
+    ("GET", "/config", get_config),
+    ("GET", "/config/effective", get_effective),
+    ("GET", "/tdc", get_tdc),
+    ("POST", "/tdc/enable", enable_tdc),
+    ("POST", "/tdc/disable", disable_tdc),
+    ("GET", "/policies", get_policies),
+    ("POST", "/policies", set_policy),
+    ("GET", "/routes", get_routes),
+    ("POST", "/routes", add_route),
+    ("DELETE", "/routes/{domain}", delete_route),
+    ("GET", "/dns", get_dns),
+    ("POST", "/dns", set_dns),
+    ("POST", "/commit", commit),
+    ("POST", "/clear", clear),
+    ("GET", "/status", get_status),
+    ("GET", "/tophosts", get_tophosts),
+    ("GET", "/log", get_log),
+    ("GET", "/tracking/{mid}", get_tracking),
+    ("GET", "/quarantine", get_quarantine),
+    ("POST", "/quarantine/release", release),
+    ("GET", "/faults", get_faults),
+    ("PUT", "/faults/{endpoint}", put_faults),
+    ("GET", "/openapi.json", get_openapi),
+)

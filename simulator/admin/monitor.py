@@ -1,0 +1,117 @@
+"""Operator views of a running sandbox, without HTTP: delivery status, tophosts, the mail log,
+message tracking, the quarantines and the endpoints' fault plans (BEHAVIOUR.md §6, §7, §8.7).
+
+Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
+server's handlers run there). `tophosts` is a machine-mode command (§6.2): without a machine it is
+refused, never answered for the whole cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.admin.actions import to_json
+from simulator.admin.operated import RunningSandbox
+from simulator.core.errors import BadRequest, ConfigError, NotFound, UnknownMessage
+from simulator.core.mail.messages import TDC_QUEUE
+from simulator.core.reports.status import DEFAULT_SORT, DestinationStatus, sort_key
+from simulator.core.reports.tracking import track, track_text
+from simulator.defaults import ENDPOINTS
+from simulator.endpoints.faults import parse_fault
+
+DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
+
+
+def machine_mode_only(machines: list[str]) -> BadRequest:
+    return BadRequest(f"tophosts is available in machine mode only: give a machine "
+                      f"(machines: {', '.join(machines)})")
+
+
+class MonitorAdmin:
+    """What the operator can watch, per machine, and the faults scripted on the endpoints."""
+
+    def __init__(self, sandbox: RunningSandbox) -> None:
+        self._sandbox = sandbox
+
+    def machine(self, name: str | None) -> str:
+        """The machine called `name` (None: the first one); NotFound naming the machines."""
+        machines = list(self._sandbox.machine_names())
+        if name is None:
+            return machines[0]
+        if name not in machines:
+            raise NotFound(f"machine: unknown machine {name!r} (machines: {', '.join(machines)})")
+        return name
+
+    def destinations(self, machine: str) -> list[DestinationStatus]:
+        """Every destination of `machine`, `the.tdc.queue` always among them."""
+        rows = self._sandbox.delivery_status(machine)
+        if TDC_QUEUE not in {row.host for row in rows}:
+            rows.append(DestinationStatus(TDC_QUEUE))
+        return sorted(rows, key=lambda row: row.host)
+
+    def status(self, name: str | None) -> dict[str, Any]:
+        """Delivery status of one machine, or of each."""
+        chosen = [self.machine(name)] if name is not None else list(self._sandbox.machine_names())
+        return {"as_of": to_json(self._sandbox.clock.now()),
+                "machines": {machine: to_json(self.destinations(machine)) for machine in chosen}}
+
+    def tophosts(self, name: str | None, sort: str = DEFAULT_SORT) -> dict[str, Any]:
+        """One machine's destinations sorted by a counter, largest first."""
+        if name is None:
+            raise machine_mode_only(list(self._sandbox.machine_names()))
+        machine = self.machine(name)
+        try:
+            order = sort_key(sort)
+        except ValueError as error:
+            raise BadRequest(f"sort: {error}") from None
+        rows = sorted(self._sandbox.delivery_status(machine), key=order)
+        return {"machine": machine, "sort": sort, "as_of": to_json(self._sandbox.clock.now()),
+                "hosts": to_json(rows)}
+
+    def tail(self, name: str | None, lines: int = DEFAULT_TAIL) -> dict[str, Any]:
+        """The last `lines` lines of a machine's mail log."""
+        if not 1 <= lines <= LONGEST_TAIL:
+            raise BadRequest(f"lines must be a number from 1 to {LONGEST_TAIL}, not {lines}")
+        machine = self.machine(name)
+        recent = self._sandbox.recent_log(machine)[-lines:]
+        return {"machine": machine, "lines": [str(line) for line in recent]}
+
+    def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
+        """One message's history on a machine, oldest first."""
+        machine = self.machine(name)
+        path = self._sandbox.log_file(machine)  # the file has every line; memory keeps only the latest
+        try:
+            history = (track_text(path.read_text(encoding="utf-8").splitlines(), mid) if path
+                       else track(self._sandbox.recent_log(machine), mid))
+        except UnknownMessage:
+            raise NotFound(f"message: no message {mid} in {machine}'s mail log") from None
+        return {"machine": machine, "mid": mid, "history": history}
+
+    def quarantine(self, name: str | None) -> dict[str, Any]:
+        """What a machine's quarantines hold."""
+        machine = self.machine(name)
+        held = [{"mid": h.mid, "quarantine": h.quarantine, "sender": h.message.mail_from,
+                 "recipients": list(h.recipients), "policy": h.policy}
+                for h in sorted(self._sandbox.quarantined(machine), key=lambda h: h.mid)]
+        return {"machine": machine, "held": held}
+
+    async def release(self, name: str | None, mid: int) -> dict[str, Any]:
+        """Release a quarantined message: delivered, and copied, now."""
+        machine = self.machine(name)
+        return {"machine": machine, "message": await self._sandbox.release(machine, mid)}
+
+    def faults(self) -> dict[str, list[str]]:
+        """The fault plan of each endpoint, in the CLI syntax."""
+        return {endpoint: [str(fault) for fault in plan]
+                for endpoint, plan in self._sandbox.fault_plans().items()}
+
+    async def set_faults(self, endpoint: str, specs: list[str]) -> dict[str, list[str]]:
+        """Replace an endpoint's fault plan (`[]` clears it; `down` stops it listening)."""
+        if endpoint not in ENDPOINTS:
+            raise NotFound(f"endpoint: unknown endpoint {endpoint!r} (endpoints: {', '.join(ENDPOINTS)})")
+        try:
+            faults = [parse_fault(spec) for spec in specs]
+        except ValueError as error:  # names the bad fault and the valid kinds
+            raise ConfigError("faults", str(error)) from None
+        await self._sandbox.apply_faults(endpoint, faults)
+        return self.faults()

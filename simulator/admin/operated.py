@@ -1,0 +1,62 @@
+"""What the admin surface needs from a running sandbox, as a protocol the composition root implements.
+
+Design rule: the admin layer names operations, never object chains (`machine.queues.status()`), and
+never imports the sandbox: `sandbox.py` implements `RunningSandbox` and hands itself to the API
+(after uvicorn's split of `Config` from `Server`). Machine names are checked by the caller, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from simulator.core.clock import Clock
+from simulator.core.config.store import ConfigStore
+from simulator.core.mail.messages import HeldMessage
+from simulator.core.reports.logformat import LogLine
+from simulator.core.reports.status import DestinationStatus
+from simulator.endpoints.faults import Fault
+
+
+class RunningSandbox(Protocol):
+    """A started sandbox, as the operator sees it; called on the sandbox's event loop."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def config_store(self) -> ConfigStore:
+        """The Submit/Commit store of the cluster configuration."""
+        ...
+
+    def machine_names(self) -> Sequence[str]:
+        """Every machine, in topology order."""
+        ...
+
+    def delivery_status(self, machine: str) -> list[DestinationStatus]:
+        """Each destination queue of `machine` (BEHAVIOUR.md §6.1)."""
+        ...
+
+    def recent_log(self, machine: str) -> list[LogLine]:
+        """The mail-log lines `machine` keeps in memory (the latest ones)."""
+        ...
+
+    def log_file(self, machine: str) -> Path | None:
+        """`machine`'s `mail.current`, which has every line (None without a data dir)."""
+        ...
+
+    def quarantined(self, machine: str) -> list[HeldMessage]:
+        """What `machine`'s quarantines hold."""
+        ...
+
+    async def release(self, machine: str, mid: int) -> str:
+        """Release a quarantined message on `machine`: delivered, and copied, now."""
+        ...
+
+    def fault_plans(self) -> dict[str, tuple[Fault, ...]]:
+        """The faults each endpoint is scripted with, by endpoint name."""
+        ...
+
+    async def apply_faults(self, endpoint: str, faults: Iterable[Fault]) -> None:
+        """Replace an endpoint's fault plan (`down` stops it listening)."""
+        ...

@@ -1,0 +1,140 @@
+"""`tdcsim tdc|commit|clear|policy|routes|dns`: the operator's configuration commands, sent to a
+running sandbox's admin API (monitoring commands: `cli_monitor.py`).
+
+Design rule: each command is one API call (two for `tdc show`) and one printed answer, laid out by
+`cli_tables.py`. The sandbox is found through `--data-dir` (its `sandbox.json`). Exit 0 on success;
+2 with one line for input the CLI or the sandbox refuses (4xx); 1 with one line when no sandbox
+answers there. Changes are submitted: like the vendor's Submit, they run only after `tdcsim commit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from simulator.admin.client import AdminClient
+from simulator.cli import tables as cli_tables
+from simulator.cli.parsing import Commands, command, group, with_level, with_state
+from simulator.core.config.values import TDC_MODES
+from simulator.core.errors import NoSandbox, Refused
+
+
+def noting_pending(answer: dict[str, Any], text: str) -> str:
+    return f"{text}\n{cli_tables.UNCOMMITTED}" if answer.get("uncommitted") else text
+
+
+def tdc_show(client: AdminClient, _: argparse.Namespace) -> str:
+    running = client.get("/tdc", state="committed")
+    text = f"Threat Defense Connector (committed):\n{cli_tables.tdc_table(running)}"
+    if running["uncommitted"]:
+        pending = cli_tables.tdc_table(client.get("/tdc", state="pending"))
+        text += f"\n\nPending, not running until committed:\n{pending}\n{cli_tables.UNCOMMITTED}"
+    return text
+
+
+def tdc_enable(client: AdminClient, a: argparse.Namespace) -> str:
+    return str(client.call("POST", "/tdc/enable", {"address": a.address, "level": a.level})["message"])
+
+
+def tdc_disable(client: AdminClient, a: argparse.Namespace) -> str:
+    return str(client.call("POST", "/tdc/disable", {"level": a.level})["message"])
+
+
+def commit(client: AdminClient, a: argparse.Namespace) -> str:
+    return str(client.call("POST", "/commit", {"comment": a.comment})["message"])
+
+
+def clear(client: AdminClient, _: argparse.Namespace) -> str:
+    return str(client.call("POST", "/clear")["message"])
+
+
+def policy_set(client: AdminClient, a: argparse.Namespace) -> str:
+    body = {"policy": a.name, "mode": a.mode, "address": a.address, "level": a.level}
+    return str(client.call("POST", "/policies", body)["message"])
+
+
+def policy_list(client: AdminClient, a: argparse.Namespace) -> str:
+    answer = client.get("/policies", state=a.state)
+    return noting_pending(answer, cli_tables.policies_table(answer))
+
+
+def routes_list(client: AdminClient, a: argparse.Namespace) -> str:
+    answer = client.get("/routes", level=a.level, state=a.state)
+    return noting_pending(answer, cli_tables.routes_table(answer))
+
+
+def routes_add(client: AdminClient, a: argparse.Namespace) -> str:
+    body = {"domain": a.domain, "destination": a.destination, "level": a.level}
+    return str(client.call("POST", "/routes", body)["message"])
+
+
+def routes_delete(client: AdminClient, a: argparse.Namespace) -> str:
+    path = f"/routes/{quote(a.domain, safe='')}?level={quote(a.level, safe='')}"
+    return str(client.call("DELETE", path)["message"])
+
+
+def dns_list(client: AdminClient, a: argparse.Namespace) -> str:
+    answer = client.get("/dns", level=a.level, state=a.state)
+    return noting_pending(answer, cli_tables.zone_table(answer))
+
+
+def dns_set(client: AdminClient, a: argparse.Namespace) -> str:
+    body = {"domain": a.domain, "hosts": a.hosts, "level": a.level}
+    return str(client.call("POST", "/dns", body)["message"])
+
+
+def add_config_commands(commands: Commands) -> None:
+    """tdc, commit, clear, policy, routes and dns."""
+    tdc = group(commands, "tdc", "the Threat Defense Connector: enable, disable, show")
+    with_level(command(tdc, "enable", tdc_enable, "enable the connector (Submit; then commit)")).add_argument(
+        "--address", required=True, help="the Threat Defense message intake address")
+    with_level(command(tdc, "disable", tdc_disable, "disable the connector (Submit; then commit)"))
+    command(tdc, "show", tdc_show, "the connector per machine and the level each value comes from")
+    command(commands, "commit", commit, "commit the submitted changes").add_argument(
+        "--comment", default="", help="the commit comment")
+    command(commands, "clear", clear, "discard the submitted, uncommitted changes")
+    policy = group(commands, "policy", "per-policy Threat Defense journaling")
+    chosen = with_level(command(policy, "set", policy_set, "set a policy's Threat Defense mode (Submit)"))
+    chosen.add_argument("name", metavar="NAME", help="the incoming mail policy")
+    chosen.add_argument("--mode", required=True, choices=TDC_MODES)
+    chosen.add_argument("--address", default="", help="the custom message intake address (mode custom)")
+    with_state(command(policy, "list", policy_list, "each machine's incoming mail policies"))
+    add_table_commands(commands)
+
+
+def add_table_commands(commands: Commands) -> None:
+    """routes and dns."""
+    routes = group(commands, "routes", "SMTP routes at a level")
+    with_state(with_level(command(routes, "list", routes_list, "the routes in force at a level")))
+    added = with_level(command(routes, "add", routes_add, "add a route (Submit; then commit)"))
+    added.add_argument("domain", metavar="DOMAIN", help="example.com, .example.com (sub-domains) or ALL")
+    added.add_argument("destination", nargs="+", metavar="DESTINATION",
+                       help="USEDNS, /dev/null, or one or more host:port[:priority]")
+    with_level(command(routes, "delete", routes_delete, "delete a route (Submit; then commit)")).add_argument(
+        "domain", metavar="DOMAIN")
+    dns = group(commands, "dns", "the DNS zone table (MX records) at a level")
+    with_state(with_level(command(dns, "list", dns_list, "the MX records in force at a level")))
+    mx = with_level(command(dns, "set", dns_set, "replace a domain's MX records (none: remove them)"))
+    mx.add_argument("domain", metavar="DOMAIN", help="a domain, or * for every other domain")
+    mx.add_argument("hosts", nargs="*", metavar="HOST:PORT[:PRIORITY]")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Run one operator command against the sandbox of `--data-dir`."""
+    try:
+        client = AdminClient.for_data_dir(arguments.data_dir)
+        output = arguments.action(client, arguments)
+    except NoSandbox as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 1
+    except Refused as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 2 if 400 <= error.status < 500 and error.status != 401 else 1
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:  # `tdcsim tail | head` closed the pipe: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

@@ -1,0 +1,129 @@
+"""`tdcsim`: the command line.
+
+Design rule: argument errors exit 2 with one line; a sandbox that cannot start says why in one
+line and exits 1; no traceback reaches the user for anything the user can fix. This module runs
+the sandbox and reads tracking from its files; the operator's commands, which talk to a running
+sandbox's admin API, are `cli_admin.py` (configuration) and `cli_monitor.py` (watching).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from simulator.cli import admin as cli_admin
+from simulator.cli.monitor import add_monitor_commands
+from simulator.cli.parsing import OneLineParser, with_data_dir
+from simulator.core.errors import UnknownMessage
+from simulator.core.reports.tracking import render, track_text
+from simulator.defaults import DEFAULT_PORTS, mail_log_path
+from simulator.endpoints.faults import FAULT_HELP, Fault, parse_fault
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {port}")
+    return port
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return parse_fault(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _machine_count(text: str) -> int:
+    if not text.isdecimal() or not 1 <= int(text) <= 20:
+        raise argparse.ArgumentTypeError(f"not a number of machines from 1 to 20: {text!r}")
+    return int(text)
+
+
+def _mid(text: str) -> int:
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"not a message ID (MID): {text!r}")
+    return int(text)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="tdcsim", description=__doc__.splitlines()[0] if __doc__ else "")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _add_sandbox(commands)
+    tracking = commands.add_parser(
+        "tracking", help="one message's history from a machine's mail log",
+        description="Print one message's history (oldest first) in message tracking's form.",
+    )
+    with_data_dir(tracking, "the sandbox's data dir")
+    tracking.add_argument("--machine", default="esa1", help="which machine's mail log (default: esa1)")
+    tracking.add_argument("mid", type=_mid, metavar="MID", help="the message ID to track")
+    cli_admin.add_config_commands(commands)
+    add_monitor_commands(commands)
+    return parser
+
+
+def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    sandbox = commands.add_parser(
+        "sandbox", help="run the gateway, Threat Defense and the mailbox host on loopback",
+        description="Run the sandbox until SIGINT/SIGTERM. Port 0 lets the OS choose.",
+        epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    with_data_dir(sandbox, "where logs, mailboxes and journals go")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    for name, flag in (("inbound", "--inbound-port"), ("relay", "--relay-port"),
+                       ("threat_defense", "--td-port"), ("mailbox", "--mailbox-port"),
+                       ("admin", "--admin-port")):
+        sandbox.add_argument(flag, type=_port, default=DEFAULT_PORTS[name],
+                             help=f"port (default: {DEFAULT_PORTS[name]})")
+    sandbox.add_argument("--no-tdc", action="store_true",
+                         help="start with the Threat Defense Connector disabled")
+    sandbox.add_argument("--td-mode", choices=("read", "read-write"), default="read",
+                         help="Threat Defense records verdicts (read, default) or also remediates "
+                              "the originals in the mailboxes (read-write)")
+    sandbox.add_argument("--machines", type=_machine_count, default=None, metavar="N",
+                         help="run machines esa1..esaN in group Main_Group (default: 1)")
+    sandbox.add_argument("--config", type=Path, default=None, metavar="FILE",
+                         help="a TOML file declaring groups, machines, domains, policies, routes, "
+                              "DNS zone and tenants (see sandbox.example.toml)")
+    sandbox.add_argument("--td-fault", type=_fault, action="append", default=[], metavar="KIND[:ARG]",
+                         help="script a fault on the Threat Defense endpoint (repeatable; kinds below)")
+    sandbox.add_argument("--mailbox-fault", type=_fault, action="append", default=[],
+                         metavar="KIND[:ARG]", help="script a fault on the mailbox host (repeatable)")
+
+
+def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
+    """Print the history of `mid`; a missing log or message is a one-line error, exit 2."""
+    path = mail_log_path(data_dir, machine)
+    try:
+        history = track_text(path.read_text(encoding="utf-8").splitlines(), mid)
+    except FileNotFoundError:
+        print(f"tdcsim: no mail log at {path}", file=sys.stderr)
+        return 2
+    except UnknownMessage:
+        print(f"tdcsim: no message {mid} in {path}", file=sys.stderr)
+        return 2
+    try:
+        print(render(history), flush=True)
+    except BrokenPipeError:  # `tdcsim tracking ... | head` closed the pipe: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    if arguments.command == "tracking":
+        return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
+    if arguments.command != "sandbox":
+        return cli_admin.run(arguments)
+    from simulator.cli import sandbox as cli_sandbox  # the servers load only for the command that runs them
+
+    return cli_sandbox.run(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

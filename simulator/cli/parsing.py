@@ -1,0 +1,76 @@
+"""The command line's parser pieces: one-line usage errors, argument types and common options.
+
+Design rule: a usage error is one line and exit status 2 (`OneLineParser`); every operator command
+takes `--data-dir` to find its sandbox, and a level is checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
+
+from simulator.core.config.cluster import Level
+from simulator.core.errors import ConfigError
+from simulator.defaults import DEFAULT_DATA_DIR
+
+if TYPE_CHECKING:
+    from simulator.admin.client import AdminClient
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (try '{self.prog} --help')\n")
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[OneLineParser]"
+Action: TypeAlias = "Callable[[AdminClient, argparse.Namespace], str]"
+
+
+def level(text: str) -> str:
+    """`--level`: cluster, group:NAME or machine:NAME."""
+    try:
+        return str(Level.parse(text))
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
+
+
+def positive(text: str) -> int:
+    if not text.isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return int(text)
+
+
+def command(commands: Commands, name: str, action: Action, help: str) -> OneLineParser:
+    """A command that talks to the sandbox of `--data-dir`."""
+    parser = commands.add_parser(name, help=help, description=help)
+    with_data_dir(parser, "the running sandbox's data dir")
+    parser.set_defaults(action=action)
+    return parser
+
+
+def with_data_dir(parser: argparse.ArgumentParser, meaning: str) -> None:
+    """`--data-dir`, which every command takes, with the one default."""
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"{meaning} (default: ./{DEFAULT_DATA_DIR})")
+
+
+def group(commands: Commands, name: str, help: str) -> Commands:
+    """A command with sub-commands (`tdc enable`, `routes add`, ...)."""
+    parser = commands.add_parser(name, help=help, description=help)
+    return parser.add_subparsers(dest=f"{name}_command", required=True, parser_class=OneLineParser)
+
+
+def with_level(parser: OneLineParser) -> OneLineParser:
+    parser.add_argument("--level", type=level, default="cluster", metavar="LEVEL",
+                        help="cluster, group:NAME or machine:NAME (default: cluster)")
+    return parser
+
+
+def with_state(parser: OneLineParser) -> OneLineParser:
+    parser.add_argument("--committed", dest="state", action="store_const", const="committed",
+                        default="pending", help="show what runs, without the pending changes")
+    return parser

@@ -1,0 +1,126 @@
+"""`tdcsim sandbox`: run the sandbox until SIGINT/SIGTERM, with `sandbox.json` while it listens.
+
+Design rule: loaded only when the sandbox command runs (the servers are heavy to import); a
+configuration error is one line and exit 2, a start failure one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import trustme
+
+from simulator.core.clock import SystemClock
+from simulator.core.errors import ConfigError, SimulatorError
+from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
+from simulator.sandbox import Sandbox, SandboxSettings
+from simulator.settings.file import load_config_file
+from simulator.transport.tls import SERVER_NAMES, SandboxTls
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Run the sandbox the command line describes; the exit status."""
+    try:
+        settings = sandbox_settings(arguments)
+    except ConfigError as error:
+        print(f"tdcsim: {arguments.config}: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(run_sandbox(settings))
+    except (SimulatorError, OSError) as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary(description: dict[str, object]) -> str:
+    """The short text printed once the sandbox listens."""
+    machines = description["machines"]
+    assert isinstance(machines, dict)
+    lines = ["tdc-simulator sandbox is running"]
+    for name, machine in machines.items():
+        inbound, relay = machine["inbound"], machine["relay"]
+        lines.append(f"  {name} public listener (incoming)  {inbound['host']}:{inbound['port']}")
+        lines.append(f"  {name} private listener (relay)    {relay['host']}:{relay['port']}")
+        lines.append(f"  {name} mail log                    {machine['mail_log']}")
+    td, mailbox, admin = description["threat_defense"], description["mailbox"], description["admin"]
+    assert isinstance(td, dict) and isinstance(mailbox, dict) and isinstance(admin, dict)
+    state = "enabled" if description["tdc_enabled"] else "disabled"
+    lines += [
+        f"  Threat Defense endpoint             {td['host']}:{td['port']}",
+        f"  mailbox host                        {mailbox['host']}:{mailbox['port']}",
+        f"  admin API                           {admin['url']} (bearer token in sandbox.json)",
+        f"  Threat Defense Connector {state}; intake address {description['intake_address']}",
+        f"  local domains: {', '.join(description['local_domains'])}",  # type: ignore[arg-type]
+        f"  CA certificate: {description['ca_cert']}",
+        "Press Ctrl+C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` so that a reader polling for `path` never sees half of it; only the owner may
+    read it (sandbox.json holds the admin API's bearer token)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)
+
+
+async def run_sandbox(settings: SandboxSettings) -> None:
+    """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
+    # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+    assert settings.data_dir is not None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
+    sandbox = Sandbox(settings, tls, SystemClock())
+    await sandbox.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    state_file = settings.data_dir / "sandbox.json"
+    try:
+        description = sandbox.describe()
+        write_atomically(state_file, json.dumps(description, indent=2) + "\n")
+        print(summary(description), flush=True)
+        await stop.wait()
+    finally:
+        state_file.unlink(missing_ok=True)
+        await sandbox.stop()
+    print("tdc-simulator sandbox stopped", flush=True)
+
+
+#: A long-running sandbox keeps this many recent log lines and records in memory (disk has all).
+KEPT_IN_MEMORY = 2_000
+
+
+def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
+    """The sandbox's settings from the command line and, with `--config`, the file."""
+    declared = load_config_file(arguments.config) if arguments.config else None
+    if declared is not None and arguments.machines is not None:
+        raise ConfigError("--machines", "give the machines in --config or with --machines, not both")
+    return SandboxSettings(
+        data_dir=arguments.data_dir.resolve(), host=arguments.host,
+        inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
+        threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
+        admin_port=arguments.admin_port,
+        kept_in_memory=KEPT_IN_MEMORY,
+        td_mode=arguments.td_mode,
+        tdc_enabled=not arguments.no_tdc,
+        threat_defense_faults=tuple(arguments.td_fault), mailbox_faults=tuple(arguments.mailbox_fault),
+        machines=arguments.machines or 1,
+        cluster=declared.cluster if declared else None,
+        intake_addresses=(declared.intake_addresses if declared and declared.intake_addresses
+                          else DEFAULT_INTAKE_ADDRESSES),
+    )

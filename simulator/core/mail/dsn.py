@@ -1,0 +1,81 @@
+"""Delivery status notifications (RFC 3464) for hard-bounced originals.
+
+Design rule: pure. Only an original with a sender gets one: a journal copy never causes a DSN
+(Threat Defense asks gateways not to bounce to the sender), and a DSN, sent with the null sender,
+never causes another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, Message
+from email.utils import format_datetime
+
+from simulator.core.config.values import domain_of
+from simulator.core.errors import DeliveryError
+from simulator.core.mail.messages import QueueEntry
+from simulator.core.mail.retry import RetrySchedule
+
+
+def wants_dsn(bounced: QueueEntry) -> bool:
+    """Does this hard bounce notify the sender?"""
+    return not bounced.is_copy and bool(bounced.sender)
+
+
+def _headers_of(data: bytes) -> bytes:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    return head + b"\r\n"
+
+
+def _field_block(**fields: str) -> Message:
+    block = Message(policy=policy.SMTP)
+    for name, value in fields.items():
+        block[name.replace("_", "-")] = value
+    return block
+
+
+def _delivery_status(bounced: QueueEntry, error: DeliveryError, hostname: str) -> EmailMessage:
+    """The machine-readable part: one block for the message, one per failed recipient."""
+    status = error.enhanced or ("5.0.0" if error.code is None or error.code >= 500 else "4.4.7")
+    part = EmailMessage(policy=policy.SMTP)
+    part["Content-Type"] = "message/delivery-status"
+    blocks: list[Message | str] = [_field_block(Reporting_MTA=f"dns; {hostname}")]
+    part.set_payload(blocks + [
+        _field_block(Final_Recipient=f"rfc822; {address}", Action="failed", Status=status,
+                     Diagnostic_Code=f"smtp; {error.reason}")
+        for address in bounced.recipients
+    ])
+    return part
+
+
+def build_dsn(
+    bounced: QueueEntry, error: DeliveryError, hostname: str, dsn_mid: int, now: datetime
+) -> QueueEntry:
+    """The queue entry carrying a failure DSN for `bounced` to its sender."""
+    report = EmailMessage(policy=policy.SMTP)
+    report["From"] = f"MAILER-DAEMON@{hostname}"
+    report["To"] = bounced.sender
+    report["Subject"] = "Delivery Status Notification (Failure)"
+    report["Date"] = format_datetime(now)
+    report["Message-ID"] = f"<dsn.{dsn_mid}.{now:%Y%m%d%H%M%S}@{hostname}>"
+    report["Auto-Submitted"] = "auto-replied"
+    report.set_content(
+        "Your message could not be delivered to:\n"
+        + "".join(f"  {address}\n" for address in bounced.recipients)
+        + f"Reason: {error.reason}\n"
+    )
+    report.make_mixed()
+    report.attach(_delivery_status(bounced, error, hostname))
+    report.add_attachment(_headers_of(bounced.data), maintype="text", subtype="rfc822-headers",
+                          cte="8bit")
+    report.set_type("multipart/report")
+    report.set_param("report-type", "delivery-status")
+    return QueueEntry(
+        mid=dsn_mid, sender="", recipients=(bounced.sender,), rids=(0,), data=report.as_bytes(),
+        destination=domain_of(bounced.sender), schedule=RetrySchedule.starting(now),
+    )
+
+
+def generated_line(dsn_mid: int, bounced_mid: int) -> str:
+    return f"MID {dsn_mid} was generated based on MID {bounced_mid} by bounce profile 'Default'"

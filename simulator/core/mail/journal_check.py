@@ -1,0 +1,140 @@
+"""Checks a received journal against BEHAVIOUR.md §3 and names every rule it breaks.
+
+Design rule: pure and independent of `journal.build_journal` except for `split_parts`, so that a
+vendor's gateway pointed at the mock endpoint gets a fair conformance report. Rule names are stable
+strings; an empty list means the journal is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import parseaddr
+
+from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, split_parts
+
+RULES: dict[str, str] = {
+    "envelope.one-recipient": "the envelope has exactly one RCPT TO",
+    "envelope.intake-address": "the RCPT TO is the intake address",
+    "wrapper.multipart-mixed": "the top level is multipart/mixed",
+    "wrapper.journal-marker": f"the top level carries {JOURNAL_MARKER}:",
+    "wrapper.from": "From: is the envelope sender (the gateway's system address)",
+    "wrapper.to": "To: is the intake address",
+    "wrapper.subject": "Subject: is the original's subject",
+    "wrapper.message-id": "the copy has a Message-ID of its own",
+    "wrapper.x-ironport-mid": "X-IronPort-MID: holds the original's MID",
+    "parts.two": "there are exactly two parts: the report and the original",
+    "report.text-plain": "part 1 is text/plain",
+    "report.fields": "part 1 has Sender:, Subject:, Message-ID: and at least one To: line",
+    "report.matches-original": "part 1's Subject: and Message-ID: are the original's",
+    "original.rfc822": "part 2 is message/rfc822",
+    "original.remote-ip": "the original carries X-IronPort-RemoteIP:",
+}
+
+
+def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
+    """A message parsed with `email.policy.default`; the wrapper and the original need only their
+    headers (the parts are split from the raw bytes), so their bodies are not parsed at all."""
+    parsed: Message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _text(message: Message, name: str) -> str:
+    try:
+        return " ".join(str(message.get(name, "")).split())
+    except Exception:  # an unparseable header counts as missing
+        return ""
+
+
+def _address(message: Message, name: str) -> str:
+    """The address in a From/To header, display name and angle brackets aside."""
+    return parseaddr(_text(message, name))[1].lower()
+
+
+def _report_fields(part: bytes) -> dict[str, list[str]]:
+    """The `Name: value` lines of the report part; none if its text cannot be read."""
+    try:
+        body = _parse(part).get_content()
+    except Exception:  # unknown charset, broken encoding: the fields count as missing
+        return {}
+    if not isinstance(body, str):  # a part that is no text at all (multipart, message)
+        return {}
+    fields: dict[str, list[str]] = {}
+    for line in body.splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(name.strip(), []).append(value.strip())
+    return fields
+
+
+def report_fields(raw: bytes) -> dict[str, list[str]]:
+    """The report part's fields of a journal (`To` lists the envelope recipients); {} if none."""
+    parts = split_parts(raw)
+    return _report_fields(parts[0]) if parts else {}
+
+
+def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Sequence[str]) -> list[str]:
+    broken = []
+    if len(rcpt_tos) != 1:
+        broken.append("envelope.one-recipient")
+    if not rcpt_tos or rcpt_tos[0].lower() not in {a.lower() for a in intakes}:
+        broken.append("envelope.intake-address")
+    return broken
+
+
+def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str]) -> list[str]:
+    broken = []
+    if top.get_content_type() != "multipart/mixed":
+        broken.append("wrapper.multipart-mixed")
+    if JOURNAL_MARKER not in top:
+        broken.append("wrapper.journal-marker")
+    if _address(top, "From") != mail_from.lower():
+        broken.append("wrapper.from")
+    if not rcpt_tos or _address(top, "To") != rcpt_tos[0].lower():
+        broken.append("wrapper.to")
+    if not _text(top, "Message-ID"):
+        broken.append("wrapper.message-id")
+    if not _text(top, "X-IronPort-MID").isdigit():
+        broken.append("wrapper.x-ironport-mid")
+    return broken
+
+
+def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -> list[str]:
+    broken = []
+    if len(parts) != 2:
+        broken.append("parts.two")
+    if original is None:
+        broken.append("original.rfc822")
+    if not parts or _parse(parts[0]).get_content_type() != "text/plain":
+        broken.append("report.text-plain")
+    fields = _report_fields(parts[0]) if parts else {}
+    if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
+        broken.append("report.fields")
+    if original is None:
+        return broken
+    embedded = _parse(original, headers_only=True)
+    if "X-IronPort-RemoteIP" not in embedded:
+        broken.append("original.remote-ip")
+    subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
+    if fields.get("Subject", [""])[0] != subject or fields.get("Message-ID", [""])[0] != message_id:
+        broken.append("report.matches-original")
+    if _text(top, "Subject") != subject:
+        broken.append("wrapper.subject")
+    return broken
+
+
+def check_journal(
+    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Sequence[str]
+) -> list[str]:
+    """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid.
+
+    Never raises on damaged input: what cannot be read counts as the rule it would have shown.
+    """
+    top = _parse(raw, headers_only=True)
+    broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
+    broken += _wrapper_rules(top, mail_from, rcpt_tos)
+    broken += _part_rules(top, split_parts(raw), embedded_original(raw))
+    return [rule for rule in RULES if rule in broken]

@@ -1,0 +1,132 @@
+"""From an accepted message to a plan: the log lines to write and the queue entries to keep.
+
+Design rule: pure. Splitting by policy, scanning, the trace headers and the connector's copy are
+decided here against one configuration snapshot; `pipeline.py` stores the plan, then logs and
+queues it. Splinters keep the original's RIDs, so a RID means the same recipient everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+
+from simulator.core.config.values import GatewayConfig, MailPolicy, domain_of
+from simulator.core.mail import connector
+from simulator.core.mail.inspection import MessageFacts
+from simulator.core.mail.journal import JournalSource
+from simulator.core.mail.lifecycle import MessageState, transition
+from simulator.core.mail.messages import Direction, HeldMessage, QueueEntry, ReceivedMessage
+from simulator.core.mail.policies import split_by_policy
+from simulator.core.mail.retry import RetrySchedule
+from simulator.core.mail.scanning import Disposition, scan
+
+OUTGOING_POLICIES = (MailPolicy("DEFAULT", anti_spam=False),)
+
+
+@dataclass
+class Plan:
+    """What processing one message decided."""
+
+    log_lines: list[str] = field(default_factory=list)
+    entries: list[QueueEntry] = field(default_factory=list)
+    held: list[HeldMessage] = field(default_factory=list)  # for the quarantines
+
+
+def with_trace_headers(message: ReceivedMessage, hostname: str, now: datetime) -> bytes:
+    """The bytes the gateway delivers: its Received and X-IronPort-RemoteIP lines, then the original."""
+    trace = (
+        f"Received: from [{message.peer_ip}] by {hostname} with ESMTP id {message.mid};\r\n"
+        f" {format_datetime(now)}\r\n"
+        f"X-IronPort-RemoteIP: {message.peer_ip}\r\n"
+    )
+    return trace.encode("ascii") + message.raw
+
+
+def by_domain(rids: tuple[int, ...], recipients: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """RIDs grouped by their recipient's domain, in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for rid in rids:
+        groups.setdefault(domain_of(recipients[rid]), []).append(rid)
+    return {domain: tuple(group) for domain, group in groups.items()}
+
+
+def plan_message(
+    message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig,
+    next_mid: Callable[[], int], now: datetime,
+) -> Plan:
+    """Everything the gateway does with `message` before it answers 250."""
+    plan = Plan([f"MID {message.mid} Message-ID '{facts.message_id}'",
+                 f"MID {message.mid} Subject {facts.subject!r}",
+                 f"MID {message.mid} ready {len(message.raw)} bytes from <{message.mail_from}>"])
+    incoming = message.direction is Direction.INCOMING
+    policies = config.incoming_policies if incoming else OUTGOING_POLICIES
+    table = message.direction.value
+    unassigned: dict[str, list[int]] = {}
+    for rid, address in enumerate(message.rcpt_tos):
+        unassigned.setdefault(address, []).append(rid)
+    for index, (policy, recipients) in enumerate(split_by_policy(message.rcpt_tos, policies)):
+        mid = message.mid if index == 0 else next_mid()
+        if index:
+            plan.log_lines.append(f"MID {message.mid} was split creating MID {mid} due to a "
+                                  f"per-recipient policy {policy.name} in the {table} table")
+        plan.log_lines.append(f"MID {mid} matched all recipients for per-recipient policy "
+                              f"{policy.name} in the {table} table")
+        rids = tuple(unassigned[address].pop(0) for address in recipients)
+        _splinter(plan, message, facts, config, mid, policy, rids, next_mid, now)
+    return plan
+
+
+def plan_release(
+    held: HeldMessage, facts: MessageFacts, config: GatewayConfig, next_mid: Callable[[], int],
+    now: datetime,
+) -> Plan:
+    """A quarantined splinter released: queued for delivery and, being safe now, copied."""
+    transition(MessageState.QUARANTINED, MessageState.QUEUED)
+    incoming = held.message.direction is Direction.INCOMING
+    policies = config.incoming_policies if incoming else OUTGOING_POLICIES
+    policy = next((p for p in policies if p.name == held.policy), policies[-1])
+    plan = Plan([f'MID {held.mid} released from quarantine "{held.quarantine}"'])
+    _queue(plan, held.message, facts, config, held.mid, policy, held.rids, next_mid, now)
+    return plan
+
+
+def _splinter(
+    plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
+    policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
+) -> None:
+    state = transition(MessageState.RECEIVED, MessageState.SCANNED)
+    verdict = scan(mid, facts, policy)
+    plan.log_lines.extend(verdict.log_lines)
+    if verdict.disposition is Disposition.DROP:
+        transition(state, MessageState.DROPPED)
+        plan.log_lines.append(f"Message finished MID {mid} aborted")
+    elif verdict.disposition is Disposition.QUARANTINE:
+        transition(state, MessageState.QUARANTINED)
+        plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message))
+    else:
+        transition(state, MessageState.QUEUED)
+        _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)
+
+
+def _queue(
+    plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
+    policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
+) -> None:
+    delivered = with_trace_headers(message, config.hostname, now)
+    for domain, group in by_domain(rids, message.rcpt_tos).items():
+        plan.entries.append(QueueEntry(
+            mid=mid, sender=message.mail_from, recipients=tuple(message.rcpt_tos[r] for r in group),
+            rids=group, data=delivered, destination=domain, schedule=RetrySchedule.starting(now),
+        ))
+    plan.log_lines.append(f"MID {mid} queued for delivery")
+    intake = connector.intake_for(message.direction, policy, config)
+    if intake is not None:
+        recipients = tuple(message.rcpt_tos[r] for r in rids)
+        source = JournalSource(mid, message.mail_from, recipients, facts.subject,
+                               facts.message_id, delivered)
+        copy = connector.journal_copy(source, config, intake, next_mid(), now)
+        plan.entries.append(copy)
+        plan.log_lines.append(connector.created_line(copy.mid, mid, copy.recipients[0]))
+        plan.log_lines.append(connector.queued_line(copy.mid))

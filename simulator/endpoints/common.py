@@ -1,0 +1,114 @@
+"""The mock endpoints' common part: connection numbering, TLS state, and scripted faults.
+
+Design rule: the Threat Defense and mailbox handlers consult their `FaultPlan` before their own
+logic (protocol apart from policy: aiosmtpd still owns the grammar around them); each new
+connection gets the TLS context its plan asks for. A plan belongs to one endpoint instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from aiosmtpd.smtp import Envelope, Session
+
+from simulator.core import replies
+from simulator.endpoints.faults import Command, FaultPlan
+from simulator.transport.server import ObservedSMTP, SmtpServer
+from simulator.transport.tls import FaultTlsContexts, SandboxTls
+
+
+def endpoint_server(
+    name: str, handler: EndpointHandler, host: str, port: int, tls: SandboxTls, **smtp_options: Any
+) -> SmtpServer:
+    """A mock endpoint's server: each new connection gets the TLS context its fault plan asks for."""
+    contexts = FaultTlsContexts(tls)
+
+    def tls_options() -> dict[str, Any]:
+        return {"tls_context": contexts.context(handler.faults.tls_fault)}
+
+    return SmtpServer(name, handler, host, port, tls.server, per_connection=tls_options, **smtp_options)
+
+
+class EndpointConnection:
+    """A mock endpoint's view of one client connection."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.messages = 0
+
+
+class EndpointHandler:
+    """Base of the mock endpoints' handlers: numbers connections, reads their TLS state, plays faults."""
+
+    def __init__(self, faults: FaultPlan | None = None) -> None:
+        self._numbers = itertools.count(1)
+        self.faults = faults if faults is not None else FaultPlan()
+
+    def connection_opened(self, server: ObservedSMTP) -> EndpointConnection:
+        if self.faults.drops("CONNECT"):
+            server.abort_connection()  # before aiosmtpd's banner task writes anything
+        return EndpointConnection(next(self._numbers))
+
+    async def fault_reply(self, server: ObservedSMTP, command: Command) -> str | None:
+        """The scripted answer to `command`, or None to go on; a fault may also delay or drop."""
+        if self.faults.drops(command):
+            await server.drop()
+        if delay := self.faults.delay(command):
+            await asyncio.sleep(delay)
+        reply = self.faults.take_reply(command)
+        if reply is None:
+            return None
+        if reply.code == 421:  # "closing transmission channel": do so once the reply is written
+            server.loop.call_soon(server.close_connection)
+        return reply.line
+
+    def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
+        """The endpoint's own refusal of MAIL, or None; subclasses decide."""
+        return None
+
+    def refuse_recipient(self, address: str) -> str | None:
+        """The endpoint's own refusal of RCPT, or None; subclasses decide."""
+        return None
+
+    async def handle_MAIL(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:
+        """A scripted fault first, then the endpoint's own rule, then accept the sender."""
+        refusal = await self.fault_reply(server, "MAIL") or self.refuse_sender(server, session)
+        if refusal is not None:
+            return refusal
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        return replies.SENDER_OK.line
+
+    async def handle_RCPT(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        """A scripted fault first, then the endpoint's own rule, then accept the recipient."""
+        refusal = await self.fault_reply(server, "RCPT") or self.refuse_recipient(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return replies.RECIPIENT_OK.line
+
+    async def handle_DATA_COMMAND(
+        self, server: ObservedSMTP, session: Session, envelope: Envelope
+    ) -> str | None:
+        """The DATA command before its 354: only a fault answers here."""
+        return await self.fault_reply(server, "DATA")
+
+    def connection_closed(self, server: ObservedSMTP) -> None:
+        """Nothing to do: endpoints keep no per-connection state beyond the connection."""
+
+    @staticmethod
+    def tls_of(session: Any) -> tuple[str, str]:
+        """(protocol, cipher) of the session, or ("", "") in plaintext."""
+        if not session.ssl:
+            return "", ""
+        ssl_object = session.ssl.get("ssl_object")
+        cipher = ssl_object.cipher() if ssl_object is not None else None
+        version = ssl_object.version() if ssl_object is not None else ""
+        return version or "", cipher[0] if cipher else ""

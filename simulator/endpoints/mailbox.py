@@ -1,0 +1,133 @@
+"""The mock mailbox host: the recipients' mail server, and the internet for outgoing mail.
+
+Design rule: accepts any recipient and stores exactly the DATA bytes it received, one Maildir
+file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed).
+Scripted faults (BEHAVIOUR.md §8.7) answer first, as at the Threat Defense endpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.smtp import Envelope, Session
+
+from simulator.core import replies
+from simulator.core.clock import Clock
+from simulator.core.records import Records
+from simulator.endpoints.common import EndpointHandler
+from simulator.endpoints.faults import FaultPlan
+from simulator.transport.server import ObservedSMTP, envelope_sender
+
+
+@dataclass(frozen=True)
+class MailboxDelivery:
+    """One message as one recipient's mailbox received it."""
+
+    recipient: str
+    mail_from: str
+    path: Path | None
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """Threat Defense moved an original out of a recipient's inbox (read/write mode)."""
+
+    recipient: str
+    message_id: str
+    folder: str  # Maildir++ folder: .Quarantine, .Trash, .Junk
+    path: Path | None  # where the message is now (None: in memory only)
+
+
+_MESSAGE_ID_RE = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
+
+
+def message_id_of(data: bytes) -> str:
+    """The Message-ID in a message's header block ("" if none)."""
+    found = _MESSAGE_ID_RE.search(data.partition(b"\r\n\r\n")[0])
+    return found.group(1).decode("ascii", "replace") if found else ""
+
+
+class MailboxStore:
+    """Maildirs under `root` (or memory only when `root` is None)."""
+
+    def __init__(
+        self, root: Path | None, clock: Clock, hostname: str = "mailbox.sandbox.test",
+        kept: int | None = None,
+    ):
+        self.root = root
+        self._clock = clock
+        self._hostname = hostname
+        self._sequence = itertools.count(1)
+        self.deliveries: Records[MailboxDelivery] = Records(kept)
+        self.remediations: Records[Remediation] = Records(kept)
+        self._pending: dict[tuple[str, str], str] = {}  # remediations of originals not yet arrived
+
+    def _maildir(self, recipient: str, folder: str = "") -> Path:
+        assert self.root is not None
+        maildir = self.root / recipient.lower() / folder
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        return maildir
+
+    def save(self, recipient: str, mail_from: str, data: bytes) -> MailboxDelivery:
+        folder = self._pending.get((recipient.lower(), message_id_of(data)), "") if self._pending else ""
+        path = None
+        if self.root is not None:
+            maildir = self._maildir(recipient, folder)
+            # Maildir's unique name: time, sequence and process id (a restarted sandbox must never
+            # reuse a name in the same second, which would replace a delivered message)
+            name = (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
+                    f"{self._hostname}")
+            (maildir / "tmp" / name).write_bytes(data)
+            path = (maildir / "tmp" / name).rename(maildir / "new" / name)
+        delivery = MailboxDelivery(recipient.lower(), mail_from, path, data)
+        self.deliveries.append(delivery)
+        if folder:
+            self.remediations.append(Remediation(recipient.lower(), message_id_of(data), folder, path))
+        return delivery
+
+    def remediate(self, recipient: str, message_id: str, folder: str) -> None:
+        """Move the original with `message_id` out of `recipient`'s inbox into `folder`; if it has
+        not arrived yet (the copy may overtake it), it goes straight there when it does."""
+        self._pending[(recipient.lower(), message_id)] = folder
+        for delivery in self.for_recipient(recipient):
+            if delivery.path is not None and not delivery.path.exists():
+                continue  # moved already
+            if message_id_of(delivery.data) == message_id:
+                moved = self._move(delivery.path, recipient, folder) if delivery.path else None
+                self.remediations.append(Remediation(recipient.lower(), message_id, folder, moved))
+
+    def _move(self, path: Path, recipient: str, folder: str) -> Path:
+        return path.rename(self._maildir(recipient, folder) / "new" / path.name)
+
+    def for_recipient(self, recipient: str) -> list[MailboxDelivery]:
+        return [d for d in self.deliveries.snapshot() if d.recipient == recipient.lower()]
+
+
+def is_safe_folder_name(address: str) -> bool:
+    """Can `address` name a Maildir folder without leaving the mailbox root?"""
+    return bool(address) and "/" not in address and "\\" not in address and not address.startswith(".")
+
+
+class MailboxHandler(EndpointHandler):
+    """aiosmtpd handler of the mock mailbox host."""
+
+    def __init__(self, store: MailboxStore, faults: FaultPlan | None = None) -> None:
+        super().__init__(faults)
+        self.store = store
+
+    def refuse_recipient(self, address: str) -> str | None:
+        return None if is_safe_folder_name(address) else replies.BAD_MAILBOX_ADDRESS.line
+
+    async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
+        if (fault := await self.fault_reply(server, "END")) is not None:
+            return fault
+        for recipient in envelope.rcpt_tos:
+            self.store.save(recipient, envelope_sender(envelope.mail_from or ""),
+                            envelope.original_content or b"")
+        return replies.OK.with_text("Ok: delivered to mailbox").line

@@ -1,0 +1,142 @@
+"""The mock Threat Defense endpoint (BEHAVIOUR.md §8.1-8.4).
+
+Design rule: the same aiosmtpd listener as the gateway's, with a handler that requires STARTTLS
+(`530 5.7.0` before it), takes only its tenants' intake addresses (`550 5.1.1`), answers
+`421 4.7.0` after the 10th message of a connection, and stores every journal exactly as received
+with a JSON record beside it: envelope, TLS, connection, and the §3 conformance result.
+Scripted faults (§8.7) answer first, before any of that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from aiosmtpd.smtp import Envelope, Session
+
+from simulator.core import replies
+from simulator.core.mail.journal_check import check_journal
+from simulator.core.mail.td_analysis import Remediate, analyse
+from simulator.core.records import Records
+from simulator.endpoints.common import EndpointConnection, EndpointHandler
+from simulator.endpoints.faults import FaultPlan
+from simulator.transport.server import ObservedSMTP, envelope_sender
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """One journal as Threat Defense received it."""
+
+    number: int
+    intake_address: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    tls_protocol: str
+    tls_cipher: str
+    connection: int
+    message_on_connection: int
+    broken_rules: tuple[str, ...]
+    data: bytes = field(repr=False)
+    verdict: str = ""
+    sender_ip: str = ""
+    remediation: str = ""  # what read/write mode did: quarantine, trash, junk, or "" (nothing)
+
+    @property
+    def valid(self) -> bool:
+        return not self.broken_rules
+
+    def summary(self) -> dict[str, object]:
+        """The JSON record stored beside the .eml file."""
+        fields = asdict(self)
+        del fields["data"]
+        fields["rcpt_tos"] = list(self.rcpt_tos)
+        fields["broken_rules"] = list(self.broken_rules)
+        fields["check"] = "valid" if self.valid else "invalid"
+        fields["size"] = len(self.data)
+        return fields
+
+
+class JournalStore:
+    """`DATA/threat-defense/<intake address>/<n>.eml` and `<n>.json`, and the same in memory."""
+
+    def __init__(self, root: Path | None, kept: int | None = None) -> None:
+        self.root = root
+        self.records: Records[JournalRecord] = Records(kept)
+        self._counts: dict[str, int] = {}
+
+    def next_number(self, intake: str) -> int:
+        """1 for the first journal of an address; continues after what is on disk."""
+        if intake not in self._counts:
+            folder = self.root / intake if self.root else None
+            self._counts[intake] = len(list(folder.glob("*.eml"))) if folder and folder.is_dir() else 0
+        self._counts[intake] += 1
+        return self._counts[intake]
+
+    def save(self, record: JournalRecord) -> None:
+        if self.root is not None:
+            folder = self.root / record.intake_address
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{record.number}.eml").write_bytes(record.data)
+            summary = json.dumps(record.summary(), indent=2, sort_keys=True)
+            (folder / f"{record.number}.json").write_text(summary + "\n", encoding="utf-8")
+        self.records.append(record)
+
+
+class ThreatDefenseHandler(EndpointHandler):
+    """aiosmtpd handler of the mock Threat Defense intake."""
+
+    def __init__(
+        self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10,
+        faults: FaultPlan | None = None, remediate: Remediate | None = None,
+    ) -> None:
+        super().__init__(faults)
+        self.store = store
+        self.intake_addresses = tuple(intake_addresses)
+        self._limit = messages_per_connection
+        self.remediate = remediate  # None: read mode (verdicts only); set: read/write mode
+
+    def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
+        """`530 5.7.0` before STARTTLS; `421 4.7.0` (then close) after the 10th message."""
+        if not session.ssl:
+            return replies.STARTTLS_REQUIRED.line
+        if server.connection.messages >= self._limit:
+            server.loop.call_soon(server.close_connection)  # runs after the reply is written
+            return replies.TOO_MANY_MESSAGES.line
+        return None
+
+    def refuse_recipient(self, address: str) -> str | None:
+        """Only the tenants' intake addresses: `550 5.1.1` for any other."""
+        if address.lower() not in {a.lower() for a in self.intake_addresses}:
+            return replies.UNKNOWN_INTAKE_ADDRESS.line
+        return None
+
+    def _findings(self, data: bytes, connecting_ip: str) -> dict[str, str]:
+        analysis = analyse(data, connecting_ip, self.remediate)
+        return {"verdict": analysis.verdict, "sender_ip": analysis.sender_ip,
+                "remediation": analysis.remediation}
+
+    async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
+        if (fault := await self.fault_reply(server, "END")) is not None:
+            return fault
+        connection: EndpointConnection = server.connection
+        connection.messages += 1
+        protocol, cipher = self.tls_of(session)
+        data = envelope.original_content or b""
+        mail_from, rcpt_tos = envelope_sender(envelope.mail_from or ""), tuple(envelope.rcpt_tos)
+        record = JournalRecord(
+            number=self.store.next_number(rcpt_tos[0].lower()),
+            intake_address=rcpt_tos[0].lower(),
+            mail_from=mail_from,
+            rcpt_tos=rcpt_tos,
+            tls_protocol=protocol,
+            tls_cipher=cipher,
+            connection=connection.number,
+            message_on_connection=connection.messages,
+            broken_rules=tuple(check_journal(data, mail_from, rcpt_tos, self.intake_addresses)),
+            data=data,
+            **self._findings(data, server.peer_ip),
+        )
+        self.store.save(record)
+        return replies.OK.with_text(f"Ok: journal {record.number} received").line

@@ -1,0 +1,161 @@
+"""One delivery attempt of one batch: to where its route says, each entry to its outcome.
+
+Design rule: a batch goes nowhere (a /dev/null route: delivered) or over one connection. A route's
+hosts, lowest priority first, are tried in order for that connection only: a host that fails it
+(connect, EHLO, STARTTLS: network or TLS) hands over to the next; once connected, failures are the
+entries' own. Every entry of the batch ends in `settle` (finished, or its successors to retry), and
+the destination's tally hears of every outcome. Wording lives in `delivery_log.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from simulator.core.clock import Clock
+from simulator.core.config.values import ConfigHolder, NextHop, SmtpRoute
+from simulator.core.errors import (
+    DeliveryError,
+    NoRoute,
+    PermanentDeliveryError,
+    RetriesExhausted,
+    TransientDeliveryError,
+)
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import TDC_QUEUE, IdCounters, QueueEntry
+from simulator.core.mail.routing import Resolution, resolve, route_for
+from simulator.core.reports.status import DestinationTally
+from simulator.gateway.delivery_log import DeliveryLog
+from simulator.gateway.outbound import OutboundSession
+
+OnBounce = Callable[[QueueEntry, DeliveryError], None]
+Settle = Callable[[QueueEntry, list[QueueEntry]], None]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Entries taken from one destination queue, with that queue's tally and its way back."""
+
+    destination: str
+    entries: tuple[QueueEntry, ...]
+    tally: DestinationTally
+    settle: Settle  # record that an entry is finished and queue its successors (to retry)
+
+    @property
+    def domain(self) -> str:
+        return self.entries[0].domain
+
+
+class BatchDelivery:
+    """Delivers the batches of every destination queue of one machine."""
+
+    def __init__(
+        self, holder: ConfigHolder, log: DeliveryLog, ids: IdCounters, clock: Clock,
+        tls_client: ssl.SSLContext, on_bounce: OnBounce,
+    ) -> None:
+        self._holder, self._log, self._ids, self._clock = holder, log, ids, clock
+        self._tls, self._on_bounce = tls_client, on_bounce
+
+    async def deliver(self, batch: Batch) -> None:
+        """Deliver `batch` where its route says: to nowhere, or over one connection."""
+        config = self._holder.current
+        try:
+            resolution = resolve(batch.domain, config.routes, config.dns_zone)
+        except NoRoute:
+            resolution = Resolution()  # no host: the attempt fails as "No route", to be retried
+        if resolution.discard:
+            self._discard(batch, config.routes)
+        else:
+            await self._transmit(batch, resolution.hosts, config.hostname)
+
+    def _discard(self, batch: Batch, routes: tuple[SmtpRoute, ...]) -> None:
+        """A /dev/null route: every entry is finished, delivered to nowhere."""
+        route = route_for(batch.domain, routes)
+        for entry in batch.entries:
+            self._log.discarded(entry, route.domain if route else batch.domain)
+            batch.tally.delivered += len(entry.recipients)
+            batch.settle(entry, [])
+
+    async def _transmit(self, batch: Batch, hosts: tuple[NextHop, ...], hostname: str) -> None:
+        dcid = self._ids.next_dcid()
+        pending = list(batch.entries)
+        try:
+            if not hosts:
+                raise TransientDeliveryError(f"No route for {batch.domain}", enhanced="4.4.0")
+            async with contextlib.AsyncExitStack() as stack:
+                session = await self._connect(stack, batch, dcid, hosts, hostname)
+                while pending:
+                    batch.settle(pending[0], await self._send(session, batch, dcid, pending[0]))
+                    pending.pop(0)
+        except DeliveryError as error:
+            self._fail_all(batch, dcid, pending, error)
+        except Exception as bug:  # a bug here must not lose mail: log it loudly, keep the entries
+            self._log.unexpected(dcid, bug)
+            self._fail_all(batch, dcid, pending, TransientDeliveryError("Internal error"))
+        finally:
+            self._log.closed(dcid)
+
+    async def _connect(
+        self, stack: contextlib.AsyncExitStack, batch: Batch, dcid: int, hosts: tuple[NextHop, ...],
+        hostname: str,
+    ) -> OutboundSession:
+        """A session with the first of `hosts` that takes the connection; else the last one's error."""
+        for hop in hosts[:-1]:
+            try:
+                return await self._open(stack, batch, dcid, hop, hostname)
+            except TransientDeliveryError as error:
+                self._log.next_host(dcid, hop, error)
+        return await self._open(stack, batch, dcid, hosts[-1], hostname)
+
+    async def _open(
+        self, stack: contextlib.AsyncExitStack, batch: Batch, dcid: int, hop: NextHop, hostname: str
+    ) -> OutboundSession:
+        """Connect to `hop`; the connection counts as out until `stack` closes it."""
+        session = OutboundSession(hop, self._tls, batch.destination == TDC_QUEUE, hostname)
+        try:
+            await stack.enter_async_context(session)
+        except DeliveryError:
+            batch.tally.unreachable(self._clock.now())
+            raise
+        batch.tally.connected(self._clock.now())
+        stack.callback(batch.tally.disconnected)
+        self._log.connected(dcid, session, hop)
+        return session
+
+    def _fail_all(self, batch: Batch, dcid: int, entries: list[QueueEntry], error: DeliveryError) -> None:
+        for entry in entries:
+            batch.settle(entry, self._failed(batch, dcid, entry, error))
+
+    async def _send(
+        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
+    ) -> list[QueueEntry]:
+        """Deliver one entry; returns what remains of it to retry (refused recipients)."""
+        self._log.started(dcid, entry)
+        try:
+            response, refused = await session.send(entry.sender, entry.recipients, entry.data)
+        except DeliveryError as error:
+            return self._failed(batch, dcid, entry, error)
+        accepted = [r for r in entry.recipients if r not in refused]
+        self._log.done(dcid, entry.subset(accepted), response)
+        batch.tally.delivered += len(accepted)
+        return [successor for address, refusal in refused.items()
+                for successor in self._failed(batch, dcid, entry.subset([address]), refusal)]
+
+    def _failed(self, batch: Batch, dcid: int, entry: QueueEntry, error: DeliveryError) -> list[QueueEntry]:
+        """The entry to retry, or none when it is hard-bounced (5xx, or retries exhausted)."""
+        if not isinstance(error, PermanentDeliveryError):
+            try:
+                schedule = entry.schedule.after_failure(self._clock.now())
+            except RetriesExhausted:
+                pass
+            else:
+                self._log.delayed(dcid, entry, error)
+                batch.tally.soft_bounced += len(entry.recipients)
+                return [entry.retried(schedule)]
+        bounced = entry.moved_to(MessageState.BOUNCED)
+        self._log.bounced(dcid, bounced, error)
+        batch.tally.hard_bounced += len(bounced.recipients)
+        self._on_bounce(bounced, error)
+        return []

@@ -1,0 +1,83 @@
+"""The mail-log lines of outbound delivery, for originals and for journal copies.
+
+Design rule: wording lives here, decisions in `delivery.py`. A copy's events get the connector's
+`TDC:` lines; an original's get the gateway's `Delayed:` / `Bounced:` lines.
+"""
+
+from __future__ import annotations
+
+from simulator.core.config.values import NextHop
+from simulator.core.errors import DeliveryError, TlsDeliveryError
+from simulator.core.mail import connector
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import QueueEntry
+from simulator.gateway.maillog import MailLog
+from simulator.gateway.outbound import OutboundSession
+
+
+def rid_list(entry: QueueEntry) -> str:
+    return "[" + ", ".join(str(rid) for rid in entry.rids) + "]"
+
+
+class DeliveryLog:
+    """Writes one delivery connection's events."""
+
+    def __init__(self, log: MailLog) -> None:
+        self._log = log
+
+    def connected(self, dcid: int, session: OutboundSession, hop: NextHop) -> None:
+        self._log.info(f"New SMTP DCID {dcid} interface {session.local_address} "
+                       f"address {hop.host} port {hop.port}")
+        if session.tls is not None:
+            self._log.info(f"DCID {dcid} TLS success protocol {session.tls.protocol} "
+                           f"cipher {session.tls.cipher}")
+
+    def started(self, dcid: int, entry: QueueEntry) -> None:
+        self._log.info(f"Delivery start DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
+
+    def done(self, dcid: int, entry: QueueEntry, response: str) -> None:
+        entry.moved_to(MessageState.DELIVERED)
+        self._log.info(f"Message done DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
+        self._log.info(f"MID {entry.mid} RID {rid_list(entry)} Response {response!r}")
+        if entry.is_copy:
+            self._log.info(connector.delivered_line(entry.mid))
+        self._log.info(f"Message finished MID {entry.mid} done")
+
+    def discarded(self, entry: QueueEntry, route: str) -> None:
+        """Finished by a /dev/null route: delivered to nowhere."""
+        entry.moved_to(MessageState.DELIVERED)
+        self._log.info(f"MID {entry.mid} RID {rid_list(entry)} delivered to /dev/null by SMTP route {route}")
+        self._log.info(f"Message finished MID {entry.mid} done")
+
+    def next_host(self, dcid: int, hop: NextHop, error: DeliveryError) -> None:
+        """One of a route's hosts failed the connection; the next one is tried."""
+        self._log.info(f"DCID {dcid} connection to {hop.host} port {hop.port} failed: {error}; "
+                       "trying the next host")
+
+    def _failure(self, dcid: int, entry: QueueEntry, error: DeliveryError, kind: str) -> None:
+        if isinstance(error, TlsDeliveryError):
+            self._log.info(f"DCID {dcid} TLS failed: {error.detail}")
+        if entry.is_copy:
+            self._log.info(connector.failed_line(entry.mid, error.reason))
+            return
+        default = "4.0.0" if kind == "Delayed" else "5.0.0"
+        self._log.info(f"{kind}: DCID {dcid} MID {entry.mid} to RID {rid_list(entry)} - "
+                       f"{error.enhanced or default} - {error.reason}")
+
+    def delayed(self, dcid: int, entry: QueueEntry, error: DeliveryError) -> None:
+        self._failure(dcid, entry, error, "Delayed")
+
+    def bounced(self, dcid: int, entry: QueueEntry, error: DeliveryError) -> None:
+        self._failure(dcid, entry, error, "Bounced")
+        if entry.is_copy:
+            self._log.info(connector.bounced_line(entry.mid, error.reason))
+        self._log.info(f"Message finished MID {entry.mid} done")
+
+    def spool_trouble(self, entry: QueueEntry, error: OSError) -> None:
+        self._log.warning(f"MID {entry.mid} spool could not be updated: {error.strerror or error}")
+
+    def unexpected(self, dcid: int, error: Exception) -> None:
+        self._log.critical(f"DCID {dcid} internal error: {error!r}")
+
+    def closed(self, dcid: int) -> None:
+        self._log.info(f"DCID {dcid} close")

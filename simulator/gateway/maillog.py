@@ -1,0 +1,78 @@
+"""The gateway's mail log: `mail_logs/mail.current` plus the same lines in memory.
+
+Design rule: the line form is `core/reports/logformat.py`'s; `MailLog` only appends and lets other
+threads wait for a line, which is how tests observe the gateway (the log is the oracle).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from simulator.core.clock import Clock
+from simulator.core.records import Records
+from simulator.core.reports.logformat import Level, LogLine, one_line
+
+
+class MailLog:
+    """Appends lines to `mail.current` and keeps them in memory for observers in any thread."""
+
+    def __init__(self, clock: Clock, path: Path | None = None, kept: int | None = None) -> None:
+        self._clock = clock
+        self._lines: Records[LogLine] = Records(kept)
+        self.path = path
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8", buffering=1)
+
+    def write(self, level: Level, text: str) -> LogLine:
+        """Log `text` at `level`, now."""
+        line = LogLine(self._clock.now(), level, one_line(text))
+        self._lines.append(line, also=lambda: self._write_file(line))
+        return line
+
+    def _write_file(self, line: LogLine) -> None:
+        if self._file is not None:
+            self._file.write(f"{line}\n")
+
+    def info(self, text: str) -> LogLine:
+        return self.write(Level.INFO, text)
+
+    def warning(self, text: str) -> LogLine:
+        return self.write(Level.WARNING, text)
+
+    def critical(self, text: str) -> LogLine:
+        return self.write(Level.CRITICAL, text)
+
+    def lines(self) -> list[LogLine]:
+        """A snapshot of every line so far."""
+        return self._lines.snapshot()
+
+    def matching(self, pattern: str) -> list[LogLine]:
+        """Every line whose text matches the regular expression `pattern` (re.search)."""
+        return _matching(re.compile(pattern), self.lines())
+
+    def wait_for(self, pattern: str, timeout: float = 10.0, count: int = 1) -> list[LogLine]:
+        """Block until `count` lines match `pattern`; raise TimeoutError naming the pattern."""
+        compiled = re.compile(pattern)
+        lines = self._lines.wait_until(
+            lambda lines: len(_matching(compiled, lines)) >= count,
+            timeout,
+            f"{count} mail-log line(s) matching {pattern!r}",
+        )
+        return _matching(compiled, lines)
+
+    def __iter__(self) -> Iterator[LogLine]:
+        return iter(self.lines())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _matching(pattern: re.Pattern[str], lines: list[LogLine]) -> list[LogLine]:
+    return [line for line in lines if pattern.search(line.text)]

@@ -1,0 +1,139 @@
+"""The outbound SMTP client (aiosmtplib): one connection, several messages.
+
+Design rule: this is the only place that speaks SMTP outwards. It raises the simulator's own
+`DeliveryError`s; deciding what a failure means for a queue entry is the queue's business.
+STARTTLS is *required* (`start_tls=True`) where asked: aiosmtplib's opportunistic mode silently
+falls back to plaintext, which the connector must never do.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiosmtplib
+
+from simulator.core.config.values import NextHop
+from simulator.core.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TlsDeliveryError,
+    TransientDeliveryError,
+)
+
+TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """What TLS the connection ended up with."""
+
+    protocol: str
+    cipher: str
+
+
+def _tls_cause(error: BaseException) -> BaseException | None:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return seen
+        if isinstance(seen, aiosmtplib.SMTPException) and "STARTTLS" in str(seen):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def classify(error: BaseException, recipient: str = "") -> DeliveryError:
+    """Turn a client-side failure into a transient, TLS or permanent `DeliveryError`."""
+    if isinstance(error, DeliveryError):
+        return error
+    tls = _tls_cause(error)
+    if tls is not None:
+        return TlsDeliveryError("TLS Error", recipient=recipient, detail=str(tls))
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        error = error.recipients[0]
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        kind = PermanentDeliveryError if error.code >= 500 else TransientDeliveryError
+        enhanced = error.message.partition(" ")[0]
+        if not enhanced[:1].isdigit() or "." not in enhanced:
+            enhanced = ""
+        return kind(f"{error.code} {error.message}", error.code, enhanced, recipient)
+    return TransientDeliveryError("Connection failed", recipient=recipient, detail=str(error))
+
+
+class OutboundSession:
+    """An SMTP client connection to one next hop."""
+
+    def __init__(
+        self, hop: NextHop, tls_context: ssl.SSLContext, require_tls: bool, local_hostname: str
+    ) -> None:
+        # STARTTLS is done by hand (not aiosmtplib's start_tls) so that every failure in that
+        # phase, a refused handshake included, is known to be a TLS failure.
+        self._client = aiosmtplib.SMTP(
+            hostname=hop.host, port=hop.port, local_hostname=local_hostname, start_tls=False,
+            tls_context=tls_context, timeout=TIMEOUT_SECONDS,
+        )
+        self._require_tls = require_tls
+        self.tls: TlsInfo | None = None
+
+    async def __aenter__(self) -> OutboundSession:
+        try:
+            await self._client.connect()
+            await self._client.ehlo()
+        except Exception as error:
+            self._client.close()
+            raise classify(error) from error
+        await self._start_tls()
+        return self
+
+    async def _start_tls(self) -> None:
+        """STARTTLS when offered; when it is required, its absence or failure is a TLS error."""
+        if not self._client.supports_extension("starttls"):
+            if self._require_tls:
+                self._client.close()
+                raise TlsDeliveryError("TLS Error", detail="STARTTLS not offered")
+            return
+        try:
+            await self._client.starttls()
+        except Exception as error:
+            self._client.close()
+            raise TlsDeliveryError("TLS Error", detail=str(_tls_cause(error) or error)) from error
+        ssl_object = self._client.get_transport_info("ssl_object")
+        if ssl_object is not None:
+            cipher = ssl_object.cipher()
+            self.tls = TlsInfo(ssl_object.version() or "", cipher[0] if cipher else "")
+
+    @property
+    def local_address(self) -> str:
+        sockname = self._client.get_transport_info("sockname")
+        return str(sockname[0]) if sockname else ""
+
+    async def send(
+        self, sender: str, recipients: tuple[str, ...], data: bytes
+    ) -> tuple[str, dict[str, DeliveryError]]:
+        """One transaction: the server's final response and the recipients it refused.
+
+        Raises when the whole transaction failed (no recipient took the message).
+        """
+        try:
+            refused, response = await self._client.sendmail(sender, list(recipients), data)
+        except Exception as error:
+            raise classify(error, recipients[0]) from error
+        return response, {
+            address: classify(aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, address),
+                              address)
+            for address, answer in refused.items()
+        }
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is not None:  # mid-transaction failure or cancellation: QUIT could be read as DATA
+            self._client.close()
+            return
+        try:
+            if self._client.is_connected:
+                await self._client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self._client.close()
