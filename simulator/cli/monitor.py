@@ -12,6 +12,7 @@ import argparse
 from simulator.admin.client import AdminClient
 from simulator.cli import tables as cli_tables
 from simulator.cli.parsing import Commands, command, group, positive
+from simulator.core.reports.layout import aligned
 from simulator.core.reports.status import DEFAULT_SORT, SORT_KEYS
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import FAULT_HELP, parse_fault
@@ -39,7 +40,7 @@ def tail(client: AdminClient, a: argparse.Namespace) -> str:
 def quarantine_list(client: AdminClient, a: argparse.Namespace) -> str:
     held = client.get("/quarantine", machine=a.machine)["held"]
     rows = [[str(h["mid"]), h["quarantine"], h["sender"] or "<>", ", ".join(h["recipients"])] for h in held]
-    return cli_tables.table(["MID", "Quarantine", "Sender", "Recipients"], rows)
+    return aligned(["MID", "Quarantine", "Sender", "Recipients"], rows)
 
 
 def quarantine_release(client: AdminClient, a: argparse.Namespace) -> str:

@@ -1,33 +1,26 @@
 """The operator CLI's readable tables, laid out from the admin API's JSON answers.
 
-Design rule: pure text layout, no I/O; delivery status and `tophosts` reuse `status.py`'s vendor
-layouts on `DestinationStatus` values rebuilt from the JSON.
+Design rule: pure text layout, no I/O, in the one column layout (`core/reports/layout.py`);
+delivery status and `tophosts` reuse `core/reports/status.py`'s vendor layouts on
+`DestinationStatus` values rebuilt from the JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from simulator.core.reports.layout import aligned
 from simulator.core.reports.status import DestinationStatus, format_delivery_status, format_tophosts
 
 UNCOMMITTED = "There are uncommitted changes: `tdcsim commit` applies them, `tdcsim clear` discards them."
-
-
-def table(headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Left-aligned columns, two spaces apart."""
-    lines = [list(headings), *(list(row) for row in rows)]
-    widths = [max(len(line[column]) for line in lines) for column in range(len(headings))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-                     for line in lines)
 
 
 def tdc_table(answer: dict[str, Any]) -> str:
     """The connector per machine and the levels its values come from."""
     rows = [[row["machine"], row["group"], "enabled" if row["enabled"] else "disabled", row["enabled_level"],
              row["intake_address"] or "-", row["address_level"]] for row in answer["machines"]]
-    return table(["Machine", "Group", "Connector", "Set at", "Intake address", "Set at"], rows)
+    return aligned(["Machine", "Group", "Connector", "Set at", "Intake address", "Set at"], rows)
 
 
 def policies_table(answer: dict[str, Any]) -> str:
@@ -36,7 +29,7 @@ def policies_table(answer: dict[str, Any]) -> str:
              policy["tdc_intake"] or "-", entry["level"]]
             for machine, entry in answer["machines"].items() for policy in entry["policies"]]
     headings = ["Machine", "Policy", "Recipients", "Threat Defense", "Custom intake address", "Set at"]
-    return table(headings, rows)
+    return aligned(headings, rows)
 
 
 def routes_table(answer: dict[str, Any]) -> str:
@@ -44,13 +37,13 @@ def routes_table(answer: dict[str, Any]) -> str:
     if not answer["routes"]:
         return f"{head}\nnone: every domain is delivered by DNS (MX)"
     rows = [[route["domain"], route["destination"]] for route in answer["routes"]]
-    return f"{head}\n{table(['Domain', 'Destination'], rows)}"
+    return f"{head}\n{aligned(['Domain', 'Destination'], rows)}"
 
 
 def zone_table(answer: dict[str, Any]) -> str:
     head = f"DNS zone at {answer['level']} (set at {answer['from']}):"
     rows = [[r["domain"], str(r["priority"]), r["host"], str(r["port"])] for r in answer["records"]]
-    return f"{head}\n{table(['Domain', 'Priority', 'Host', 'Port'], rows)}"
+    return f"{head}\n{aligned(['Domain', 'Priority', 'Host', 'Port'], rows)}"
 
 
 def destination(row: dict[str, Any]) -> DestinationStatus:

@@ -9,10 +9,11 @@ a destination is down when its last connection attempt failed (every host of its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from simulator.core.reports.layout import aligned
 from simulator.core.reports.logformat import format_timestamp
 
 DOWN_NOTE = "Hosts marked with '*' were down as of the last delivery attempt."
@@ -80,15 +81,6 @@ def sort_key(name: str) -> Callable[[DestinationStatus], tuple[int, str]]:
     return lambda row: (-counter(row), row.host)
 
 
-def _table(headings: Sequence[str], rows: Iterable[Sequence[str]], left: int) -> list[str]:
-    """Aligned lines: the first `left` columns left-aligned, the rest (numbers) right-aligned."""
-    lines = [list(headings), *(list(row) for row in rows)]
-    widths = [max(len(line[column]) for line in lines) for column in range(len(headings))]
-    return ["  ".join(cell.ljust(width) if column < left else cell.rjust(width)
-                      for column, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip()
-            for line in lines]
-
-
 def _counts(row: DestinationStatus) -> list[str]:
     return [f"{value(row):,}" for *_, value in COUNTERS]
 
@@ -100,11 +92,11 @@ def format_tophosts(rows: Iterable[DestinationStatus], now: datetime, sort: str 
              for number, row in enumerate(ordered, start=1)]
     headings = ["#", "Recipient Host", *(heading for _, heading, _, _ in COUNTERS)]
     head = [f"Status as of: {format_timestamp(now)} GMT", DOWN_NOTE, ""]
-    return "\n".join([*head, *_table(headings, cells, left=2)])
+    return "\n".join([*head, aligned(headings, cells, left=2)])
 
 
 def format_delivery_status(rows: Iterable[DestinationStatus]) -> str:
     """Delivery status: one row per destination (by name), the five counters by their full names."""
     cells = [[row.host, *_counts(row)] for row in sorted(rows, key=lambda row: row.host)]
     headings = ["Destination", *(full for _, _, full, _ in COUNTERS)]
-    return "\n".join(_table(headings, cells, left=1))
+    return aligned(headings, cells, left=1)
