@@ -1,9 +1,10 @@
 """The admin HTTP API's server: aiohttp on the sandbox's event loop, JSON in and out, a bearer token.
 
-Design rule: HTTP only; the operations are `admin*.py`, the handlers and their table
-`admin_handlers.py`. Every path, `/openapi.json` included, needs `Authorization: Bearer <token>`
-(compared in constant time); errors become JSON `{"message": ...}` in one middleware: BadRequest
-400, a missing or wrong token 401, NotFound 404, aiohttp's own 404/405 as they are, ConfigError 422.
+Design rule: HTTP only; the operations are `actions.py`, `tables.py` and `monitor.py`, the
+handlers and their table `handlers.py`. Every path, `/openapi.json` included, needs
+`Authorization: Bearer <token>` (compared in constant time); errors become JSON `{"message": ...}`
+in one middleware: BadRequest 400, a missing or wrong token 401, NotFound 404, aiohttp's own
+404/405 as they are, ConfigError 422.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Design rule: argument errors exit 2 with one line; a sandbox that cannot start says why in one
 line and exits 1; no traceback reaches the user for anything the user can fix. This module runs
 the sandbox and reads tracking from its files; the operator's commands, which talk to a running
-sandbox's admin API, are `cli_admin.py` (configuration) and `cli_monitor.py` (watching).
+sandbox's admin API, are `cli/admin.py` (configuration) and `cli/monitor.py` (watching).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from simulator.cli import admin as cli_admin
+from simulator.cli import admin
 from simulator.cli.monitor import add_monitor_commands
 from simulator.cli.parsing import OneLineParser, with_data_dir
 from simulator.core.errors import UnknownMessage
@@ -62,7 +62,7 @@ def build_parser() -> OneLineParser:
     with_data_dir(tracking, "the sandbox's data dir")
     tracking.add_argument("--machine", default="esa1", help="which machine's mail log (default: esa1)")
     tracking.add_argument("mid", type=_mid, metavar="MID", help="the message ID to track")
-    cli_admin.add_config_commands(commands)
+    admin.add_config_commands(commands)
     add_monitor_commands(commands)
     return parser
 
@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "tracking":
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
     if arguments.command != "sandbox":
-        return cli_admin.run(arguments)
-    from simulator.cli import sandbox as cli_sandbox  # the servers load only for the command that runs them
+        return admin.run(arguments)
+    from simulator.cli import sandbox  # the servers load only for the command that runs them
 
-    return cli_sandbox.run(arguments)
+    return sandbox.run(arguments)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`tdcsim status|tophosts|tail|faults`: what the operator watches on a running sandbox, and the
 endpoints' fault plans, through the admin API.
 
-Design rule: like `cli_admin.py`, one call and one printed answer. `tophosts` without `--machine` is
+Design rule: like `cli/admin.py`, one call and one printed answer. `tophosts` without `--machine` is
 sent as it is, so the sandbox itself refuses it (machine mode only, BEHAVIOUR.md §6.2).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from simulator.admin.client import AdminClient
-from simulator.cli import tables as cli_tables
+from simulator.cli import tables
 from simulator.cli.parsing import Commands, command, group, positive
 from simulator.core.reports.layout import aligned
 from simulator.core.reports.status import DEFAULT_SORT, SORT_KEYS
@@ -26,11 +26,11 @@ def fault(text: str) -> str:
 
 
 def status(client: AdminClient, a: argparse.Namespace) -> str:
-    return cli_tables.status_text(client.get("/status", machine=a.machine))
+    return tables.status_text(client.get("/status", machine=a.machine))
 
 
 def tophosts(client: AdminClient, a: argparse.Namespace) -> str:
-    return cli_tables.tophosts_text(client.get("/tophosts", machine=a.machine, sort=a.sort))
+    return tables.tophosts_text(client.get("/tophosts", machine=a.machine, sort=a.sort))
 
 
 def tail(client: AdminClient, a: argparse.Namespace) -> str:
@@ -49,15 +49,15 @@ def quarantine_release(client: AdminClient, a: argparse.Namespace) -> str:
 
 
 def faults_show(client: AdminClient, _: argparse.Namespace) -> str:
-    return cli_tables.faults_text(client.get("/faults"))
+    return tables.faults_text(client.get("/faults"))
 
 
 def faults_set(client: AdminClient, a: argparse.Namespace) -> str:
-    return cli_tables.faults_text(client.call("PUT", f"/faults/{a.endpoint}", a.faults))
+    return tables.faults_text(client.call("PUT", f"/faults/{a.endpoint}", a.faults))
 
 
 def faults_clear(client: AdminClient, a: argparse.Namespace) -> str:
-    return cli_tables.faults_text(client.call("PUT", f"/faults/{a.endpoint}", []))
+    return tables.faults_text(client.call("PUT", f"/faults/{a.endpoint}", []))
 
 
 def add_monitor_commands(commands: Commands) -> None:

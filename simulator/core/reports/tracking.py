@@ -10,7 +10,7 @@ Forms: `<d Mon YYYY HH:MM:SS> (GMT +00:00) <event>`, the day NOT padded (`7 Aug 
 `<d Mon ...>` reads. BEHAVIOUR.md §7.3's events are word for word, one per recipient; `TDC:` and
 "connection lost" lines as logged; `Start`, `From:`, `To:`, `Delayed:`, `Bounced:` and "finished"
 lines in the gateway's tracking wording; any other line about the message as `Message <mid> <rest>.`.
-A splinter keeps the original's RIDs (`processing.py`), ICID and sender; a copy's only recipient is
+A splinter keeps the original's RIDs (`core/mail/processing.py`), ICID and sender; a copy's only recipient is
 the intake address, a DSN's the bounced message's sender. A message's history shows its copies'
 `TDC:` lines; a RID the log never named reads `RID <n>`.
 """
