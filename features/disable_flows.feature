@@ -28,6 +28,31 @@ Feature: Enabling and disabling the connector takes Submit, then Commit
     Then every recipient's mailbox receives the original
     And Threat Defense receives no journal
 
+  Scenario Outline: The same disable flow through the <surface>: submitted, committed, re-enabled
+    Given the connector was enabled with the intake address "sandbox-tenant@intake.threatdefense.test" and committed
+    And the administrator works through the <surface>
+    When the administrator disables the connector and submits
+    Then changes are pending
+    And the connector is enabled on esa1, set at level "cluster"
+    When the administrator commits the changes with the comment "disable TDC"
+    Then the answer is "Changes committed: <date>"
+    And nothing is pending
+    And the connector is disabled on esa1, set at level "cluster"
+    When an outside sender sends a message to 1 local recipient through the public listener
+    Then every recipient's mailbox receives the original
+    And Threat Defense receives no journal
+    When the administrator enables the connector with the intake address "sandbox-tenant@intake.threatdefense.test" and submits
+    And the administrator commits the changes with the comment "enable TDC"
+    Then the answer is "Changes committed: <date>"
+    And the connector is enabled on esa1, set at level "cluster"
+    When an outside sender sends a message to 1 local recipient through the public listener
+    Then Threat Defense receives 1 journal
+
+    Examples:
+      | surface |
+      | API     |
+      | CLI     |
+
   Scenario: Re-enable after a disable
     Given the connector was enabled with the intake address "sandbox-tenant@intake.threatdefense.test" and committed
     When the administrator disables the connector and submits
@@ -61,3 +86,12 @@ Feature: Enabling and disabling the connector takes Submit, then Commit
     Then nothing is pending
     When the administrator commits the changes with the comment "nothing left"
     Then the answer is "There is no data to commit."
+
+  @bad_input
+  Scenario: tdcsim refuses an invalid intake address with exit status 2 and one line; nothing changes
+    Given the administrator works through the CLI
+    When the administrator enables the connector with the intake address "tenant one@intake.threatdefense.test" and submits
+    Then tdcsim exits with status 2 and a one-line reason
+    And the submit is refused because "contains spaces"
+    And nothing is pending
+    And the connector is disabled on esa1

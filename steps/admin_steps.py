@@ -1,19 +1,22 @@
-"""Steps of the administrator: connector settings, per-policy options, routes; Submit and Commit."""
+"""Steps of the administrator: connector settings, per-policy options, routes; Submit and Commit.
+
+Design rule: the administrator works through the operator's surface (the admin API by default,
+`tdcsim` when a scenario says so), never on the configuration store; checks read the admin API.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.harness import SandboxFacade
-from simulator.admin.client import AdminClient
-from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level
-from simulator.core.config.values import NextHop, SmtpRoute, TdcMode
 from simulator.core.errors import Refused
+from steps import surfaces
+from steps.surfaces import Action, Answer, ApiSurface, Surface
 
 COMMITTED_RE = r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 
@@ -22,8 +25,7 @@ COMMITTED_RE = r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 class AdminAnswers:
     """What the gateway last answered the administrator."""
 
-    answer: str = ""
-    refusal: str = ""
+    last: Answer = field(default_factory=Answer)
 
 
 @pytest.fixture
@@ -31,101 +33,106 @@ def admin() -> AdminAnswers:
     return AdminAnswers()
 
 
-def _level(text: str) -> Level:
-    return Level.parse(text) if text else CLUSTER
+@pytest.fixture
+def operator(sandbox: SandboxFacade) -> Surface:
+    """Where the administrator works unless a scenario says otherwise: the admin API."""
+    return ApiSurface(sandbox)
 
 
-def _submit(sandbox: SandboxFacade, admin: AdminAnswers, change: object) -> None:
-    admin.refusal = sandbox.submit(change)  # type: ignore[arg-type]
+def _do(operator: Surface, admin: AdminAnswers, action: Action) -> None:
+    admin.last = operator.run(action)
 
 
-def _address(text: str) -> str:
-    return text.replace("<CRLF>", "\r\n")
+@given(parsers.re(r"the administrator works through the (?P<name>API|CLI)"), target_fixture="operator")
+def works_through(sandbox: SandboxFacade, name: str) -> Surface:
+    return surfaces.SURFACES[name](sandbox)
 
 
 @when(parsers.re(r'the administrator enables the connector(?: at level "(?P<level>[^"]+)")? '
                  r'with the intake address "(?P<address>[^"]*)" and submits'))
-def enable(sandbox: SandboxFacade, admin: AdminAnswers, level: str | None, address: str) -> None:
-    _submit(sandbox, admin, lambda c: c.set_connector(_level(level or ""), True, _address(address)))
+def enable(operator: Surface, admin: AdminAnswers, level: str | None, address: str) -> None:
+    _do(operator, admin, surfaces.enable(address.replace("<CRLF>", "\r\n"), level or "cluster"))
 
 
 @when(parsers.re(r'the administrator disables the connector(?: at level "(?P<level>[^"]+)")? and submits'))
-def disable(sandbox: SandboxFacade, admin: AdminAnswers, level: str | None) -> None:
-    _submit(sandbox, admin, lambda c: c.set_connector(_level(level or ""), False))
+def disable(operator: Surface, admin: AdminAnswers, level: str | None) -> None:
+    _do(operator, admin, surfaces.disable(level or "cluster"))
 
 
 @when(parsers.parse('the administrator commits the changes with the comment "{comment}"'))
-def commit(sandbox: SandboxFacade, admin: AdminAnswers, comment: str) -> None:
-    admin.answer = sandbox.commit(comment)
+def commit(operator: Surface, admin: AdminAnswers, comment: str) -> None:
+    _do(operator, admin, surfaces.commit(comment))
 
 
 @when("the administrator clears the pending changes")
-def clear(sandbox: SandboxFacade) -> None:
-    assert sandbox.store.clear()
+def clear(operator: Surface, admin: AdminAnswers) -> None:
+    _do(operator, admin, surfaces.clear())
+    assert admin.last.text == "Pending changes discarded.", admin.last
 
 
 @given(parsers.parse('the connector was enabled with the intake address "{address}" and committed'))
 def enabled_and_committed(sandbox: SandboxFacade, address: str) -> None:
-    assert sandbox.submit(lambda c: c.set_connector(CLUSTER, True, address)) == ""
-    sandbox.commit("set up")
+    _, committed = surfaces.done(sandbox, surfaces.enable(address, "cluster"), surfaces.commit("set up"))
+    assert re.fullmatch(COMMITTED_RE, committed), committed
 
 
 @given("the connector was disabled and committed")
+@given("the Threat Defense Connector is disabled")
 def disabled_and_committed(sandbox: SandboxFacade) -> None:
-    assert sandbox.submit(lambda c: c.set_connector(CLUSTER, False)) == ""
-    sandbox.commit("set up")
+    _, committed = surfaces.done(sandbox, surfaces.disable("cluster"), surfaces.commit("set up"))
+    assert re.fullmatch(COMMITTED_RE, committed), committed
 
 
 @when(parsers.re(r'the administrator sets the Threat Defense option of policy "(?P<policy>[^"]+)" '
                  r'to "(?P<mode>default|no-scan)" and submits'))
-def policy_option(sandbox: SandboxFacade, admin: AdminAnswers, policy: str, mode: TdcMode) -> None:
-    _submit(sandbox, admin, lambda c: c.set_policy_tdc(CLUSTER, policy, mode))
+def policy_option(operator: Surface, admin: AdminAnswers, policy: str, mode: str) -> None:
+    _do(operator, admin, surfaces.set_policy(policy, mode))
 
 
 @when(parsers.parse('the administrator sets policy "{policy}" to the custom intake address "{address}" '
                     "and submits"))
-def policy_custom(sandbox: SandboxFacade, admin: AdminAnswers, policy: str, address: str) -> None:
-    _submit(sandbox, admin, lambda c: c.set_policy_tdc(CLUSTER, policy, "custom", address))
+def policy_custom(operator: Surface, admin: AdminAnswers, policy: str, address: str) -> None:
+    _do(operator, admin, surfaces.set_policy(policy, "custom", address))
 
 
 @given(parsers.re(r'the administrator added the SMTP route "(?P<domain>[^"]+)" to '
                   r'(?:the (?P<endpoint>mailbox host)|"USEDNS") and committed'))
 def added_route(sandbox: SandboxFacade, domain: str, endpoint: str | None) -> None:
     server = sandbox.sandbox.mailbox_server
-    route = (SmtpRoute(domain, (NextHop(server.host, server.port),)) if endpoint
-             else SmtpRoute(domain, use_dns=True))
-
-    def add(cluster: ClusterConfig) -> ClusterConfig:
-        return cluster.set(CLUSTER, "routes", (*cluster.inherited(CLUSTER, "routes").value, route))
-
-    assert sandbox.submit(add) == ""
-    sandbox.commit(f"route {domain}")
+    destination = f"{server.host}:{server.port}" if endpoint else "USEDNS"
+    _, committed = surfaces.done(sandbox, surfaces.add_route(domain, destination), surfaces.commit("route"))
+    assert re.fullmatch(COMMITTED_RE, committed), committed
 
 
 @then(parsers.parse('the answer is "{expected}"'))
 def the_answer(admin: AdminAnswers, expected: str) -> None:
     pattern = re.escape(expected).replace(re.escape("Changes committed: <date>"), COMMITTED_RE)
-    assert re.fullmatch(pattern, admin.answer), admin.answer
+    assert re.fullmatch(pattern, admin.last.text), admin.last
 
 
 @then(parsers.parse('the submit is refused because "{reason}"'))
 def refused(admin: AdminAnswers, reason: str) -> None:
-    assert reason in admin.refusal, admin.refusal
+    assert admin.last.text == "" and reason in admin.last.refusal, admin.last
+
+
+@then(parsers.parse("tdcsim exits with status {status:d} and a one-line reason"))
+def cli_refused(admin: AdminAnswers, status: int) -> None:
+    assert admin.last.status == status, admin.last
+    assert re.fullmatch(r"tdcsim: [^\n]+", admin.last.refusal), admin.last
+
+
+def _uncommitted(sandbox: SandboxFacade) -> bool:
+    return bool(sandbox.admin_client().get("/tdc")["uncommitted"])
 
 
 @then("nothing is pending")
 def nothing_pending(sandbox: SandboxFacade) -> None:
-    assert sandbox.store.pending is None
+    assert not _uncommitted(sandbox)
 
 
 @then("changes are pending")
 def changes_pending(sandbox: SandboxFacade) -> None:
-    assert sandbox.store.pending is not None
-
-
-def _client(sandbox: SandboxFacade) -> AdminClient:
-    admin = sandbox.sandbox.describe()["admin"]
-    return AdminClient(admin["url"], admin["token"])
+    assert _uncommitted(sandbox)
 
 
 @when(parsers.re(r"the administrator asks the admin API for tophosts"
@@ -133,15 +140,15 @@ def _client(sandbox: SandboxFacade) -> AdminClient:
 def ask_tophosts(sandbox: SandboxFacade, admin: AdminAnswers, machine: str | None) -> Any:
     sandbox.settle()
     try:
-        return _client(sandbox).get("/tophosts", machine=machine)
+        return sandbox.admin_client().get("/tophosts", machine=machine)
     except Refused as refusal:
-        admin.refusal = str(refusal)
+        admin.last = Answer(refusal=str(refusal))
         return None
 
 
 @then(parsers.parse('the admin API refuses because "{reason}"'))
 def api_refused(admin: AdminAnswers, reason: str) -> None:
-    assert reason in admin.refusal, admin.refusal
+    assert reason in admin.last.refusal, admin.last
 
 
 @then(parsers.parse("the answer lists the.tdc.queue with {count:d} delivered recipient"))

@@ -62,10 +62,11 @@ def send_through_each(sandbox: SandboxFacade, tdc_messages: MessageFactory) -> S
 @then(parsers.re(r"the connector is (?P<state>enabled|disabled) on (?P<machine>esa\d+)"
                  r'(?:, set at level "(?P<level>[^"]+)")?'))
 def connector_state(sandbox: SandboxFacade, state: str, machine: str, level: str | None) -> None:
-    assert sandbox.machine_named(machine).holder.current.connector.enabled is (state == "enabled")
-    if level:
-        resolved = sandbox.store.committed.resolve(machine, "tdc.enabled")
-        assert str(resolved.level) == level, resolved
+    """What the admin API says runs on `machine` (GET /tdc, committed), and where it was set."""
+    rows = sandbox.admin_client().get("/tdc", state="committed")["machines"]
+    (row,) = [row for row in rows if row["machine"] == machine]
+    assert row["enabled"] is (state == "enabled"), row
+    assert level is None or row["enabled_level"] == level, row
 
 
 @then(parsers.parse("Threat Defense receives 1 journal from each of {machines}"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pytest_bdd import parsers, then, when
 
 from fixtures.harness import SandboxFacade
-from simulator.core.errors import NotFound
+from steps import surfaces
 from steps.admin_steps import AdminAnswers
 from steps.sending_steps import Sent
+from steps.surfaces import Surface
 
 
 def held_in(sandbox: SandboxFacade, quarantine: str) -> list[int]:
@@ -28,19 +29,17 @@ def quarantine_empty(sandbox: SandboxFacade, quarantine: str) -> None:
 
 
 @when("the administrator releases the message from its quarantine")
-def release_sent(sandbox: SandboxFacade, sent: Sent, admin: AdminAnswers) -> None:
+def release_sent(operator: Surface, sent: Sent, admin: AdminAnswers) -> None:
     assert sent.outcome is not None and sent.outcome.mid is not None
-    admin.answer = sandbox.release(sent.outcome.mid)
+    admin.last = operator.run(surfaces.release(sent.outcome.mid))
+    assert admin.last.refusal == "", admin.last
 
 
 @when(parsers.parse("the administrator releases message {mid:d} from its quarantine"))
-def release_mid(sandbox: SandboxFacade, admin: AdminAnswers, mid: int) -> None:
-    try:
-        admin.answer = sandbox.release(mid)
-    except NotFound as refusal:
-        admin.refusal = str(refusal)
+def release_mid(operator: Surface, admin: AdminAnswers, mid: int) -> None:
+    admin.last = operator.run(surfaces.release(mid))
 
 
 @then(parsers.parse('the release is refused because "{reason}"'))
 def release_refused(admin: AdminAnswers, reason: str) -> None:
-    assert reason in admin.refusal, admin.refusal
+    assert admin.last.text == "" and reason in admin.last.refusal, admin.last

@@ -10,11 +10,6 @@ from fixtures.harness import SandboxFacade
 from simulator.core.config.values import ContentFilter, GatewayConfig, MailPolicy
 
 
-@given("the Threat Defense Connector is disabled")
-def connector_disabled(sandbox: SandboxFacade) -> None:
-    sandbox.set_connector(False)
-
-
 @given(parsers.parse('an incoming mail policy "{name}" for recipients "{pattern}"'))
 def incoming_policy(sandbox: SandboxFacade, name: str, pattern: str) -> None:
     domain = pattern.lstrip("@.")
