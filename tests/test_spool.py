@@ -82,6 +82,14 @@ def test_a_deferred_entry_keeps_its_key_and_its_new_schedule(tmp_path: Path) -> 
     assert loaded.schedule == deferred.schedule and loaded.key == COPY.key
 
 
+def test_an_entry_read_back_is_deferred_if_it_failed_before_else_queued(tmp_path: Path) -> None:
+    """The spool keeps the failures, not the state: a restart finds each entry in the state it waits in."""
+    spool = DiskSpool(tmp_path)
+    spool.save([ENTRY, failed_once(COPY)])
+    loaded = {entry.mid: entry.state for entry in DiskSpool(tmp_path).load().entries}
+    assert loaded == {ENTRY.mid: MessageState.QUEUED, COPY.mid: MessageState.DEFERRED}
+
+
 def test_corrupt_files_are_moved_aside_intact_and_never_overwritten(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
     spool.save([ENTRY, COPY])

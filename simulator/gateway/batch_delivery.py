@@ -3,8 +3,9 @@
 Design rule: a batch goes nowhere (a /dev/null route: delivered) or over one connection. A route's
 hosts, lowest priority first, are tried in order for that connection only: a host that fails it
 (connect, EHLO, STARTTLS: network or TLS) hands over to the next; once connected, failures are the
-entries' own. Every entry of the batch ends in `settle` (finished, or its successors to retry), and
-the destination's tally hears of every outcome. Wording lives in `delivery_log.py`.
+entries' own. Every entry of the batch moves on through the lifecycle table and ends in `settle`
+with its parts, each delivered, deferred (to retry) or bounced; those moved values are what is logged,
+settled and bounced. The destination's tally hears of every outcome. Wording lives in `delivery_log.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Batch:
     destination: str
     entries: tuple[QueueEntry, ...]
     tally: DestinationTally
-    settle: Settle  # record that an entry is finished and queue its successors (to retry)
+    settle: Settle  # an entry left the queue as these parts (delivered, deferred or bounced)
 
     @property
     def domain(self) -> str:
@@ -74,9 +75,10 @@ class BatchDelivery:
         """A /dev/null route: every entry is finished, delivered to nowhere."""
         route = route_for(batch.domain, routes)
         for entry in batch.entries:
-            self._log.discarded(entry, route.domain if route else batch.domain)
-            batch.tally.delivered += len(entry.recipients)
-            batch.settle(entry, [])
+            delivered = entry.moved_to(MessageState.DELIVERED)
+            self._log.discarded(delivered, route.domain if route else batch.domain)
+            batch.tally.delivered += len(delivered.recipients)
+            batch.settle(entry, [delivered])
 
     async def _transmit(self, batch: Batch, hosts: tuple[NextHop, ...], hostname: str) -> None:
         dcid = self._ids.next_dcid()
@@ -126,36 +128,37 @@ class BatchDelivery:
 
     def _fail_all(self, batch: Batch, dcid: int, entries: list[QueueEntry], error: DeliveryError) -> None:
         for entry in entries:
-            batch.settle(entry, self._failed(batch, dcid, entry, error))
+            batch.settle(entry, [self._failed(batch, dcid, entry, error)])
 
     async def _send(
         self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
     ) -> list[QueueEntry]:
-        """Deliver one entry; returns what remains of it to retry (refused recipients)."""
+        """Deliver one entry; returns its parts: the delivered one, and each refused recipient's."""
         self._log.started(dcid, entry)
         try:
             response, refused = await session.send(entry.sender, entry.recipients, entry.data)
         except DeliveryError as error:
-            return self._failed(batch, dcid, entry, error)
+            return [self._failed(batch, dcid, entry, error)]
         accepted = [r for r in entry.recipients if r not in refused]
-        self._log.done(dcid, entry.subset(accepted), response)
-        batch.tally.delivered += len(accepted)
-        return [successor for address, refusal in refused.items()
-                for successor in self._failed(batch, dcid, entry.subset([address]), refusal)]
+        delivered = entry.subset(accepted).moved_to(MessageState.DELIVERED)
+        self._log.done(dcid, delivered, response)
+        batch.tally.delivered += len(delivered.recipients)
+        return [delivered, *(self._failed(batch, dcid, entry.subset([address]), refusal)
+                             for address, refusal in refused.items())]
 
-    def _failed(self, batch: Batch, dcid: int, entry: QueueEntry, error: DeliveryError) -> list[QueueEntry]:
-        """The entry to retry, or none when it is hard-bounced (5xx, or retries exhausted)."""
+    def _failed(self, batch: Batch, dcid: int, entry: QueueEntry, error: DeliveryError) -> QueueEntry:
+        """The entry deferred to retry, or bounced (5xx, or retries exhausted)."""
         if not isinstance(error, PermanentDeliveryError):
             try:
-                schedule = entry.schedule.after_failure(self._clock.now())
+                deferred = entry.retried(entry.schedule.after_failure(self._clock.now()))
             except RetriesExhausted:
                 pass
             else:
-                self._log.delayed(dcid, entry, error)
-                batch.tally.soft_bounced += len(entry.recipients)
-                return [entry.retried(schedule)]
+                self._log.delayed(dcid, deferred, error)
+                batch.tally.soft_bounced += len(deferred.recipients)
+                return deferred
         bounced = entry.moved_to(MessageState.BOUNCED)
         self._log.bounced(dcid, bounced, error)
         batch.tally.hard_bounced += len(bounced.recipients)
         self._on_bounce(bounced, error)
-        return []
+        return bounced

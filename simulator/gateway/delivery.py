@@ -1,10 +1,11 @@
 """Destination queues and the workers that empty them, `the.tdc.queue` among them.
 
 Design rule: one queue and one worker per destination; a worker takes what is due (at most
-`messages_per_connection` entries), hands them to `BatchDelivery` (one connection), and puts
-failures back with the schedule the retry value gives. Time is read from the clock; `poke` re-checks
-after the clock moved. Nothing taken from a queue leaves it except as delivered or bounced. Each
-destination keeps a `DestinationTally`; its status counts recipients queued or in flight as active.
+`messages_per_connection` entries), moves them to `DELIVERING`, hands them to `BatchDelivery` (one
+connection), and puts back the parts that come back `DEFERRED`, with the schedule the retry value
+gave them. Time is read from the clock; `poke` re-checks after the clock moved. Nothing taken from a
+queue leaves it except as delivered or bounced. Each destination keeps a `DestinationTally`; its
+status counts recipients queued or in flight as active.
 """
 
 from __future__ import annotations
@@ -150,9 +151,9 @@ class DeliveryQueues:
         destination.in_flight += len(batch)
         destination.unsettled += recipients
 
-        def settle(entry: QueueEntry, successors: list[QueueEntry]) -> None:
-            settled[0] += len(entry.recipients)
-            self._settle(destination, entry, successors)
+        def settle(taken: QueueEntry, parts: list[QueueEntry]) -> None:
+            settled[0] += len(taken.recipients)
+            self._settle(destination, taken, parts)
 
         try:
             entries = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
@@ -162,11 +163,12 @@ class DeliveryQueues:
             destination.unsettled -= recipients - settled[0]
             self._changed.set()
 
-    def _settle(self, destination: Destination, entry: QueueEntry, successors: list[QueueEntry]) -> None:
-        """Record on disk that `entry` is done and `successors` wait; then queue the successors."""
+    def _settle(self, destination: Destination, taken: QueueEntry, parts: list[QueueEntry]) -> None:
+        """Record on disk that `taken` is done and its deferred parts wait; then queue those again."""
+        deferred = [part for part in parts if part.state is MessageState.DEFERRED]
         try:
-            self._spool.replace(entry, successors)
+            self._spool.replace(taken, deferred)
         except OSError as error:  # the in-memory queue still holds them: nothing is lost while we run
-            self._log.spool_trouble(entry, error)
-        destination.unsettled -= len(entry.recipients)
-        destination.entries.extend(successors)
+            self._log.spool_trouble(taken, error)
+        destination.unsettled -= len(taken.recipients)
+        destination.entries.extend(deferred)

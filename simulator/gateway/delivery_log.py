@@ -1,7 +1,8 @@
 """The mail-log lines of outbound delivery, for originals and for journal copies.
 
-Design rule: wording lives here, decisions in `delivery.py`. A copy's events get the connector's
-`TDC:` lines; an original's get the gateway's `Delayed:` / `Bounced:` lines.
+Design rule: wording lives here; decisions, and the entries' moves through the lifecycle, in
+`batch_delivery.py`: each method is handed the entry in the state it describes. A copy's events get
+the connector's `TDC:` lines; an original's get the gateway's `Delayed:` / `Bounced:` lines.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from simulator.core.config.values import NextHop
 from simulator.core.errors import DeliveryError, TlsDeliveryError
 from simulator.core.mail import connector
-from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import QueueEntry
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.outbound import OutboundSession
@@ -36,7 +36,6 @@ class DeliveryLog:
         self._log.info(f"Delivery start DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
 
     def done(self, dcid: int, entry: QueueEntry, response: str) -> None:
-        entry.moved_to(MessageState.DELIVERED)
         self._log.info(f"Message done DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
         self._log.info(f"MID {entry.mid} RID {rid_list(entry)} Response {response!r}")
         if entry.is_copy:
@@ -45,7 +44,6 @@ class DeliveryLog:
 
     def discarded(self, entry: QueueEntry, route: str) -> None:
         """Finished by a /dev/null route: delivered to nowhere."""
-        entry.moved_to(MessageState.DELIVERED)
         self._log.info(f"MID {entry.mid} RID {rid_list(entry)} delivered to /dev/null by SMTP route {route}")
         self._log.info(f"Message finished MID {entry.mid} done")
 

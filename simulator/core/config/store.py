@@ -1,7 +1,8 @@
 """Submit and Commit: the pending and the committed cluster configuration (BEHAVIOUR.md §5.1).
 
-Design rule: submit validates a change against the pending configuration (or the committed one)
-and keeps it pending, unchanged on error; commit swaps one reference and tells the machines,
+Design rule: `pending is None` is the store's one state (nothing submitted since the last commit);
+submit validates a change against the pending configuration (or the committed one) and keeps it
+pending, unchanged on error; commit swaps one reference and tells the machines,
 which then run with their new effective configuration. Thread-safe: the admin API (event loop)
 and tests (their own thread) both use it.
 """
@@ -15,7 +16,6 @@ from datetime import datetime
 
 from simulator.core.clock import Clock
 from simulator.core.config.cluster import ClusterConfig
-from simulator.core.mail.lifecycle import ConfigState, config_transition
 from simulator.core.reports.logformat import format_timestamp
 
 NOTHING_TO_COMMIT = "There is no data to commit."
@@ -36,7 +36,6 @@ class ConfigStore:
         committed.validate()
         self._committed = committed
         self._pending: ClusterConfig | None = None
-        self._state = ConfigState.COMMITTED
         self._clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Callable[[ClusterConfig], None]] = []
@@ -53,11 +52,6 @@ class ConfigStore:
         with self._lock:
             return self._pending
 
-    @property
-    def state(self) -> ConfigState:
-        with self._lock:
-            return self._state
-
     def on_commit(self, listener: Callable[[ClusterConfig], None]) -> None:
         """Call `listener` with each newly committed configuration."""
         self._listeners.append(listener)
@@ -67,7 +61,6 @@ class ConfigStore:
         with self._lock:
             candidate = change(self._pending or self._committed)
             candidate.validate()
-            self._state = config_transition(self._state, ConfigState.SUBMITTED)
             self._pending = candidate
             return candidate
 
@@ -76,7 +69,6 @@ class ConfigStore:
         with self._lock:
             if self._pending is None:
                 return NOTHING_TO_COMMIT
-            self._state = config_transition(self._state, ConfigState.COMMITTED)
             self._committed, self._pending = self._pending, None
             committed, when = self._committed, self._clock.now()
             self.history.append(Commit(when, comment))
@@ -89,6 +81,5 @@ class ConfigStore:
         with self._lock:
             if self._pending is None:
                 return False
-            self._state = config_transition(self._state, ConfigState.COMMITTED)
             self._pending = None
             return True

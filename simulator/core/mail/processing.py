@@ -3,6 +3,8 @@
 Design rule: pure. Splitting by policy, scanning, the trace headers and the connector's copy are
 decided here against one configuration snapshot; `pipeline.py` stores the plan, then logs and
 queues it. Splinters keep the original's RIDs, so a RID means the same recipient everywhere.
+Dropping, quarantining and releasing are decisions of the plan, not stored states: the lifecycle
+table (`lifecycle.py`) starts with the queue entries a plan makes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from simulator.core.config.values import GatewayConfig, MailPolicy, domain_of
 from simulator.core.mail import connector
 from simulator.core.mail.inspection import MessageFacts
 from simulator.core.mail.journal import JournalSource
-from simulator.core.mail.lifecycle import MessageState, transition
 from simulator.core.mail.messages import Direction, HeldMessage, QueueEntry, ReceivedMessage
 from simulator.core.mail.policies import split_by_policy
 from simulator.core.mail.retry import RetrySchedule
@@ -83,7 +84,6 @@ def plan_release(
     now: datetime,
 ) -> Plan:
     """A quarantined splinter released: queued for delivery and, being safe now, copied."""
-    transition(MessageState.QUARANTINED, MessageState.QUEUED)
     incoming = held.message.direction is Direction.INCOMING
     policies = config.incoming_policies if incoming else OUTGOING_POLICIES
     policy = next((p for p in policies if p.name == held.policy), policies[-1])
@@ -96,17 +96,13 @@ def _splinter(
     plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
     policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
 ) -> None:
-    state = transition(MessageState.RECEIVED, MessageState.SCANNED)
     verdict = scan(mid, facts, policy)
     plan.log_lines.extend(verdict.log_lines)
     if verdict.disposition is Disposition.DROP:
-        transition(state, MessageState.DROPPED)
         plan.log_lines.append(f"Message finished MID {mid} aborted")
     elif verdict.disposition is Disposition.QUARANTINE:
-        transition(state, MessageState.QUARANTINED)
         plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message))
     else:
-        transition(state, MessageState.QUEUED)
         _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)
 
 
