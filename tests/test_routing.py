@@ -61,7 +61,6 @@ def test_dot_domain_does_not_match_the_domain_itself() -> None:
 def test_no_route_means_dns_exact_record_before_wildcard() -> None:
     assert hosts("intake.td.test", []) == (NextHop("127.0.0.1", 2527, 10),)
     assert hosts("anything.test", []) == (NextHop("127.0.0.1", 2528, 10),)
-    assert resolve("anything.test", [], ZONE).via == "DNS MX"
 
 
 def test_the_documented_pitfall_and_its_fix() -> None:
@@ -81,8 +80,7 @@ def test_several_hosts_and_mx_records_come_lowest_priority_first() -> None:
 
 
 def test_dev_null_discards() -> None:
-    assert resolve("spam.test", [SmtpRoute("spam.test", discard=True)], ZONE) == Resolution(
-        discard=True, via="/dev/null")
+    assert resolve("spam.test", [SmtpRoute("spam.test", discard=True)], ZONE) == Resolution(discard=True)
 
 
 def test_no_route_and_no_mx_is_no_route() -> None:

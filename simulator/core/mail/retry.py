@@ -18,8 +18,6 @@ MAX_AGE = timedelta(hours=72)
 _DOUBLINGS_TO_CAP = (LONGEST_WAIT // FIRST_RETRY).bit_length()
 
 
-
-
 @dataclass(frozen=True)
 class RetrySchedule:
     """When an entry was queued, how often it failed, and when it may be tried next."""

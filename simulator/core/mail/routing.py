@@ -18,15 +18,12 @@ CATCH_ALL = "ALL"
 WILDCARD = "*"
 
 
-
-
 @dataclass(frozen=True)
 class Resolution:
     """Where mail for one domain goes: `hosts` to try in order, or nowhere (`discard`)."""
 
     hosts: tuple[NextHop, ...] = ()
     discard: bool = False
-    via: str = ""  # how it was found, for the log: "route example.com", "DNS MX", "/dev/null"
 
 
 def route_for(domain: str, routes: Iterable[SmtpRoute]) -> SmtpRoute | None:
@@ -55,7 +52,7 @@ def resolve(domain: str, routes: Iterable[SmtpRoute], zone: Iterable[MxRecord]) 
     """Where mail for `domain` goes."""
     route = route_for(domain, routes)
     if route is None or route.use_dns:
-        return Resolution(mx_lookup(domain, zone), via="DNS MX")
+        return Resolution(mx_lookup(domain, zone))
     if route.discard:
-        return Resolution(discard=True, via="/dev/null")
-    return Resolution(tuple(sorted(route.hosts, key=lambda hop: hop.priority)), via=f"route {route.domain}")
+        return Resolution(discard=True)
+    return Resolution(tuple(sorted(route.hosts, key=lambda hop: hop.priority)))
