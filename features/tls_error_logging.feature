@@ -12,10 +12,10 @@ Feature: A TLS failure on the way to Threat Defense is logged the documented way
     Given Threat Defense has the fault "<fault>"
     When an outside sender sends a message to 1 local recipient through the public listener
     Then every recipient's mailbox receives the original
-    And the mail log shows the seed's TLS line for the copy
+    And the mail log shows, for the copy, "TDC: Message <copy MID> delivery failed to Cisco Secure Email Threat Defense: TLS Error."
     And the copy is still queued for retry
     When the next retry falls due
-    Then the mail log shows the seed's TLS line for the copy 2 times
+    Then the mail log shows, for the copy, "TDC: Message <copy MID> delivery failed to Cisco Secure Email Threat Defense: TLS Error." 2 times
     And Threat Defense receives no journal
     And no DSN is sent
 
@@ -43,7 +43,7 @@ Feature: A TLS failure on the way to Threat Defense is logged the documented way
   Scenario: Once the fault is gone, the retry delivers the copy
     Given Threat Defense has the fault "expired-cert"
     When an outside sender sends a message to 1 local recipient through the public listener
-    Then the mail log shows the seed's TLS line for the copy
+    Then the mail log shows, for the copy, "TDC: Message <copy MID> delivery failed to Cisco Secure Email Threat Defense: TLS Error."
     When Threat Defense's faults are cleared
     And the next retry falls due
     Then Threat Defense receives 1 journal

@@ -9,9 +9,10 @@ from email.message import EmailMessage
 from pytest_bdd import parsers, then
 
 from fixtures.harness import SandboxFacade
-from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, split_parts
 from simulator.endpoints.threat_defense import JournalRecord
 from steps.sending_steps import Sent
+
+JOURNAL_MARKER = "X-MS-Journal-Report"  # BEHAVIOUR.md §3, written out, not imported from the code under test
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -22,9 +23,22 @@ def parse(data: bytes) -> EmailMessage:
 
 def report_lines(record: JournalRecord) -> list[tuple[str, str]]:
     """Part 1 of a journal as (field, value) pairs, in order."""
-    text = parse(split_parts(record.data)[0]).get_content()
+    report = next(parse(record.data).iter_parts())
+    assert isinstance(report, EmailMessage) and report.get_content_type() == "text/plain"
+    text = report.get_content()
     return [(name, value.strip()) for name, _, value in
             (line.partition(":") for line in text.splitlines()) if value]
+
+
+def wire_parts(journal: bytes) -> list[tuple[EmailMessage, bytes]]:
+    """Each top-level part's headers and its body bytes, cut at the boundary (RFC 2046 §5.1.1)."""
+    boundary = parse(journal).get_boundary()
+    assert boundary is not None, "the journal has no MIME boundary"
+    body = journal.partition(b"\r\n\r\n")[2]
+    chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode())[1:]  # [0] is the preamble
+    cut = [chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+           for chunk in chunks if not chunk.startswith(b"--")]  # "--" ends the close delimiter
+    return [(parse(head + b"\r\n\r\n"), part_body) for head, _, part_body in cut]
 
 
 def only_journal(sandbox: SandboxFacade) -> JournalRecord:
@@ -113,10 +127,9 @@ def journal_valid(sandbox: SandboxFacade) -> None:
 @then("the journal's message/rfc822 part is byte-identical to what the mailbox received")
 def embedded_identical(sandbox: SandboxFacade, sent: Sent) -> None:
     (delivery,) = sandbox.mailbox(sent.mail.rcpt_tos[0])
-    record = only_journal(sandbox)
-    assert embedded_original(record.data) == delivery.data
-    (rfc822,) = [p for p in parse(record.data).iter_parts() if p.get_content_type() == "message/rfc822"]
-    assert rfc822.get_payload(0) is not None
+    (embedded,) = [body for head, body in wire_parts(only_journal(sandbox).data)
+                   if head.get_content_type() == "message/rfc822"]
+    assert embedded == delivery.data
 
 
 @then("each journal lists only the recipients of its own splinter")
