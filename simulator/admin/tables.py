@@ -2,8 +2,8 @@
 
 Design rule: a level that sets no table of its own sees the one it inherits (machine > group >
 cluster > built-in); an edit copies that table to the level, changed, so from then on the level
-sets its own. Destinations read as the vendor writes them: `host:port[:priority]` (several, comma
-separated), `USEDNS` or `/dev/null`.
+sets its own. Destinations, hosts and domains are read by core/config/text.py, as the `--config`
+file reads them: `host:port[:priority]` (several, comma separated), `USEDNS` or `/dev/null`.
 """
 
 from __future__ import annotations
@@ -12,54 +12,14 @@ from typing import Any
 
 from simulator.admin.actions import PENDING, ConfigAdmin, level_name
 from simulator.core.config.cluster import ClusterConfig, Level, Resolved
-from simulator.core.config.values import MxRecord, NextHop, SmtpRoute
+from simulator.core.config.text import format_destination, mx_record, parse_hop, parse_route, zone_domain
+from simulator.core.config.values import MxRecord, SmtpRoute
 from simulator.core.errors import ConfigError, NotFound
-
-USEDNS, DEV_NULL = "USEDNS", "/dev/null"
-
-
-def parse_hop(text: str) -> NextHop:
-    """`host:port[:priority]`; ConfigError naming the part that is wrong."""
-    parts = text.strip().split(":")
-    host, port, priority = (*parts, "0")[:3] if len(parts) in (2, 3) else ("", "", "")
-    if not host or any(ch.isspace() for ch in host):
-        raise ConfigError("host", f"{text!r} is not host:port[:priority]")
-    if not port.isdecimal() or not 1 <= int(port) <= 65535:
-        raise ConfigError("host", f"{text!r}: the port must be a number from 1 to 65535")
-    if not priority.isdecimal():
-        raise ConfigError("host", f"{text!r}: the priority must be a whole number of at least 0")
-    return NextHop(host, int(port), int(priority))
-
-
-def format_hop(hop: NextHop) -> str:
-    return f"{hop.host}:{hop.port}:{hop.priority}"
-
-
-def check_domain(text: str) -> str:
-    """A route's or MX record's domain: `example.com`, `.example.com`, `ALL` or `*`, no spaces."""
-    domain = text.strip()
-    if not domain or any(ch.isspace() or ch in "@,;<>" for ch in domain):
-        raise ConfigError("domain", f"{text!r} is not a domain, .domain or ALL")
-    return domain
-
-
-def parse_route(domain: str, destination: str | list[str]) -> SmtpRoute:
-    """A route from its domain and destination: USEDNS, /dev/null, or hosts."""
-    hops = destination if isinstance(destination, list) else destination.split(",")
-    words = [hop.strip() for hop in hops if hop.strip()]
-    if [word.upper() for word in words] == [USEDNS]:
-        return SmtpRoute(check_domain(domain), use_dns=True)
-    if words == [DEV_NULL]:
-        return SmtpRoute(check_domain(domain), discard=True)
-    if not words:
-        raise ConfigError("destination", f"give hosts (host:port[:priority]), {USEDNS} or {DEV_NULL}")
-    return SmtpRoute(check_domain(domain), hosts=tuple(parse_hop(word) for word in words))
 
 
 def route_json(route: SmtpRoute) -> dict[str, Any]:
-    destination = USEDNS if route.use_dns else DEV_NULL if route.discard else ", ".join(
-        format_hop(hop) for hop in route.hosts)
-    return {"domain": route.domain, "destination": destination}
+    """A route as the API shows it: its domain and its destination in the form `add_route` reads."""
+    return {"domain": route.domain, "destination": format_destination(route)}
 
 
 class TablesAdmin:
@@ -114,8 +74,8 @@ class TablesAdmin:
 
     def set_mx(self, level_text: str, domain: str, hops: list[str]) -> str:
         """Replace `domain`'s MX records at a level (none: remove them)."""
-        name, level = check_domain(domain), self._config.level(level_text)
-        records = tuple(MxRecord(name, hop.priority, hop.host, hop.port) for hop in map(parse_hop, hops))
+        name, level = zone_domain(domain), self._config.level(level_text)
+        records = tuple(mx_record(name, parse_hop(hop)) for hop in hops)
 
         def replace(config: ClusterConfig) -> ClusterConfig:
             zone: tuple[MxRecord, ...] = config.inherited(level, "dns_zone").value
