@@ -94,9 +94,7 @@ class EndpointHandler:
         envelope.rcpt_tos.append(address)
         return replies.RECIPIENT_OK.line
 
-    async def handle_DATA_COMMAND(
-        self, server: ObservedSMTP, session: Session, envelope: Envelope
-    ) -> str | None:
+    async def before_data(self, server: ObservedSMTP) -> str | None:
         """The DATA command before its 354: only a fault answers here."""
         return await self.fault_reply(server, "DATA")
 

@@ -81,6 +81,10 @@ class GatewayListener:
             self._log.info(f"Message finished MID {connection.mid} aborted")
             connection.mid = None
 
+    async def before_data(self, server: ObservedSMTP) -> str | None:
+        """Nothing before the 354: the gateway decides on the message once it has it."""
+        return None
+
     async def handle_RSET(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         self._abort_transaction(server.connection)
         return replies.OK.line
