@@ -177,10 +177,12 @@ def test_status_tophosts_and_tail(
 def test_faults_set_show_clear(data_dir: Path, tdc_sandbox: SandboxFacade) -> None:
     assert "threat_defense: down, fail-next:2" in ok(data_dir, "faults", "set", "threat_defense", "down",
                                                      "fail-next:2")
-    assert not tdc_sandbox.sandbox.threat_defense_server.listening
+    endpoint = tdc_sandbox.sandbox.threat_defense_server
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((endpoint.host, endpoint.port), timeout=10)
     assert "mailbox: no faults" in ok(data_dir, "faults", "show")
     assert "threat_defense: no faults" in ok(data_dir, "faults", "clear", "threat_defense")
-    assert tdc_sandbox.sandbox.threat_defense_server.listening
+    socket.create_connection((endpoint.host, endpoint.port), timeout=10).close()  # listening again
 
 
 @pytest.mark.bad_input
