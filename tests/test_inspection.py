@@ -60,9 +60,11 @@ def test_missing_subject_and_message_id_are_empty() -> None:
     assert (facts.subject, facts.message_id) == ("", "")
 
 
-def test_body_text_joins_the_decoded_parts() -> None:
-    text = inspect(MULTIPART).body_text()
-    assert "Hällo Bob" in text and "binary attachment" in text
+def test_lower_body_joins_the_decoded_parts_lower_cased() -> None:
+    """Quoted-printable and base64 parts decoded, the text lower-cased, for the content rules."""
+    text = inspect(MULTIPART).lower_body
+    assert "hällo bob" in text and "binary attachment" in text
+    assert "h=c3=a4llo" not in text, "parts are decoded, not scanned as transferred"
 
 
 #: Headers and bodies a sender can get wrong; inspecting them must not raise.

@@ -52,12 +52,3 @@ def test_with_text_keeps_code_and_status() -> None:
     reply = replies.MESSAGE_ACCEPTED.with_text("Ok: Message 3 accepted")
     assert (reply.code, reply.enhanced, reply.text) == (250, "2.0.0", "Ok: Message 3 accepted")
     assert replies.MESSAGE_ACCEPTED.text == "Ok: message accepted"
-
-
-@pytest.mark.parametrize(
-    ("code", "success", "transient"),
-    [(250, True, False), (354, True, False), (421, False, True), (550, False, False)],
-)
-def test_reply_classes(code: int, success: bool, transient: bool) -> None:
-    reply = Reply(code, f"{str(code)[0]}.0.0", "text")
-    assert (reply.is_success, reply.is_transient) == (success, transient)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
 
+from simulator.core.mail.inspection import inspect
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
 from simulator.core.mail.scanning import EICAR, GTUBE
 from simulator.core.mail.td_analysis import analyse
-from simulator.core.mail.verdicts import REMEDIATION, RULES, verdict_for
+from simulator.core.mail.verdicts import REMEDIATION, verdict_of
 
 ADDRESSING = JournalAddressing("tdc-journal@esa1.sandbox.test", "t@intake.td.test", "esa1.sandbox.test")
 
@@ -40,13 +42,27 @@ def journal(delivered: bytes, recipients: tuple[str, ...] = ("bob@example.com",)
     ],
 )
 def test_each_verdict_has_content_that_earns_it(message: bytes, verdict: str) -> None:
-    assert verdict_for(message) == verdict
+    assert verdict_of(inspect(message)) == verdict
 
 
-def test_the_most_severe_rule_wins() -> None:
-    both = original(subject="You have won", body=EICAR.decode() + "\r\n")
-    assert verdict_for(both) == "Malicious"
-    assert RULES[0][0] == "Malicious"
+#: The verdicts from the most to the least severe (README "Verdicts"), each with content earning it:
+#: (subject, body, extra headers).
+BY_SEVERITY = {
+    "Malicious": ("", EICAR.decode() + "\r\n", ""),
+    "Phishing": ("Please verify your account", "", ""),
+    "BEC": ("", "Kindly arrange a wire transfer.\r\n", ""),
+    "Scam": ("You have won", "", ""),
+    "Spam": ("", GTUBE.decode() + "\r\n", ""),
+    "Graymail": ("", "", "List-Unsubscribe: <mailto:u@list.test>\r\n"),
+}
+PAIRS = list(itertools.combinations(BY_SEVERITY, 2))  # (more severe, milder)
+
+
+@pytest.mark.parametrize(("severe", "milder"), PAIRS, ids=[f"{a}-over-{b}" for a, b in PAIRS])
+def test_a_message_earning_two_verdicts_gets_the_more_severe(severe: str, milder: str) -> None:
+    subjects, bodies, headers = zip(BY_SEVERITY[milder], BY_SEVERITY[severe], strict=True)  # milder first
+    both = original(subject=" ".join(subjects), body="".join(bodies), extra="".join(headers))
+    assert verdict_of(inspect(both)) == severe
 
 
 def test_every_verdict_has_a_remediation_choice() -> None:

@@ -23,14 +23,6 @@ class Reply:
         """The reply as sent on the wire (without CRLF)."""
         return f"{self.code} {self.enhanced} {self.text}"
 
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.code < 400
-
-    @property
-    def is_transient(self) -> bool:
-        return 400 <= self.code < 500
-
     def with_text(self, text: str) -> Reply:
         """The same code and enhanced status with another text (e.g. naming a MID)."""
         return Reply(self.code, self.enhanced, text)

@@ -31,18 +31,10 @@ class MessageFacts:
         """Does the raw message or any decoded part contain `needle`?"""
         return needle in self.raw or any(needle in part for part in self.decoded_parts)
 
-    def body_text(self) -> str:
-        """Every decoded part as text, for content rules."""
-        return self._body_text
-
     @cached_property
-    def _body_text(self) -> str:  # decoded once: several rules and engines read it
-        return "\n".join(part.decode("utf-8", "replace") for part in self.decoded_parts)
-
-    @cached_property
-    def lower_body(self) -> str:
-        """`body_text()` lower-cased, for case-insensitive rules."""
-        return self._body_text.lower()
+    def lower_body(self) -> str:  # decoded once: several rules and engines read it
+        """Every decoded part as text, lower-cased, for the case-insensitive content rules."""
+        return "\n".join(part.decode("utf-8", "replace") for part in self.decoded_parts).lower()
 
 
 def _value(name: str, raw_value: str) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
-from simulator.core.mail.inspection import MessageFacts, inspect
+from simulator.core.mail.inspection import MessageFacts
 from simulator.core.mail.scanning import EICAR, GTUBE
 
 Verdict = Literal["BEC", "Scam", "Phishing", "Malicious", "Spam", "Graymail", "Neutral"]
@@ -48,11 +48,6 @@ REMEDIATION: dict[Verdict, Remediation] = {
 def verdict_of(facts: MessageFacts) -> Verdict:
     """The verdict of the original these facts describe."""
     return next((verdict for verdict, rule in RULES if rule(facts)), "Neutral")
-
-
-def verdict_for(original: bytes) -> Verdict:
-    """The verdict of an original given as bytes."""
-    return verdict_of(inspect(original))
 
 
 def true_sender_ip(facts: MessageFacts, header: str, connecting_ip: str) -> str:
