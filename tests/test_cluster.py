@@ -86,8 +86,6 @@ def test_the_most_specific_level_wins_and_says_where_it_came_from() -> None:
     assert cluster.resolve("esa1", "messages_per_connection") == Resolved(10, None)
     assert [cluster.effective(m).max_message_size for m in TOPOLOGY.machines] == [1000, 3000, 2000]
     assert cluster.at(BRANCH) == {"max_message_size": 2000}
-    unset = cluster.unset(ESA2, "max_message_size")
-    assert unset.resolve("esa2", "max_message_size") == Resolved(1000, CLUSTER)
 
 
 def test_each_machine_runs_under_its_own_name() -> None:

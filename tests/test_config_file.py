@@ -265,12 +265,14 @@ CONFLICTS = [
     bad("custom while disabled", '[cluster]\ntdc.enabled = false\n' + POLICY
         + 'tdc = "custom"\ntdc_intake = "x@t.test"\n', "cluster.policies[0].tdc (line 6)",
         "disables it on esa1"),
-    bad("machine disable against the cluster", 'tenants = ["a@t.test"]\n[cluster]\ntdc.enabled = true\n'
-        "[machine.esa1]\ntdc.enabled = false\n", "machine.esa1.tdc.enabled (line 5)",
-        "but cluster.tdc.enabled (line 3) enables it"),
-    bad("machine disable against its group", 'tenants = ["a@t.test"]\n' + GROUPS + "[group.Main_Group]\n"
-        "tdc.enabled = true\n[machine.esa2]\ntdc.enabled = false\n", "machine.esa2.tdc.enabled (line 7)",
-        "disables it at group:Main_Group too"),
+    bad("custom where a machine disable reaches", 'tenants = ["a@t.test"]\n' + GROUPS + POLICY
+        + 'tdc = "custom"\ntdc_intake = "x@t.test"\n[cluster.tdc]\nenabled = true\n[machine.esa2]\n'
+        "tdc.enabled = false\n", "cluster.policies[0].tdc (line 7)",
+        "but machine.esa2.tdc.enabled (line 12) disables it on esa1"),
+    bad("a host that is not a host", ROUTE + 'hosts = ["ho st:25"]\n', "cluster.routes[0].hosts[0] (line 3)",
+        "'ho st' is not a host name or IP address"),
+    bad("an MX record with two priorities", DNS + 'mx = ["10 h.test:25:5"]\n', "dns[0].mx[0] (line 3)",
+        "is not 'PRIORITY host:port'"),
 ]
 
 BAD_VALUES = [

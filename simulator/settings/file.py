@@ -1,26 +1,30 @@
-"""The sandbox's `--config` file: TOML, every key documented in `sandbox.example.toml`.
+"""The sandbox's `--config` file: TOML, every key documented in `sandbox.example.toml`, read into the
+`ClusterConfig` the sandbox starts with.
 
-Design rule: refuse rather than guess. An unknown key, a conflicting declaration or a bad value stops
-the sandbox with a ConfigError naming the dotted key and its line (toml_lines.py finds it); what
-loads is a `ClusterConfig` that passes `validate()`. A level's values are read in config_values.py.
+Design rule: refuse rather than guess. A refusal is one ConfigError naming the dotted key and its
+line (toml_lines.py finds it); the file's shape and values are checked by the model (schema.py),
+and what the levels set is applied as an administrator would submit it: cluster first, then
+groups, then machines, the connector through `ClusterConfig.set_connector`, so the machine-disable
+rule (BEHAVIOUR.md §5.3) has one definition for the file and the admin API alike.
 """
 
 from __future__ import annotations
 
-import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast, get_args
+from typing import TYPE_CHECKING
 
-from simulator.core.config.cluster import CLUSTER, ClusterConfig, DisableRule, Level, Topology
-from simulator.core.config.values import GatewayConfig, validate_address
+from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level
+from simulator.core.config.values import GatewayConfig
 from simulator.core.errors import ConfigError
-from simulator.settings.levels import dns_zone, level_settings
-from simulator.settings.toml_source import Table, parse_toml
+from simulator.settings.toml_lines import KeyPath, Lines, key_lines, where
 
-_TOP_KEYS = ("disable_rule", "tenants", "groups", "dns", "cluster", "group", "machine")
-_GROUP = re.compile(r"[A-Za-z0-9_-]+")
-_MACHINE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")  # becomes a host name label
+if TYPE_CHECKING:
+    from simulator.settings.levels import LevelTable
+    from simulator.settings.schema import FileModel
 
 
 @dataclass(frozen=True)
@@ -37,109 +41,80 @@ def load_config_file(path: Path) -> ConfigFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError("file", f"cannot read it: {error}") from None
-    return read_config(parse_toml(text))
+    return read_config(text)
 
 
-def read_config(root: Table) -> ConfigFile:
-    """The cluster configuration and the Threat Defense tenants that `root` declares."""
-    root.only(_TOP_KEYS)
-    tenants = _tenants(root)
-    rule = root.get("disable_rule", str, "propagate")
-    if rule not in get_args(DisableRule):
-        raise root.error(f"must be one of {', '.join(get_args(DisableRule))}, not {rule!r}", "disable_rule")
-    cluster = ClusterConfig(_topology(root), GatewayConfig(dns_zone=dns_zone(root)),
-                            disable_rule=cast(DisableRule, rule))
-    tables = _level_tables(root, cluster.topology)
-    for level, table in tables.items():
-        for key, value in level_settings(table).items():
+def read_config(text: str) -> ConfigFile:
+    """The cluster configuration and the Threat Defense tenants that TOML `text` declares."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("TOML syntax", str(error)) from None
+    from simulator.settings.schema import declared  # pydantic: only for a --config file
+
+    lines = key_lines(text)
+    model = declared(data, lines)
+    tenants = tuple(model.tenants) if model.tenants is not None else None
+    return ConfigFile(_cluster(model, lines, tenants), tenants)
+
+
+def _path(level: Level) -> KeyPath:
+    return ("cluster",) if level == CLUSTER else (level.kind, level.name)
+
+
+@contextmanager
+def _at(lines: Lines, path: KeyPath) -> Iterator[None]:
+    """Re-raise a core ConfigError as one about the key at `path`, with its line."""
+    try:
+        yield
+    except ConfigError as error:
+        raise ConfigError(where(lines, path), error.reason) from None
+
+
+def _levels(model: FileModel, cluster: ClusterConfig, lines: Lines) -> dict[Level, LevelTable]:
+    """Each level's table, cluster first: `[group.NAME]` and `[machine.NAME]` name declared ones."""
+    levels = {CLUSTER: model.cluster}
+    for kind, tables in (("group", model.group), ("machine", model.machine)):
+        for name, table in tables.items():
+            with _at(lines, (kind, name)):
+                levels[cluster.topology.check(Level(kind, name))] = table  # type: ignore[arg-type]
+    return levels
+
+
+def _cluster(model: FileModel, lines: Lines, tenants: tuple[str, ...] | None) -> ClusterConfig:
+    """Each level's settings applied in order; the first tenant is the default intake address."""
+    cluster = ClusterConfig(model.topology(), GatewayConfig(dns_zone=model.zone()),
+                            disable_rule=model.disable_rule)
+    origins: dict[Level, str] = {}  # where each level's tdc.enabled comes from (a machine's, if propagated)
+    for level, table in _levels(model, cluster, lines).items():
+        settings = table.settings()
+        enabled = settings.pop("tdc.enabled", None)
+        for key, value in settings.items():
             cluster = cluster.set(level, key, value)
-    cluster, origins = _propagate_disable(cluster, tables)
+        if enabled is not None:
+            before, cluster = cluster, cluster.set_connector(level, enabled)
+            origins |= {each: where(lines, (*_path(level), "tdc", "enabled"))
+                        for each in cluster.layers if before.layers.get(each) != cluster.layers[each]}
     if tenants and "tdc.intake_address" not in cluster.at(CLUSTER):
         cluster = cluster.set(CLUSTER, "tdc.intake_address", tenants[0])
-    _check_connector(cluster, tables, origins)
+    _check_connector(cluster, lines, origins)
     cluster.validate()
-    return ConfigFile(cluster, tenants)
+    return cluster
 
 
-def _tenants(root: Table) -> tuple[str, ...] | None:
-    """The Threat Defense intake addresses (the first is the connector's default), if given."""
-    if "tenants" not in root:
-        return None
-    if not (tenants := root.strings("tenants")):
-        raise root.error("list at least one Threat Defense intake address", "tenants")
-    for index, address in enumerate(tenants):
-        with root.checking("tenants", index):
-            validate_address("tenants", address)
-        if address in tenants[:index]:
-            raise root.error(f"{address} is listed twice", "tenants", index)
-    return tenants
-
-
-def _topology(root: Table) -> Topology:
-    """The `[groups]` table; without one, esa1 in Main_Group."""
-    if "groups" not in root:
-        return Topology()
-    if not (groups := root.table("groups")).values:
-        raise groups.error("declare at least one group and its machines")
-    placed: dict[str, str] = {}
-    for group in groups.values:
-        if not _GROUP.fullmatch(group):
-            raise groups.error("not a group name (letters, digits, _ and -)", group)
-        if not (machines := groups.strings(group)):
-            raise groups.error("a group needs at least one machine", group)
-        for machine in machines:
-            if not _MACHINE.fullmatch(machine):
-                raise groups.error(f"not a machine name (letters, digits and -): {machine!r}", group)
-            if machine in placed:
-                raise groups.error(f"machine {machine} is already in group {placed[machine]}", group)
-            placed[machine] = group
-    return Topology(tuple((group, groups.strings(group)) for group in groups.values))
-
-
-def _level_tables(root: Table, topology: Topology) -> dict[Level, Table]:
-    """`[cluster]`, `[group.NAME]` and `[machine.NAME]`, each naming a declared group or machine."""
-    tables = {CLUSTER: root.table("cluster")}
-    for kind in ("group", "machine"):
-        for name in (sections := root.table(kind)).values:
-            with sections.checking(name):
-                level = topology.check(Level(kind, name))
-            tables[level] = sections.table(name)
-    return tables
-
-
-def _propagate_disable(
-    cluster: ClusterConfig, tables: dict[Level, Table]
-) -> tuple[ClusterConfig, dict[Level, str]]:
-    """disable_rule "propagate": disabling at machine level disables its group and the cluster too."""
-    # and where each level's tdc.enabled comes from: its own key, or the machine's key that disabled it
-    origins = {level: table.where("tdc", "enabled") for level, table in tables.items()}
-    if cluster.disable_rule != "propagate":
-        return cluster, origins
-    for level, table in tables.items():
-        if level.kind != "machine" or cluster.at(level).get("tdc.enabled") is not False:
-            continue
-        for upper in (Level("group", cluster.topology.group_of(level.name)), CLUSTER):
-            if cluster.at(upper).get("tdc.enabled"):
-                raise table.error(f'disables the connector, which disables it at {upper} too (disable_rule '
-                                  f'"propagate"), but {origins[upper]} enables it', "tdc", "enabled")
-            if "tdc.enabled" not in cluster.at(upper):
-                cluster, origins[upper] = cluster.set(upper, "tdc.enabled", False), origins[level]
-    return cluster, origins
-
-
-def _check_connector(cluster: ClusterConfig, tables: dict[Level, Table], origins: dict[Level, str]) -> None:
+def _check_connector(cluster: ClusterConfig, lines: Lines, origins: Mapping[Level, str]) -> None:
     """Every machine the file enables has an intake address; none it disables has a Custom policy."""
     for machine in cluster.topology.machines:
         enabled = cluster.resolve(machine, "tdc.enabled")
         if enabled.level is None:
             continue  # the sandbox decides (--no-tdc)
-        where = origins[enabled.level]
+        where_set = origins[enabled.level]
         if enabled.value and not cluster.resolve(machine, "tdc.intake_address").value:
-            raise ConfigError(where, f"enables the connector on {machine} without an intake address: "
-                                     "set tdc.intake_address or list tenants")
+            raise ConfigError(where_set, f"enables the connector on {machine} without an intake address: "
+                                         "set tdc.intake_address or list tenants")
         policies = cluster.resolve(machine, "incoming_policies")
         for index, policy in enumerate(policies.value):
             if not enabled.value and policy.tdc == "custom" and policies.level is not None:
-                raise tables[policies.level].error(
-                    f"policy {policy.name} has a Custom Message Intake Address, which needs the connector "
-                    f"enabled, but {where} disables it on {machine}", "policies", index, "tdc")
+                raise ConfigError(where(lines, (*_path(policies.level), "policies", index, "tdc")),
+                                  f"policy {policy.name} has a Custom Message Intake Address, which needs "
+                                  f"the connector enabled, but {where_set} disables it on {machine}")

@@ -1,151 +1,136 @@
 """What one level of the `--config` file sets (`[cluster]`, `[group.NAME]`, `[machine.NAME]`), as
-`cluster.SETTINGS`, and the file's DNS zone table.
+`cluster.SETTINGS`, and the entries of the file's DNS zone table.
 
-Design rule: every value is checked where it is read, with the model's own validators
-(`validate_address`, `MailPolicy`, `SmtpRoute`) under `Table.checking`, so a refusal names the key
-and its line. Mail policies are read in config_policies.py.
+Design rule: every value is checked where it stands by the one core function for it
+(`validate_address`, core/config/text.py for domains, hosts, routes and MX records), so the file
+and the admin API read the same text the same way. A level sets only the keys it writes.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, validate_address
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+
+from simulator.core.config.text import (
+    destination_words,
+    domain_name,
+    is_special,
+    mx_record,
+    parse_hop,
+    parse_mx,
+    parse_route,
+    route_domain,
+    zone_domain,
+)
+from simulator.core.config.values import MxRecord, SmtpRoute
 from simulator.core.errors import ConfigError
-from simulator.core.mail.routing import CATCH_ALL, WILDCARD
-from simulator.settings.policies import read_policies
-from simulator.settings.toml_source import Table
-
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-USEDNS, DEV_NULL = "USEDNS", "/dev/null"
-
-Reader = Callable[[Table, str], dict[str, Any]]
+from simulator.settings.policies import Address, PolicyTable, check_table, incoming_policies
+from simulator.settings.refusals import Section, checked, refuse
 
 
-def _tdc(level: Table, key: str) -> dict[str, Any]:
-    tdc = level.table(key).only(("enabled", "intake_address"))
-    settings: dict[str, Any] = {}
-    if "enabled" in tdc:
-        settings["tdc.enabled"] = tdc.get("enabled", bool, False)
-    if "intake_address" in tdc:
-        with tdc.checking("intake_address"):
-            address = validate_address("intake_address", tdc.need("intake_address", str))
-        settings["tdc.intake_address"] = address
-    return settings
+def _network(text: str) -> str:
+    """An IP network, `10.0.0.0/8`, without host bits."""
+    try:
+        ipaddress.ip_network(text)
+    except ValueError as error:
+        raise ConfigError("network", str(error)) from None
+    return text
 
 
-def _domains(level: Table, key: str) -> dict[str, Any]:
-    for index, domain in enumerate(domains := level.strings(key)):
-        if not DOMAIN.fullmatch(domain):
-            raise level.error(f"not a domain name: {domain!r}", key, index)
-    return {key: domains}
+def _destination_word(word: str) -> None:
+    """A host (`host:port[:priority]`), unless the word is `USEDNS` or `/dev/null`."""
+    if not is_special(word):
+        parse_hop(word)
 
 
-def _networks(level: Table, key: str) -> dict[str, Any]:
-    for index, network in enumerate(networks := level.strings(key)):
-        with level.checking(key, index):
-            try:
-                ipaddress.ip_network(network)
-            except ValueError as error:
-                raise ConfigError(key, str(error)) from None
-    return {key: networks}
+def _split(hosts: object) -> object:
+    """A string of hosts is a comma-separated list, as the admin API reads it."""
+    return destination_words(hosts) if isinstance(hosts, str) else hosts
 
 
-def _users(level: Table, key: str) -> dict[str, Any]:
-    users = level.table(key)
-    return {key: tuple((user, users.need(user, str)) for user in users.values)}
+Domain = Annotated[str, AfterValidator(checked(domain_name))]
+Network = Annotated[str, AfterValidator(checked(_network))]
+DestinationWord = Annotated[str, AfterValidator(checked(_destination_word))]
+AtLeastOne = Annotated[int, Field(ge=1)]
 
 
-def _positive(level: Table, key: str) -> dict[str, Any]:
-    if (value := level.need(key, int)) < 1:
-        raise level.error(f"must be at least 1, not {value}", key)
-    return {key: value}
+class Tdc(Section):
+    """`tdc.enabled` and `tdc.intake_address`: the connector's global settings at a level."""
+
+    enabled: bool | None = None
+    intake_address: Address | None = None
 
 
-def next_hop(text: str) -> NextHop:
-    """`host:port` or `host:port:priority`."""
-    host, *numbers = text.split(":")
-    if not DOMAIN.fullmatch(host) or len(numbers) not in (1, 2) or not all(n.isdecimal() for n in numbers):
-        raise ConfigError("host", f"{text!r} is not host:port or host:port:priority")
-    if not 1 <= int(numbers[0]) <= 65535:
-        raise ConfigError("host", f"port out of range 1-65535 in {text!r}")
-    return NextHop(host, int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else 0)
+class Route(Section):
+    """`[[...routes]]`: mail for `domain` goes to `hosts`, or `USEDNS`, or `/dev/null`."""
+
+    domain: Annotated[str, AfterValidator(checked(route_domain))]
+    hosts: Annotated[list[DestinationWord], BeforeValidator(_split)]
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Route:
+        try:
+            self.value()
+        except ConfigError as error:
+            raise refuse(error.reason, "hosts") from None
+        return self
+
+    def value(self) -> SmtpRoute:
+        return parse_route(self.domain, self.hosts)
 
 
-def _route(route: Table) -> SmtpRoute:
-    route.only(("domain", "hosts"))
-    domain = route.need("domain", str)
-    if domain != CATCH_ALL and not DOMAIN.fullmatch(domain.removeprefix(".")):
-        raise route.error(f"not a domain, .domain or {CATCH_ALL}: {domain!r}", "domain")
-    given = route.need("hosts", object)
-    hosts = (given,) if isinstance(given, str) else route.strings("hosts")
-    special = [host.upper() for host in hosts if host.upper() in (USEDNS, DEV_NULL.upper())]
-    if not hosts or (special and len(hosts) > 1):
-        raise route.error(f"either hosts, {USEDNS} or {DEV_NULL}, not {hosts!r}", "hosts")
-    hops = []
-    for index, host in enumerate(() if special else hosts):
-        with route.checking(*(("hosts", index) if isinstance(given, list) else ("hosts",))):
-            hops.append(next_hop(host))
-    return SmtpRoute(domain, tuple(hops), use_dns=special == [USEDNS], discard=special == [DEV_NULL.upper()])
+class DnsEntry(Section):
+    """`[[dns]]`: a domain's MX records, `PRIORITY host:port` each."""
+
+    domain: Annotated[str, AfterValidator(checked(zone_domain))]
+    mx: list[Annotated[str, AfterValidator(checked(parse_mx))]]
+
+    @field_validator("mx")
+    @classmethod
+    def _some(cls, mx: list[str]) -> list[str]:
+        if not mx:
+            raise refuse("needs at least one 'PRIORITY host:port' record")
+        return mx
+
+    def records(self) -> tuple[MxRecord, ...]:
+        return tuple(mx_record(self.domain, parse_mx(text)) for text in self.mx)
 
 
-def _routes(level: Table, key: str) -> dict[str, Any]:
-    routes, tables = list[SmtpRoute](), level.tables(key)
-    for table in tables:
-        if (route := _route(table)).domain.lower() in {r.domain.lower() for r in routes}:
-            raise table.error(f"a second route for {route.domain}", "domain")
-        routes.append(route)
-    return {key: tuple(routes)}
+def _unique_routes(routes: list[Route] | None) -> list[Route] | None:
+    for index, route in enumerate(routes or ()):
+        if route.domain.lower() in {known.domain.lower() for known in (routes or ())[:index]}:
+            raise refuse(f"a second route for {route.domain}", index, "domain")
+    return routes
 
 
-def _policies(level: Table, key: str) -> dict[str, Any]:
-    return {"incoming_policies": read_policies(level, key)}
+class LevelTable(Section):
+    """`[cluster]`, `[group.NAME]` or `[machine.NAME]`: the same keys at each level."""
+
+    tdc: Tdc | None = None
+    local_domains: list[Domain] | None = None
+    relay_networks: list[Network] | None = None
+    auth_users: dict[str, str] | None = None
+    max_message_size: AtLeastOne | None = None
+    messages_per_connection: AtLeastOne | None = None
+    policies: Annotated[list[PolicyTable], AfterValidator(check_table)] | None = None
+    routes: Annotated[list[Route], AfterValidator(_unique_routes)] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The `cluster.SETTINGS` this level sets, as the core's values."""
+        tdc = self.tdc.model_dump(exclude_none=True) if self.tdc else {}
+        values = {
+            "local_domains": _frozen(self.local_domains), "relay_networks": _frozen(self.relay_networks),
+            "auth_users": None if self.auth_users is None else tuple(self.auth_users.items()),
+            "max_message_size": self.max_message_size,
+            "messages_per_connection": self.messages_per_connection,
+            "incoming_policies": None if self.policies is None else incoming_policies(self.policies),
+            "routes": None if self.routes is None else tuple(route.value() for route in self.routes),
+        }
+        return {**{f"tdc.{key}": value for key, value in tdc.items()},
+                **{key: value for key, value in values.items() if value is not None}}
 
 
-_READERS: dict[str, Reader] = {
-    "tdc": _tdc, "local_domains": _domains, "relay_networks": _networks, "auth_users": _users,
-    "max_message_size": _positive, "messages_per_connection": _positive, "policies": _policies,
-    "routes": _routes,
-}
-
-
-def level_settings(level: Table) -> dict[str, Any]:
-    """The `cluster.SETTINGS` that a level's table sets."""
-    level.only(_READERS)
-    settings: dict[str, Any] = {}
-    for key in level.values:
-        settings.update(_READERS[key](level, key))
-    return settings
-
-
-def _records(record: Table) -> tuple[MxRecord, ...]:
-    record.only(("domain", "mx"))
-    domain = record.need("domain", str)
-    if domain != WILDCARD and not DOMAIN.fullmatch(domain):
-        raise record.error(f"not a domain or {WILDCARD}: {domain!r}", "domain")
-    if not (texts := record.strings("mx")):
-        raise record.error("needs at least one 'PRIORITY host:port' record", "mx")
-    records = []
-    for index, text in enumerate(texts):
-        priority, _, host = text.partition(" ")
-        if not priority.isdecimal():
-            raise record.error(f"{text!r} is not 'PRIORITY host:port'", "mx", index)
-        with record.checking("mx", index):
-            hop = next_hop(host.strip())
-        records.append(MxRecord(domain, int(priority), hop.host, hop.port))
-    return tuple(records)
-
-
-def dns_zone(root: Table) -> tuple[MxRecord, ...]:
-    """The `[[dns]]` records: the sandbox's DNS zone table, shared by every machine."""
-    zone: list[MxRecord] = []
-    for table in root.tables("dns"):
-        records = _records(table)
-        if records[0].domain.lower() in {r.domain.lower() for r in zone}:
-            raise table.error(f"a second [[dns]] entry for {records[0].domain}", "domain")
-        zone += records
-    return tuple(zone)
+def _frozen(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)

@@ -7,11 +7,12 @@ A level's list replaces the whole list of the level above, as the policy table d
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from simulator.core.config.values import (
     DEFAULT_POLICY,
-    TDC_MODES,
     ContentFilter,
     FilterAction,
     MailPolicy,
@@ -19,76 +20,97 @@ from simulator.core.config.values import (
     validate_address,
 )
 from simulator.core.errors import ConfigError
-from simulator.settings.toml_source import Table
-
-_POLICY_KEYS = ("name", "recipients", "anti_spam", "anti_virus", "tdc", "tdc_intake", "content_filters")
-_ACTIONS = ("drop", "quarantine")
+from simulator.settings.refusals import Section, checked, refuse
 
 
-def check_pattern(pattern: str) -> str:
+def _address(address: str) -> str:
+    return validate_address("address", address)
+
+
+def _pattern(pattern: str) -> str:
     """`pattern` if it is `user@example.com`, `@example.com`, `@.example.com` or `user@`."""
     local, at, domain = pattern.partition("@")
+    reason = f"{pattern!r} is not user@domain, @domain, @.domain or user@"
+    if not at or not (local or domain):
+        raise ConfigError("recipients", reason)
     try:
-        if not at or not (local or domain):
-            raise ConfigError("recipients", "no @")
-        validate_address("recipients", f"{local or 'user'}@{domain.removeprefix('.') or 'example.com'}")
+        _address(f"{local or 'user'}@{domain.removeprefix('.') or 'example.com'}")
     except ConfigError:
-        reason = f"{pattern!r} is not user@domain, @domain, @.domain or user@"
         raise ConfigError("recipients", reason) from None
     return pattern
 
 
-def _content_filter(table: Table) -> ContentFilter:
-    table.only(("name", "contains", "action", "header"))
-    name, contains, action = (table.need(key, str) for key in ("name", "contains", "action"))
-    if action not in _ACTIONS:
-        raise table.error(f"must be one of {', '.join(_ACTIONS)}, not {action!r}", "action")
-    if not contains:
-        raise table.error("is empty", "contains")
-    return ContentFilter(name, contains, cast(FilterAction, action), table.get("header", str, "") or None)
+Address = Annotated[str, AfterValidator(checked(_address))]
+Pattern = Annotated[str, AfterValidator(checked(_pattern))]
 
 
-def _tdc_mode(table: Table) -> tuple[TdcMode, str]:
-    """The policy's Threat Defense mode and its custom intake address."""
-    mode, intake = table.get("tdc", str, "default"), table.get("tdc_intake", str, "")
-    if mode not in TDC_MODES:
-        raise table.error(f"must be one of {', '.join(TDC_MODES)}, not {mode!r}", "tdc")
-    if "tdc_intake" in table and mode != "custom":
-        raise table.error('is only for tdc = "custom"', "tdc_intake")
-    if mode == "custom" and "tdc_intake" not in table:
-        raise table.error('is missing (tdc = "custom" needs it)', "tdc_intake")
-    return mode, intake
+class ContentFilterTable(Section):
+    """`[[...policies.content_filters]]`: `header` names the header to search, or the body if empty."""
+
+    name: str
+    contains: str
+    action: FilterAction
+    header: str = ""
+
+    @field_validator("contains")
+    @classmethod
+    def _not_empty(cls, contains: str) -> str:
+        if not contains:
+            raise refuse("is empty")
+        return contains
+
+    def value(self) -> ContentFilter:
+        return ContentFilter(self.name, self.contains, self.action, self.header or None)
 
 
-def _policy(table: Table) -> MailPolicy:
-    table.only(_POLICY_KEYS)
-    name = table.need("name", str)
-    if not name or any(ch.isspace() for ch in name):
-        raise table.error(f"not a policy name: {name!r}", "name")
-    for index, pattern in enumerate(recipients := table.strings("recipients")):
-        with table.checking("recipients", index):
-            check_pattern(pattern)
-    mode, intake = _tdc_mode(table)
-    filters = tuple(_content_filter(each) for each in table.tables("content_filters"))
-    anti_spam, anti_virus = table.get("anti_spam", bool, True), table.get("anti_virus", bool, True)
-    with table.checking("tdc_intake"):
-        return MailPolicy(name, recipients, anti_spam, anti_virus, filters, mode, intake)
+class PolicyTable(Section):
+    """`[[...policies]]`: one incoming mail policy."""
+
+    name: str
+    recipients: list[Pattern] = Field(default_factory=list)
+    anti_spam: bool = True
+    anti_virus: bool = True
+    tdc: TdcMode = "default"
+    tdc_intake: Address | None = None
+    content_filters: list[ContentFilterTable] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _one_word(cls, name: str) -> str:
+        if not name or any(ch.isspace() for ch in name):
+            raise refuse(f"not a policy name: {name!r}")
+        return name
+
+    @model_validator(mode="after")
+    def _custom_has_its_address(self) -> PolicyTable:
+        if self.tdc_intake is not None and self.tdc != "custom":
+            raise refuse('is only for tdc = "custom"', "tdc_intake")
+        if self.tdc == "custom" and self.tdc_intake is None:
+            raise refuse('is missing (tdc = "custom" needs it)', "tdc_intake")
+        return self
+
+    def value(self) -> MailPolicy:
+        filters = tuple(each.value() for each in self.content_filters)
+        return MailPolicy(self.name, tuple(self.recipients), self.anti_spam, self.anti_virus, filters,
+                          self.tdc, self.tdc_intake or "")
 
 
-def read_policies(level: Table, key: str) -> tuple[MailPolicy, ...]:
-    """The policy table declared at `level`, DEFAULT last."""
-    tables, policies = level.tables(key), list[MailPolicy]()
-    for index, table in enumerate(tables):
-        policy = _policy(table)
-        if policy.name in {p.name for p in policies}:
-            raise table.error(f"a second policy named {policy.name}", "name")
-        if policy.name == DEFAULT_POLICY.name and index < len(tables) - 1:
-            raise table.error("DEFAULT must be the last policy", "name")
-        if (policy.name == DEFAULT_POLICY.name) == bool(policy.recipients):
-            reason = ("DEFAULT matches everyone: it takes no recipients" if policy.recipients
+def check_table(policies: list[PolicyTable]) -> list[PolicyTable]:
+    """A level's policy table: unique names, DEFAULT (and only DEFAULT) matching everyone, last."""
+    for index, policy in enumerate(policies):
+        is_default = policy.name == DEFAULT_POLICY.name
+        if policy.name in {p.name for p in policies[:index]}:
+            raise refuse(f"a second policy named {policy.name}", index, "name")
+        if is_default and index < len(policies) - 1:
+            raise refuse("DEFAULT must be the last policy", index, "name")
+        if is_default == bool(policy.recipients):
+            reason = ("DEFAULT matches everyone: it takes no recipients" if is_default
                       else "only DEFAULT matches everyone: list this policy's recipients")
-            raise table.error(reason, "recipients")
-        policies.append(policy)
-    if not policies or policies[-1].name != DEFAULT_POLICY.name:
-        policies.append(DEFAULT_POLICY)
-    return tuple(policies)
+            raise refuse(reason, index, "recipients")
+    return policies
+
+
+def incoming_policies(policies: list[PolicyTable]) -> tuple[MailPolicy, ...]:
+    """The policies in order, DEFAULT last (added if the table does not end with it)."""
+    values = tuple(policy.value() for policy in policies)
+    return values if values and values[-1].name == DEFAULT_POLICY.name else (*values, DEFAULT_POLICY)

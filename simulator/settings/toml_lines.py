@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 
 KeyPath = tuple[str | int, ...]
+Lines = Mapping[KeyPath, int]  # where each key path is first written
 
 _KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
 _DOTTED = rf"{_KEY}(?:[ \t]*\.[ \t]*{_KEY})*"
@@ -111,3 +112,8 @@ def line_of(lines: Mapping[KeyPath, int], path: KeyPath) -> int:
     while path and path not in lines:
         path = path[:-1]
     return lines.get(path, 1)
+
+
+def where(lines: Lines, path: KeyPath) -> str:
+    """`cluster.policies[0].name (line 30)`: how a refusal names a key."""
+    return f"{dotted(path) or 'file'} (line {line_of(lines, path)})"

@@ -124,10 +124,6 @@ class ClusterConfig:
         layers = {**self.layers, self.topology.check(level): {**self.at(level), key: value}}
         return dataclasses.replace(self, layers=layers)
 
-    def unset(self, level: Level, key: str) -> ClusterConfig:
-        remaining = {k: v for k, v in self.at(level).items() if k != key}
-        return dataclasses.replace(self, layers={**self.layers, level: remaining})
-
     def default(self, key: str) -> Any:
         if key == "tdc.enabled":
             return self.base.connector.enabled
@@ -172,7 +168,11 @@ class ClusterConfig:
             self.effective(machine)
 
     def set_connector(self, level: Level, enabled: bool, intake_address: str | None = None) -> ClusterConfig:
-        """Enable (with an address) or disable the connector at `level`, by the disable rule."""
+        """Enable (with an address) or disable the connector at `level`, by the disable rule.
+
+        The one definition of BEHAVIOUR.md §5.3 for the admin API and the `--config` file alike: under
+        "propagate", disabling at machine level also disables its group and the cluster, whatever
+        they said."""
         if intake_address is not None:
             validate_address("intake address", intake_address)
         changed = self.set(level, "tdc.enabled", enabled)

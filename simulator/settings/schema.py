@@ -1,0 +1,91 @@
+"""The whole `--config` file as a pydantic model: its top-level keys, the machines by group, the
+tenants, the DNS zone table and the level tables (levels.py).
+
+Design rule: the model describes the file and nothing else: unknown keys are refused, types are
+TOML's own (strict), and each check names the key it is about; `declared` turns pydantic's refusal
+into a ConfigError with the key's line (refusals.py). Which levels may exist and the connector's
+rules across levels are file.py's. Only `tdcsim sandbox --config` imports this (pydantic is slow
+to import for the operator's quick commands).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError
+
+from simulator.core.config.cluster import DisableRule, Topology
+from simulator.core.config.values import MxRecord
+from simulator.settings.levels import DnsEntry, LevelTable
+from simulator.settings.policies import Address
+from simulator.settings.refusals import Section, refusal, refuse
+from simulator.settings.toml_lines import Lines
+
+_GROUP = re.compile(r"[A-Za-z0-9_-]+")
+_MACHINE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")  # becomes a host name label
+
+
+def _tenants(tenants: list[str] | None) -> list[str] | None:
+    if tenants == []:
+        raise refuse("list at least one Threat Defense intake address")
+    for index, address in enumerate(tenants or ()):
+        if address in (tenants or ())[:index]:
+            raise refuse(f"{address} is listed twice", index)
+    return tenants
+
+
+def _groups(groups: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    if groups == {}:
+        raise refuse("declare at least one group and its machines")
+    placed: dict[str, str] = {}
+    for group, machines in (groups or {}).items():
+        if not _GROUP.fullmatch(group):
+            raise refuse("not a group name (letters, digits, _ and -)", group)
+        if not machines:
+            raise refuse("a group needs at least one machine", group)
+        for machine in machines:
+            if not _MACHINE.fullmatch(machine):
+                raise refuse(f"not a machine name (letters, digits and -): {machine!r}", group)
+            if machine in placed:
+                raise refuse(f"machine {machine} is already in group {placed[machine]}", group)
+            placed[machine] = group
+    return groups
+
+
+def _zone(entries: list[DnsEntry]) -> list[DnsEntry]:
+    for index, entry in enumerate(entries):
+        if entry.domain.lower() in {known.domain.lower() for known in entries[:index]}:
+            raise refuse(f"a second [[dns]] entry for {entry.domain}", index, "domain")
+    return entries
+
+
+class FileModel(Section):
+    """A `--config` file: every key optional."""
+
+    disable_rule: DisableRule = "propagate"
+    tenants: Annotated[list[Address], AfterValidator(_tenants)] | None = None
+    groups: Annotated[dict[str, list[str]], AfterValidator(_groups)] | None = None
+    dns: Annotated[list[DnsEntry], AfterValidator(_zone)] = Field(default_factory=list)
+    cluster: LevelTable = LevelTable()
+    group: dict[str, LevelTable] = Field(default_factory=dict)
+    machine: dict[str, LevelTable] = Field(default_factory=dict)
+
+    def topology(self) -> Topology:
+        """The machines by group; without `[groups]`, esa1 in Main_Group."""
+        if self.groups is None:
+            return Topology()
+        return Topology(tuple((group, tuple(machines)) for group, machines in self.groups.items()))
+
+    def zone(self) -> tuple[MxRecord, ...]:
+        """The sandbox's DNS zone table, shared by every machine."""
+        return tuple(record for entry in self.dns for record in entry.records())
+
+
+def declared(data: Mapping[str, Any], lines: Lines) -> FileModel:
+    """What the parsed file declares; a ConfigError names the key and line of its first problem."""
+    try:
+        return FileModel.model_validate(data)
+    except ValidationError as error:
+        raise refusal(error, lines) from None
