@@ -37,27 +37,34 @@ def test_the_seed_tls_error_line_byte_for_byte() -> None:
 
 
 def test_a_reason_ending_in_a_period_gets_one_period() -> None:
-    assert connector.failed_line(4, "TLS Error.") == connector.failed_line(4, "TLS Error")
+    assert connector.failed_line(4, "TLS Error.") == (
+        "TDC: Message 4 delivery failed to Cisco Secure Email Threat Defense: TLS Error."
+    )
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "expected"),
     [
-        connector.created_line(4, 3, INTAKE),
-        connector.queued_line(4),
-        connector.delivered_line(4),
-        connector.failed_line(4, "Connection failed"),
-        connector.bounced_line(4, "451 4.3.0 try later"),
+        (connector.created_line(4, 3, INTAKE), f"TDC: Message 4 created from message 3 for {INTAKE}."),
+        (connector.queued_line(4),
+         "TDC: Message 4 queued for delivery to Cisco Secure Email Threat Defense."),
+        (connector.delivered_line(4), "TDC: Message 4 delivered to Cisco Secure Email Threat Defense."),
+        (connector.failed_line(4, "Connection failed"),
+         "TDC: Message 4 delivery failed to Cisco Secure Email Threat Defense: Connection failed."),
+        (connector.bounced_line(4, "451 4.3.0 try later"),
+         "TDC: Message 4 hard bounced by Cisco Secure Email Threat Defense: 451 4.3.0 try later. "
+         "No DSN is sent."),
     ],
 )
-def test_every_connector_line_carries_the_tdc_prefix_and_names_the_copy(line: str) -> None:
-    assert line.startswith("TDC: Message 4 ")
-    assert line.endswith(".")
+def test_every_connector_line_word_for_word(line: str, expected: str) -> None:
+    assert line == expected
 
 
 def test_the_bounce_line_says_no_dsn_is_sent() -> None:
     """§4.5: a failure on the copy never bounces to the original sender."""
-    assert connector.bounced_line(4, "Retries exhausted").endswith("No DSN is sent.")
+    assert connector.bounced_line(4, "Retries exhausted.") == (
+        "TDC: Message 4 hard bounced by Cisco Secure Email Threat Defense: Retries exhausted. No DSN is sent."
+    )
 
 
 @pytest.mark.inbound_only
