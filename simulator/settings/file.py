@@ -1,18 +1,16 @@
 """The sandbox's `--config` file: TOML, every key documented in `sandbox.example.toml`, read into the
 `ClusterConfig` the sandbox starts with.
 
-Design rule: refuse rather than guess. A refusal is one ConfigError naming the dotted key and its
-line (toml_lines.py finds it); the file's shape and values are checked by the model (schema.py),
-and what the levels set is applied as an administrator would submit it: cluster first, then
-groups, then machines, the connector through `ClusterConfig.set_connector`, so the machine-disable
-rule (BEHAVIOUR.md §5.3) has one definition for the file and the admin API alike.
+Design rule: refuse rather than guess; a refusal names the dotted key and its line. The model
+(schema.py) checks the file; the levels are then applied as an administrator submits them (cluster,
+groups, machines; the connector by `ClusterConfig.set_connector`), so the machine-disable rule
+(BEHAVIOUR.md §5.3) has one definition for the file and the admin API alike.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,22 +60,15 @@ def _path(level: Level) -> KeyPath:
     return ("cluster",) if level == CLUSTER else (level.kind, level.name)
 
 
-@contextmanager
-def _at(lines: Lines, path: KeyPath) -> Iterator[None]:
-    """Re-raise a core ConfigError as one about the key at `path`, with its line."""
-    try:
-        yield
-    except ConfigError as error:
-        raise ConfigError(where(lines, path), error.reason) from None
-
-
 def _levels(model: FileModel, cluster: ClusterConfig, lines: Lines) -> dict[Level, LevelTable]:
     """Each level's table, cluster first: `[group.NAME]` and `[machine.NAME]` name declared ones."""
     levels = {CLUSTER: model.cluster}
-    for kind, tables in (("group", model.group), ("machine", model.machine)):
-        for name, table in tables.items():
-            with _at(lines, (kind, name)):
-                levels[cluster.topology.check(Level(kind, name))] = table  # type: ignore[arg-type]
+    named = [(Level("group", name), table) for name, table in model.group.items()]
+    for level, table in named + [(Level("machine", name), table) for name, table in model.machine.items()]:
+        try:
+            levels[cluster.topology.check(level)] = table
+        except ConfigError as error:
+            raise ConfigError(where(lines, _path(level)), error.reason) from None
     return levels
 
 

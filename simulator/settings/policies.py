@@ -7,9 +7,10 @@ A level's list replaces the whole list of the level above, as the policy table d
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from simulator.core.config.values import (
     DEFAULT_POLICY,
@@ -20,44 +21,31 @@ from simulator.core.config.values import (
     validate_address,
 )
 from simulator.core.errors import ConfigError
-from simulator.settings.refusals import Section, checked, refuse
+from simulator.settings.refusals import Section, checked, refuse, rule, unique
 
 
-def _address(address: str) -> str:
-    return validate_address("address", address)
-
-
-def _pattern(pattern: str) -> str:
-    """`pattern` if it is `user@example.com`, `@example.com`, `@.example.com` or `user@`."""
+def _pattern(pattern: str) -> None:
+    """`user@example.com`, `@example.com`, `@.example.com` or `user@`."""
     local, at, domain = pattern.partition("@")
-    reason = f"{pattern!r} is not user@domain, @domain, @.domain or user@"
-    if not at or not (local or domain):
-        raise ConfigError("recipients", reason)
     try:
-        _address(f"{local or 'user'}@{domain.removeprefix('.') or 'example.com'}")
+        validate_address("recipients", f"{local or 'user'}@{domain.removeprefix('.') or 'example.com'}")
+        valid = bool(at and (local or domain))
     except ConfigError:
-        raise ConfigError("recipients", reason) from None
-    return pattern
+        valid = False
+    if not valid:
+        raise ConfigError("recipients", f"{pattern!r} is not user@domain, @domain, @.domain or user@")
 
 
-Address = Annotated[str, AfterValidator(checked(_address))]
-Pattern = Annotated[str, AfterValidator(checked(_pattern))]
+Address = Annotated[str, checked(lambda address: validate_address("address", address))]
 
 
 class ContentFilterTable(Section):
     """`[[...policies.content_filters]]`: `header` names the header to search, or the body if empty."""
 
     name: str
-    contains: str
+    contains: Annotated[str, rule(bool, "is empty")]
     action: FilterAction
     header: str = ""
-
-    @field_validator("contains")
-    @classmethod
-    def _not_empty(cls, contains: str) -> str:
-        if not contains:
-            raise refuse("is empty")
-        return contains
 
     def value(self) -> ContentFilter:
         return ContentFilter(self.name, self.contains, self.action, self.header or None)
@@ -66,20 +54,13 @@ class ContentFilterTable(Section):
 class PolicyTable(Section):
     """`[[...policies]]`: one incoming mail policy."""
 
-    name: str
-    recipients: list[Pattern] = Field(default_factory=list)
+    name: Annotated[str, rule(re.compile(r"\S+").fullmatch, "not a policy name: {!r}")]
+    recipients: list[Annotated[str, checked(_pattern)]] = Field(default_factory=list)
     anti_spam: bool = True
     anti_virus: bool = True
     tdc: TdcMode = "default"
     tdc_intake: Address | None = None
     content_filters: list[ContentFilterTable] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _one_word(cls, name: str) -> str:
-        if not name or any(ch.isspace() for ch in name):
-            raise refuse(f"not a policy name: {name!r}")
-        return name
 
     @model_validator(mode="after")
     def _custom_has_its_address(self) -> PolicyTable:
@@ -95,19 +76,21 @@ class PolicyTable(Section):
                           self.tdc, self.tdc_intake or "")
 
 
-def check_table(policies: list[PolicyTable]) -> list[PolicyTable]:
-    """A level's policy table: unique names, DEFAULT (and only DEFAULT) matching everyone, last."""
+def _default_last(policies: list[PolicyTable]) -> list[PolicyTable]:
+    """DEFAULT, and only DEFAULT, matches everyone, and comes last."""
     for index, policy in enumerate(policies):
-        is_default = policy.name == DEFAULT_POLICY.name
-        if policy.name in {p.name for p in policies[:index]}:
-            raise refuse(f"a second policy named {policy.name}", index, "name")
-        if is_default and index < len(policies) - 1:
+        if (is_default := policy.name == DEFAULT_POLICY.name) and index < len(policies) - 1:
             raise refuse("DEFAULT must be the last policy", index, "name")
         if is_default == bool(policy.recipients):
             reason = ("DEFAULT matches everyone: it takes no recipients" if is_default
                       else "only DEFAULT matches everyone: list this policy's recipients")
             raise refuse(reason, index, "recipients")
     return policies
+
+
+PolicyList = Annotated[
+    list[PolicyTable], unique("a second policy named {}", "name"), AfterValidator(_default_last)
+]
 
 
 def incoming_policies(policies: list[PolicyTable]) -> tuple[MailPolicy, ...]:

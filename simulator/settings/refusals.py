@@ -1,10 +1,10 @@
 """How the `--config` file's models refuse a value, and how pydantic's refusal becomes the one-line
 ConfigError that names the dotted key and its line.
 
-Design rule: the models (schema.py, levels.py, policies.py) say what is wrong in pydantic's terms;
-this module alone turns that into the operator's words. A check that knows a more exact place than
-the value it was handed (a list's element, a table's key) says so: `refuse(reason, *at)`. A core
-validator's ConfigError keeps its reason (`checked`). Of several refusals, the first in the file wins.
+Design rule: the models say what is wrong in pydantic's terms; this module alone puts it in the
+operator's words. A check that knows a more exact place than the value it was handed (an element,
+a key) says so with `refuse(reason, *at)`; a core validator's ConfigError keeps its reason
+(`checked`). Of several refusals, the first in the file is reported.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from simulator.core.errors import ConfigError
@@ -30,8 +30,8 @@ def refuse(reason: str, *at: str | int) -> PydanticCustomError:
     return PydanticCustomError("refused", "{reason}", {"reason": reason, "at": at})
 
 
-def checked(validator: Callable[[T], object]) -> Callable[[T], T]:
-    """A core validator (raising ConfigError) as a pydantic one that keeps the value."""
+def checked(validator: Callable[[T], object]) -> AfterValidator:
+    """A core validator (raising ConfigError) as a pydantic check that keeps the value."""
 
     def check(value: T) -> T:
         try:
@@ -40,7 +40,32 @@ def checked(validator: Callable[[T], object]) -> Callable[[T], T]:
             raise refuse(error.reason) from None
         return value
 
-    return check
+    return AfterValidator(check)
+
+
+def rule(holds: Callable[[Any], object], reason: str) -> AfterValidator:
+    """A check that refuses a value unless it `holds`; `{!r}` in `reason` shows the value."""
+
+    def check(value: T) -> T:
+        if not holds(value):
+            raise refuse(reason.format(value))
+        return value
+
+    return AfterValidator(check)
+
+
+def unique(reason: str, field: str = "", fold: Callable[[str], str] = str) -> AfterValidator:
+    """No two elements of a list alike (their `field`, as `fold` makes it); `reason` names the second."""
+
+    def check(items: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if fold(value := getattr(item, field) if field else item) in seen:
+                raise refuse(reason.format(value), index, *([field] if field else []))
+            seen.add(fold(value))
+        return items
+
+    return AfterValidator(check)
 
 
 class Section(BaseModel):
@@ -57,24 +82,19 @@ class Section(BaseModel):
         return data
 
 
-def _reason(detail: ErrorDetails) -> str:
-    """Why a value is refused, in the operator's words."""
-    kind, ctx, value = detail["type"], detail.get("ctx", {}), detail["input"]
-    if kind in ("refused", "missing"):
-        return str(ctx["reason"]) if kind == "refused" else "is missing"
-    if kind == "literal_error":
-        return f"must be one of {', '.join(_QUOTED.findall(ctx['expected']))}, not {value!r}"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx['ge']}, not {value!r}"
-    return f"must be {_KINDS[kind]}, not {value!r}" if kind in _KINDS else detail["msg"]
-
-
 def _explained(detail: ErrorDetails) -> tuple[KeyPath, str]:
     """Where a refusal is (a check may name a part of its value), and why."""
-    path: KeyPath = (*detail["loc"], *detail.get("ctx", {}).get("at", ()))
-    if detail["type"] == "model_type" and isinstance(path[-1], int):  # [[...]] written as a list
-        return path[:-1], f"must be tables ([[{dotted(path[:-1])}]]), not {detail['input']!r}"
-    return path, _reason(detail)
+    kind, ctx, value = detail["type"], detail.get("ctx", {}), detail["input"]
+    path: KeyPath = (*detail["loc"], *ctx.get("at", ()))
+    if kind == "model_type" and isinstance(path[-1], int):  # [[...]] written as a list
+        return path[:-1], f"must be tables ([[{dotted(path[:-1])}]]), not {value!r}"
+    if kind in ("refused", "missing"):
+        return path, str(ctx["reason"]) if kind == "refused" else "is missing"
+    if kind == "literal_error":
+        return path, f"must be one of {', '.join(_QUOTED.findall(ctx['expected']))}, not {value!r}"
+    if kind == "greater_than_equal":
+        return path, f"must be at least {ctx['ge']}, not {value!r}"
+    return path, f"must be {_KINDS[kind]}, not {value!r}" if kind in _KINDS else detail["msg"]
 
 
 def refusal(error: ValidationError, lines: Lines) -> ConfigError:

@@ -2,10 +2,9 @@
 tenants, the DNS zone table and the level tables (levels.py).
 
 Design rule: the model describes the file and nothing else: unknown keys are refused, types are
-TOML's own (strict), and each check names the key it is about; `declared` turns pydantic's refusal
-into a ConfigError with the key's line (refusals.py). Which levels may exist and the connector's
-rules across levels are file.py's. Only `tdcsim sandbox --config` imports this (pydantic is slow
-to import for the operator's quick commands).
+TOML's own (strict), each check names its key; `declared` reports the first refusal with its line
+(refusals.py). Which levels exist and the connector's rules across levels are file.py's. Imported
+only for `tdcsim sandbox --config`: pydantic is too slow to load for the operator's quick commands.
 """
 
 from __future__ import annotations
@@ -20,27 +19,17 @@ from simulator.core.config.cluster import DisableRule, Topology
 from simulator.core.config.values import MxRecord
 from simulator.settings.levels import DnsEntry, LevelTable
 from simulator.settings.policies import Address
-from simulator.settings.refusals import Section, refusal, refuse
+from simulator.settings.refusals import Section, refusal, refuse, rule, unique
 from simulator.settings.toml_lines import Lines
 
 _GROUP = re.compile(r"[A-Za-z0-9_-]+")
 _MACHINE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")  # becomes a host name label
 
 
-def _tenants(tenants: list[str] | None) -> list[str] | None:
-    if tenants == []:
-        raise refuse("list at least one Threat Defense intake address")
-    for index, address in enumerate(tenants or ()):
-        if address in (tenants or ())[:index]:
-            raise refuse(f"{address} is listed twice", index)
-    return tenants
-
-
-def _groups(groups: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-    if groups == {}:
-        raise refuse("declare at least one group and its machines")
+def _groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Named groups of named machines, each machine in one group."""
     placed: dict[str, str] = {}
-    for group, machines in (groups or {}).items():
+    for group, machines in groups.items():
         if not _GROUP.fullmatch(group):
             raise refuse("not a group name (letters, digits, _ and -)", group)
         if not machines:
@@ -54,20 +43,20 @@ def _groups(groups: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
     return groups
 
 
-def _zone(entries: list[DnsEntry]) -> list[DnsEntry]:
-    for index, entry in enumerate(entries):
-        if entry.domain.lower() in {known.domain.lower() for known in entries[:index]}:
-            raise refuse(f"a second [[dns]] entry for {entry.domain}", index, "domain")
-    return entries
+Tenants = Annotated[list[Address], rule(bool, "list at least one Threat Defense intake address"),
+                    unique("{} is listed twice")]
+Groups = Annotated[dict[str, list[str]], rule(bool, "declare at least one group and its machines"),
+                   AfterValidator(_groups)]
 
 
 class FileModel(Section):
     """A `--config` file: every key optional."""
 
     disable_rule: DisableRule = "propagate"
-    tenants: Annotated[list[Address], AfterValidator(_tenants)] | None = None
-    groups: Annotated[dict[str, list[str]], AfterValidator(_groups)] | None = None
-    dns: Annotated[list[DnsEntry], AfterValidator(_zone)] = Field(default_factory=list)
+    tenants: Tenants | None = None
+    groups: Groups | None = None
+    dns: Annotated[list[DnsEntry], unique("a second [[dns]] entry for {}", "domain", str.lower)] = Field(
+        default_factory=list)
     cluster: LevelTable = LevelTable()
     group: dict[str, LevelTable] = Field(default_factory=dict)
     machine: dict[str, LevelTable] = Field(default_factory=dict)
