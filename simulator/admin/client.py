@@ -21,10 +21,6 @@ TIMEOUT = 15.0
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-
-
-
-
 class AdminClient:
     """Calls the admin API of one running sandbox."""
 

@@ -35,8 +35,6 @@ RIDS = r"to RID \[(?P<rids>[\d, ]*)\]"
 LEVELS = {level.value for level in Level}
 
 
-
-
 @dataclass
 class _Facts:
     """Who is who, learnt from the whole log before any line is worded."""
