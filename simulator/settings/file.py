@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level
 from simulator.core.config.values import GatewayConfig
@@ -72,20 +72,24 @@ def _levels(model: FileModel, cluster: ClusterConfig, lines: Lines) -> dict[Leve
     return levels
 
 
+def _applied(cluster: ClusterConfig, level: Level, settings: dict[str, Any]) -> ClusterConfig:
+    """A level's settings set there; `tdc.enabled` by `set_connector`, as the admin API sets it."""
+    enabled = settings.pop("tdc.enabled", None)
+    for key, value in settings.items():
+        cluster = cluster.set(level, key, value)
+    return cluster if enabled is None else cluster.set_connector(level, enabled)
+
+
 def _cluster(model: FileModel, lines: Lines, tenants: tuple[str, ...] | None) -> ClusterConfig:
-    """Each level's settings applied in order; the first tenant is the default intake address."""
+    """Each level applied in order; the first tenant is the default intake address."""
     cluster = ClusterConfig(model.topology(), GatewayConfig(dns_zone=model.zone()),
                             disable_rule=model.disable_rule)
     origins: dict[Level, str] = {}  # where each level's tdc.enabled comes from (a machine's, if propagated)
     for level, table in _levels(model, cluster, lines).items():
-        settings = table.settings()
-        enabled = settings.pop("tdc.enabled", None)
-        for key, value in settings.items():
-            cluster = cluster.set(level, key, value)
-        if enabled is not None:
-            before, cluster = cluster, cluster.set_connector(level, enabled)
-            origins |= {each: where(lines, (*_path(level), "tdc", "enabled"))
-                        for each in cluster.layers if before.layers.get(each) != cluster.layers[each]}
+        before, cluster = cluster, _applied(cluster, level, table.settings())
+        origin = where(lines, (*_path(level), "tdc", "enabled"))
+        origins |= {each: origin for each, layer in cluster.layers.items()
+                    if layer.get("tdc.enabled") != before.layers.get(each, {}).get("tdc.enabled")}
     if tenants and "tdc.intake_address" not in cluster.at(CLUSTER):
         cluster = cluster.set(CLUSTER, "tdc.intake_address", tenants[0])
     _check_connector(cluster, lines, origins)

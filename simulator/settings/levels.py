@@ -21,10 +21,10 @@ from simulator.settings.policies import Address, PolicyList, incoming_policies
 from simulator.settings.refusals import Section, checked, refuse, rule, unique
 
 
-def _network(text: str) -> None:
+def _network(network: str) -> None:
     """An IP network, `10.0.0.0/8`, without host bits."""
     try:
-        ipaddress.ip_network(text)
+        ipaddress.ip_network(network)
     except ValueError as error:
         raise ConfigError("network", str(error)) from None
 
@@ -95,9 +95,10 @@ class LevelTable(Section):
         """The `cluster.SETTINGS` this level sets, as the core's values."""
         tdc = self.tdc.model_dump(exclude_none=True) if self.tdc else {}
         found = {f"tdc.{key}": value for key, value in tdc.items()}
-        for key in (key for key in type(self).model_fields if key in self.model_fields_set - {"tdc"}):
-            setting, core_value = _SETTINGS.get(key, (key, _frozen))
-            found[setting] = core_value(getattr(self, key))
+        for key in type(self).model_fields:
+            if key != "tdc" and key in self.model_fields_set:
+                setting, core_value = _SETTINGS.get(key, (key, _frozen))
+                found[setting] = core_value(getattr(self, key))
         return found
 
 
