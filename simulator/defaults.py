@@ -20,6 +20,11 @@ def machine_dir(data_dir: Path, machine: str) -> Path:
     return data_dir / "machines" / machine
 
 
+def state_file(data_dir: Path) -> Path:
+    """`DATA/sandbox.json`: how `tdcsim` finds a running sandbox (its admin API's address and token)."""
+    return data_dir / "sandbox.json"
+
+
 def mail_log_path(data_dir: Path, machine: str) -> Path:
     return machine_dir(data_dir, machine) / "mail_logs" / "mail.current"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from simulator.core.mail.messages import HeldMessage
 from simulator.core.mail.routing import WILDCARD
 from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
-from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, ENDPOINTS, PORT_STEP
+from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, ENDPOINTS, PORT_STEP, state_file
 from simulator.endpoints.common import endpoint_server
 from simulator.endpoints.faults import Fault, FaultPlan
 from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
@@ -206,6 +208,18 @@ class Sandbox:
         await self.threat_defense_server.stop()
         await self.mailbox_server.stop()
 
+    def publish(self) -> dict[str, Any]:
+        """Write `DATA/sandbox.json` so that `tdcsim` finds this sandbox; return what it says."""
+        description = self.describe()
+        if self.settings.data_dir is not None:
+            write_private(state_file(self.settings.data_dir), json.dumps(description, indent=2) + "\n")
+        return description
+
+    def withdraw(self) -> None:
+        """Remove `DATA/sandbox.json`: nothing answers there any more."""
+        if self.settings.data_dir is not None:
+            state_file(self.settings.data_dir).unlink(missing_ok=True)
+
     def describe(self) -> dict[str, Any]:
         """The content of `DATA/sandbox.json`."""
         assert self.machine is not None, "describe() needs a started sandbox"
@@ -229,3 +243,15 @@ class Sandbox:
             "ca_cert": str(data / "ca.pem") if data else None,
             "data_dir": str(data) if data else None,
         }
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` so that a reader polling for `path` never sees half of it; only the owner may
+    read it (sandbox.json holds the admin API's bearer token)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)

@@ -16,7 +16,6 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.cli.sandbox import write_atomically
 from simulator.sandbox import SandboxSettings
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
@@ -31,12 +30,9 @@ def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettin
 
 
 @pytest.fixture
-def data_dir(tdc_sandbox: SandboxFacade, tmp_path: Path) -> Path:
-    """A data dir whose sandbox.json points at the running sandbox, as `tdcsim sandbox` writes it."""
-    directory = tmp_path / "cli-data"
-    directory.mkdir()
-    write_atomically(directory / "sandbox.json", json.dumps(tdc_sandbox.sandbox.describe()))
-    return directory
+def data_dir(tdc_sandbox: SandboxFacade) -> Path:
+    """The running sandbox's data dir, with its sandbox.json as `tdcsim sandbox` writes it."""
+    return tdc_sandbox.data_dir
 
 
 def tdcsim(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

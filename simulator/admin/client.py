@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from simulator import defaults
 from simulator.core.errors import NoSandbox, Refused
 
 TIMEOUT = 15.0
@@ -30,7 +31,7 @@ class AdminClient:
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> AdminClient:
         """The client of the sandbox that runs with `data_dir`; NoSandbox if none does."""
-        state_file = data_dir / "sandbox.json"
+        state_file = defaults.state_file(data_dir)
         try:
             admin = json.loads(state_file.read_text(encoding="utf-8"))["admin"]
             return cls(str(admin["url"]), str(admin["token"]))

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import signal
 import sys
-from pathlib import Path
 
 import trustme
 
@@ -65,17 +62,6 @@ def summary(description: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` so that a reader polling for `path` never sees half of it; only the owner may
-    read it (sandbox.json holds the admin API's bearer token)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(partial, path)
-
-
 async def run_sandbox(settings: SandboxSettings) -> None:
     """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
@@ -89,14 +75,11 @@ async def run_sandbox(settings: SandboxSettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    state_file = settings.data_dir / "sandbox.json"
     try:
-        description = sandbox.describe()
-        write_atomically(state_file, json.dumps(description, indent=2) + "\n")
-        print(summary(description), flush=True)
+        print(summary(sandbox.publish()), flush=True)
         await stop.wait()
     finally:
-        state_file.unlink(missing_ok=True)
+        sandbox.withdraw()
         await sandbox.stop()
     print("tdc-simulator sandbox stopped", flush=True)
 
