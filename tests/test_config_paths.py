@@ -8,10 +8,10 @@ import pytest
 from simulator.admin.actions import ConfigAdmin
 from simulator.admin.tables import TablesAdmin
 from simulator.core.clock import ManualClock
-from simulator.core.config.cluster import ClusterConfig, Topology
+from simulator.core.config.cluster import CLUSTER, CUSTOM_NEEDS_CONNECTOR, ClusterConfig, Topology
 from simulator.core.config.store import ConfigStore
 from simulator.core.config.text import format_hop, parse_hop
-from simulator.core.config.values import GatewayConfig, NextHop
+from simulator.core.config.values import DEFAULT_POLICY, GatewayConfig, MailPolicy, NextHop
 from simulator.core.errors import ConfigError
 from simulator.settings.file import read_config
 
@@ -117,3 +117,20 @@ def test_a_bad_route_is_refused_by_both_paths_for_the_same_reason(domain: str, d
 @pytest.mark.parametrize("hop", ["127.0.0.1:2528", "mailbox.test:25:10", "[::1]:2525:5", "localhost:1"])
 def test_a_next_hop_reads_back_from_its_printed_form(hop: str) -> None:
     assert parse_hop(format_hop(parse_hop(hop))) == parse_hop(hop)
+
+
+
+def test_a_custom_intake_address_on_a_disabled_connector_is_refused_by_the_file_and_the_admin_api() -> None:
+    """BEHAVIOUR.md §5.5, one definition (`ClusterConfig.custom_while_disabled`) for both paths."""
+    sales = MailPolicy("SALES", ("@sales.example.com",))
+    text = (f'{GROUPS}[cluster]\ntdc.enabled = false\n[[cluster.policies]]\nname = "SALES"\n'
+            f'recipients = ["@sales.example.com"]\ntdc = "custom"\ntdc_intake = "{TENANT}"\n')
+    with pytest.raises(ConfigError) as from_file:
+        read_config(text)
+    config, _ = administered()
+    config.submit(lambda cluster: cluster.set(CLUSTER, "incoming_policies", (sales, DEFAULT_POLICY)))
+    config.disable("cluster")
+    with pytest.raises(ConfigError) as from_api:
+        config.set_policy("SALES", "custom", TENANT, "cluster")
+    assert CUSTOM_NEEDS_CONNECTOR in str(from_file.value) and CUSTOM_NEEDS_CONNECTOR in str(from_api.value)
+    assert "cluster.policies[0].tdc (line 9)" in str(from_file.value)

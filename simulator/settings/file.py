@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level
+from simulator.core.config.cluster import CLUSTER, CUSTOM_NEEDS_CONNECTOR, ClusterConfig, Level
 from simulator.core.config.values import GatewayConfig
 from simulator.core.errors import ConfigError
 from simulator.settings.toml_lines import KeyPath, Lines, key_lines, where
@@ -108,8 +108,9 @@ def _check_connector(cluster: ClusterConfig, lines: Lines, origins: Mapping[Leve
             raise ConfigError(where_set, f"enables the connector on {machine} without an intake address: "
                                          "set tdc.intake_address or list tenants")
         policies = cluster.resolve(machine, "incoming_policies")
-        for index, policy in enumerate(policies.value):
-            if not enabled.value and policy.tdc == "custom" and policies.level is not None:
-                raise ConfigError(where(lines, (*_path(policies.level), "policies", index, "tdc")),
-                                  f"policy {policy.name} has a Custom Message Intake Address, which needs "
-                                  f"the connector enabled, but {where_set} disables it on {machine}")
+        custom = cluster.custom_while_disabled(machine)
+        if custom is not None and policies.level is not None:
+            index = policies.value.index(custom)
+            raise ConfigError(where(lines, (*_path(policies.level), "policies", index, "tdc")),
+                              f"policy {custom.name}: {CUSTOM_NEEDS_CONNECTOR}, but {where_set} "
+                              f"disables it on {machine}")

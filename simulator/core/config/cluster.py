@@ -23,6 +23,8 @@ from simulator.core.config.values import (
 from simulator.core.errors import ConfigError
 
 DEFAULT_GROUP = "Main_Group"
+CUSTOM_NEEDS_CONNECTOR = ("a Custom Message Intake Address needs the Threat Defense Connector "
+                          "enabled globally first")
 DisableRule = Literal["propagate", "most-specific"]
 CONNECTOR_KEYS = ("tdc.enabled", "tdc.intake_address")
 _PER_MACHINE = ("machine", "hostname", "system_address", "connector")
@@ -192,11 +194,19 @@ class ClusterConfig:
         if policy not in {p.name for p in policies}:
             known = ", ".join(p.name for p in policies)
             raise ConfigError("policy", f"unknown incoming mail policy {policy!r} (policies: {known})")
-        if mode == "custom" and not all(self.resolve(m, "tdc.enabled").value for m in machines):
-            raise ConfigError(f"policy {policy}", "a Custom Message Intake Address needs the "
-                              "Threat Defense Connector enabled globally first")
         updated = tuple(
             dataclasses.replace(p, tdc=mode, tdc_intake=intake_address if mode == "custom" else "")
             if p.name == policy else p for p in policies
         )
-        return self.set(level, "incoming_policies", updated)
+        changed = self.set(level, "incoming_policies", updated)
+        if mode == "custom" and any(changed.custom_while_disabled(machine) for machine in machines):
+            raise ConfigError(f"policy {policy}", CUSTOM_NEEDS_CONNECTOR)
+        return changed
+
+    def custom_while_disabled(self, machine: str) -> MailPolicy | None:
+        """The first policy with a Custom Message Intake Address that `machine` would run while its
+        connector is disabled (BEHAVIOUR.md §5.5 refuses choosing one), else None."""
+        if self.resolve(machine, "tdc.enabled").value:
+            return None
+        policies: tuple[MailPolicy, ...] = self.resolve(machine, "incoming_policies").value
+        return next((policy for policy in policies if policy.tdc == "custom"), None)
