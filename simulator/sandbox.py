@@ -21,9 +21,9 @@ from simulator.admin.api import AdminServer
 from simulator.core.clock import Clock
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Topology
 from simulator.core.config.store import ConfigStore
+from simulator.core.config.text import WILDCARD
 from simulator.core.config.values import GatewayConfig, MxRecord, domain_of
 from simulator.core.mail.messages import HeldMessage
-from simulator.core.mail.routing import WILDCARD
 from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, ENDPOINTS, PORT_STEP, state_file

@@ -17,8 +17,9 @@ import simulator
 PACKAGE_ROOT = Path(simulator.__file__).parent
 
 #: Each room and its layer: a module may import its own room and any room of a lower layer.
-LAYERS: dict[str, int] = {
+LAYERS: dict[str, float] = {
     "simulator": 0, "simulator.defaults": 0, "simulator.core": 0,
+    "simulator.core.reports": 0.1, "simulator.core.config": 0.2, "simulator.core.mail": 0.3,
     "simulator.transport": 1,
     "simulator.gateway": 2, "simulator.endpoints": 2, "simulator.settings": 2,
     "simulator.admin": 3,

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute
 from simulator.core.errors import ConfigError
-from simulator.core.mail.routing import CATCH_ALL, WILDCARD
 
-USEDNS, DEV_NULL = "USEDNS", "/dev/null"
+USEDNS, DEV_NULL = "USEDNS", "/dev/null"  # a route's destination: look the MX up; drop
+CATCH_ALL = "ALL"  # the route for every domain no other route names
+WILDCARD = "*"  # the MX records for every domain the zone does not name
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _PRIORITY = r"[0-9]{1,9}"

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from simulator.core.config.text import CATCH_ALL, WILDCARD
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute
 from simulator.core.errors import NoRoute
-
-CATCH_ALL = "ALL"
-WILDCARD = "*"
 
 
 @dataclass(frozen=True)
