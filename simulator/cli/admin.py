@@ -1,8 +1,8 @@
 """`tdcsim tdc|commit|clear|policy|routes|dns`: the operator's configuration commands, sent to a
-running sandbox's admin API (monitoring commands: `cli_monitor.py`).
+running sandbox's admin API (monitoring commands: `cli/monitor.py`).
 
 Design rule: each command is one API call (two for `tdc show`) and one printed answer, laid out by
-`cli_tables.py`. The sandbox is found through `--data-dir` (its `sandbox.json`). Exit 0 on success;
+`cli/tables.py`. The sandbox is found through `--data-dir` (its `sandbox.json`). Exit 0 on success;
 2 with one line for input the CLI or the sandbox refuses (4xx); 1 with one line when no sandbox
 answers there. Changes are submitted: like the vendor's Submit, they run only after `tdcsim commit`.
 """
@@ -16,22 +16,22 @@ from typing import Any
 from urllib.parse import quote
 
 from simulator.admin.client import AdminClient
-from simulator.cli import tables as cli_tables
+from simulator.cli import tables
 from simulator.cli.parsing import Commands, command, group, with_level, with_state
 from simulator.core.config.values import TDC_MODES
 from simulator.core.errors import NoSandbox, Refused
 
 
 def noting_pending(answer: dict[str, Any], text: str) -> str:
-    return f"{text}\n{cli_tables.UNCOMMITTED}" if answer.get("uncommitted") else text
+    return f"{text}\n{tables.UNCOMMITTED}" if answer.get("uncommitted") else text
 
 
 def tdc_show(client: AdminClient, _: argparse.Namespace) -> str:
     running = client.get("/tdc", state="committed")
-    text = f"Threat Defense Connector (committed):\n{cli_tables.tdc_table(running)}"
+    text = f"Threat Defense Connector (committed):\n{tables.tdc_table(running)}"
     if running["uncommitted"]:
-        pending = cli_tables.tdc_table(client.get("/tdc", state="pending"))
-        text += f"\n\nPending, not running until committed:\n{pending}\n{cli_tables.UNCOMMITTED}"
+        pending = tables.tdc_table(client.get("/tdc", state="pending"))
+        text += f"\n\nPending, not running until committed:\n{pending}\n{tables.UNCOMMITTED}"
     return text
 
 
@@ -58,12 +58,12 @@ def policy_set(client: AdminClient, a: argparse.Namespace) -> str:
 
 def policy_list(client: AdminClient, a: argparse.Namespace) -> str:
     answer = client.get("/policies", state=a.state)
-    return noting_pending(answer, cli_tables.policies_table(answer))
+    return noting_pending(answer, tables.policies_table(answer))
 
 
 def routes_list(client: AdminClient, a: argparse.Namespace) -> str:
     answer = client.get("/routes", level=a.level, state=a.state)
-    return noting_pending(answer, cli_tables.routes_table(answer))
+    return noting_pending(answer, tables.routes_table(answer))
 
 
 def routes_add(client: AdminClient, a: argparse.Namespace) -> str:
@@ -78,7 +78,7 @@ def routes_delete(client: AdminClient, a: argparse.Namespace) -> str:
 
 def dns_list(client: AdminClient, a: argparse.Namespace) -> str:
     answer = client.get("/dns", level=a.level, state=a.state)
-    return noting_pending(answer, cli_tables.zone_table(answer))
+    return noting_pending(answer, tables.zone_table(answer))
 
 
 def dns_set(client: AdminClient, a: argparse.Namespace) -> str:

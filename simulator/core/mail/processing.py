@@ -1,7 +1,7 @@
 """From an accepted message to a plan: the log lines to write and the queue entries to keep.
 
 Design rule: pure. Splitting by policy, scanning, the trace headers and the connector's copy are
-decided here against one configuration snapshot; `pipeline.py` stores the plan, then logs and
+decided here against one configuration snapshot; `gateway/pipeline.py` stores the plan, then logs and
 queues it. Splinters keep the original's RIDs, so a RID means the same recipient everywhere.
 Dropping, quarantining and releasing are decisions of the plan, not stored states: the lifecycle
 table (`lifecycle.py`) starts with the queue entries a plan makes.
