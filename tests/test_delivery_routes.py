@@ -177,7 +177,7 @@ def test_no_route_is_a_soft_failure_that_marks_no_host_down(
 def test_a_batch_holds_one_domain_so_it_follows_one_route() -> None:
     """Copies for two intake domains (a custom intake address) share `the.tdc.queue`."""
     now = ManualClock().now()
-    queue = Destination(TDC_QUEUE)
+    queue = Destination(TDC_QUEUE, now)
     queue.entries = [QueueEntry(mid, "j@esa1.test", (f"tenant@{domain}",), (0,), b"", TDC_QUEUE,
                                 RetrySchedule.starting(now), original_mid=mid - 1)
                      for mid, domain in [(2, "a.test"), (4, "b.test"), (6, "a.test"), (8, "a.test")]]

@@ -89,13 +89,13 @@ class BatchDelivery:
             async with contextlib.AsyncExitStack() as stack:
                 session = await self._connect(stack, batch, dcid, hosts, hostname)
                 while pending:
-                    batch.settle(pending[0], await self._send(session, batch, dcid, pending[0]))
-                    pending.pop(0)
+                    entry = pending.pop(0)
+                    batch.settle(entry, await self._attempt(session, batch, dcid, entry))
         except DeliveryError as error:
             self._fail_all(batch, dcid, pending, error)
-        except Exception as bug:  # a bug here must not lose mail: log it loudly, keep the entries
-            self._log.unexpected(dcid, bug)
-            self._fail_all(batch, dcid, pending, TransientDeliveryError("Internal error"))
+        except Exception as bug:  # the connection's own bug (not one entry's): each entry waits for a retry
+            for entry in pending:
+                batch.settle(entry, [self.park(batch, entry, bug)])
         finally:
             self._log.closed(dcid)
 
@@ -128,7 +128,16 @@ class BatchDelivery:
 
     def _fail_all(self, batch: Batch, dcid: int, entries: list[QueueEntry], error: DeliveryError) -> None:
         for entry in entries:
-            batch.settle(entry, [self._failed(batch, dcid, entry, error)])
+            batch.settle(entry, [self._failed_or_parked(batch, dcid, entry, error)])
+
+    async def _attempt(
+        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
+    ) -> list[QueueEntry]:
+        """`_send`, with any bug in handling the entry turned into a retry of that entry alone."""
+        try:
+            return await self._send(session, batch, dcid, entry)
+        except Exception as bug:
+            return [self.park(batch, entry, bug)]
 
     async def _send(
         self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
@@ -138,13 +147,22 @@ class BatchDelivery:
         try:
             response, refused = await session.send(entry.sender, entry.recipients, entry.data)
         except DeliveryError as error:
-            return [self._failed(batch, dcid, entry, error)]
+            return [self._failed_or_parked(batch, dcid, entry, error)]
         accepted = [r for r in entry.recipients if r not in refused]
         delivered = entry.subset(accepted).moved_to(MessageState.DELIVERED)
         self._log.done(dcid, delivered, response)
         batch.tally.delivered += len(delivered.recipients)
-        return [delivered, *(self._failed(batch, dcid, entry.subset([address]), refusal)
+        return [delivered, *(self._failed_or_parked(batch, dcid, entry.subset([address]), refusal)
                              for address, refusal in refused.items())]
+
+    def _failed_or_parked(
+        self, batch: Batch, dcid: int, entry: QueueEntry, error: DeliveryError
+    ) -> QueueEntry:
+        """`_failed`; or, if handling the failure raised (its DSN could not be built...), parked."""
+        try:
+            return self._failed(batch, dcid, entry, error)
+        except Exception as bug:
+            return self.park(batch, entry, bug)
 
     def _failed(self, batch: Batch, dcid: int, entry: QueueEntry, error: DeliveryError) -> QueueEntry:
         """The entry deferred to retry, or bounced (5xx, or retries exhausted)."""
@@ -158,7 +176,21 @@ class BatchDelivery:
                 batch.tally.soft_bounced += len(deferred.recipients)
                 return deferred
         bounced = entry.moved_to(MessageState.BOUNCED)
+        self._on_bounce(bounced, error)  # first: if the DSN cannot be made, the entry is parked instead
         self._log.bounced(dcid, bounced, error)
         batch.tally.hard_bounced += len(bounced.recipients)
-        self._on_bounce(bounced, error)
         return bounced
+
+    def park(self, batch: Batch, entry: QueueEntry, bug: Exception) -> QueueEntry:
+        """Handling `entry` raised `bug`: logged once (Critical, with the MID), the entry waits for its
+        next retry; once retries are exhausted it is finished as bounced, with no DSN."""
+        try:
+            parked = entry.retried(entry.schedule.after_failure(self._clock.now()))
+        except RetriesExhausted:
+            bounced = entry.moved_to(MessageState.BOUNCED)
+            self._log.given_up(bounced, bug)
+            batch.tally.hard_bounced += len(bounced.recipients)
+            return bounced
+        self._log.parked(parked, bug)
+        batch.tally.soft_bounced += len(parked.recipients)
+        return parked

@@ -1,11 +1,13 @@
 """Destination queues and the workers that empty them, `the.tdc.queue` among them.
 
-Design rule: one queue and one worker per destination; a worker takes what is due (at most
+Design rule: one queue and its workers per destination; a worker takes what is due (at most
 `messages_per_connection` entries), moves them to `DELIVERING`, hands them to `BatchDelivery` (one
 connection), and puts back the parts that come back `DEFERRED`, with the schedule the retry value
 gave them. Time is read from the clock; `poke` re-checks after the clock moved. Nothing taken from a
-queue leaves it except as delivered or bounced. Each destination keeps a `DestinationTally`; its
-status counts recipients queued or in flight as active.
+queue leaves it except as delivered or bounced. No worker dies of an entry: whatever handling a batch
+raises parks each entry it had not settled on its retry schedule (`BatchDelivery.park`). A queue
+empty and idle for `IDLE_RELEASE` lets its workers end; its `DestinationTally` stays (its status
+counts recipients queued or in flight as active) and the next entry starts them again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from simulator.core.clock import Clock
@@ -25,22 +28,33 @@ from simulator.gateway.delivery_log import DeliveryLog
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.spool import Spool
 
+QueueSettle = Callable[["Destination", QueueEntry, list[QueueEntry]], None]
+
 #: Connections a destination may have open at once, each carrying its own batch.
 CONNECTIONS_PER_DESTINATION = 4
 LONGEST_NAP = timedelta(minutes=5)
+#: How long a destination's queue stays empty, nothing in flight, before its workers end.
+IDLE_RELEASE = timedelta(minutes=5)
+#: A worker that hit a bug outside any batch waits this long (real time) before it goes on.
+PAUSE_AFTER_BUG = 1.0
 
 
 class Destination:
     """The entries waiting for one destination, and its worker's bookkeeping."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, now: datetime) -> None:
         self.name = name
         self.entries: list[QueueEntry] = []
         self.wake = asyncio.Event()
         self.in_flight = 0  # entries of the batches being delivered (until their connections close)
         self.unsettled = 0  # recipients of those batches not yet delivered, bounced or put back
         self.tally = DestinationTally()
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: list[asyncio.Task[None]] = []  # its workers; none once it was idle for a while
+        self.last_busy = now  # when an entry last came in or a batch last ended
+
+    def is_released(self, now: datetime) -> bool:
+        """Empty, nothing in flight, and so for `IDLE_RELEASE`: its workers may end."""
+        return not self.entries and not self.in_flight and now - self.last_busy >= IDLE_RELEASE
 
     def take_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         """Remove and return up to `limit` due entries of one domain (one route), oldest first."""
@@ -56,8 +70,10 @@ class Destination:
         return any(entry.schedule.is_due(now) for entry in self.entries)
 
     def nap(self, now: datetime) -> float:
-        """Seconds until the next entry is due (capped)."""
+        """Seconds until the next entry is due, or the queue may be released (capped)."""
         waits = [entry.schedule.next_attempt - now for entry in self.entries]
+        if not self.entries:
+            waits.append(self.last_busy + IDLE_RELEASE - now)
         return min([LONGEST_NAP, *waits]).total_seconds()
 
     def status(self) -> DestinationStatus:
@@ -81,14 +97,16 @@ class DeliveryQueues:
         self._stopping = False
 
     def enqueue(self, entry: QueueEntry) -> None:
-        """Put `entry` in its destination's queue and wake that worker."""
+        """Put `entry` in its destination's queue and wake its workers (started if released)."""
+        now = self._clock.now()
         destination = self.destinations.get(entry.destination)
         if destination is None:
-            destination = self.destinations[entry.destination] = Destination(entry.destination)
-            loop = asyncio.get_running_loop()
-            destination.tasks = [loop.create_task(self._work(destination))
-                                 for _ in range(CONNECTIONS_PER_DESTINATION)]
+            destination = self.destinations[entry.destination] = Destination(entry.destination, now)
         destination.entries.append(entry)
+        destination.last_busy = now
+        loop = asyncio.get_running_loop()
+        while len(destination.tasks) < CONNECTIONS_PER_DESTINATION and not self._stopping:
+            destination.tasks.append(loop.create_task(self._work(destination)))
         destination.wake.set()
         self._changed.set()
 
@@ -123,19 +141,31 @@ class DeliveryQueues:
         self._stopping = True
         for destination in self.destinations.values():
             destination.wake.set()
-            for task in destination.tasks:
+            for task in list(destination.tasks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     async def _work(self, destination: Destination) -> None:
-        while not self._stopping:
-            limit = self._holder.current.messages_per_connection
-            batch = destination.take_due(self._clock.now(), limit)
-            if batch:
-                await self._deliver(destination, batch)
-            else:
-                await self._nap(destination)
+        """Deliver what is due until stopped, or until the queue was idle long enough."""
+        while not self._stopping and not destination.is_released(self._clock.now()):
+            try:
+                await self._round(destination)
+            except Exception as bug:  # not reached by an entry's trouble (parked in `_deliver`)
+                self._log.worker_trouble(destination.name, bug)
+                await asyncio.sleep(PAUSE_AFTER_BUG)  # never a tight loop
+        # no await since the check above: an entry queued from now on starts a new worker
+        worker = asyncio.current_task()
+        if worker in destination.tasks:
+            destination.tasks.remove(worker)
+
+    async def _round(self, destination: Destination) -> None:
+        limit = self._holder.current.messages_per_connection
+        batch = destination.take_due(self._clock.now(), limit)
+        if batch:
+            await self._deliver(destination, batch)
+        else:
+            await self._nap(destination)
 
     async def _nap(self, destination: Destination) -> None:
         """Wait until woken or until the next entry is due."""
@@ -146,29 +176,50 @@ class DeliveryQueues:
                 await destination.wake.wait()
 
     async def _deliver(self, destination: Destination, batch: list[QueueEntry]) -> None:
-        recipients = sum(len(entry.recipients) for entry in batch)
-        settled = [0]  # recipients of this batch settled so far (other batches run alongside)
-        destination.in_flight += len(batch)
-        destination.unsettled += recipients
-
-        def settle(taken: QueueEntry, parts: list[QueueEntry]) -> None:
-            settled[0] += len(taken.recipients)
-            self._settle(destination, taken, parts)
-
+        flight = InFlight(destination, batch, self._settle)
         try:
-            entries = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
-            await self._batches.deliver(Batch(destination.name, entries, destination.tally, settle))
+            await self._batches.deliver(flight.batch)
+        except Exception as bug:  # e.g. the routing step: each entry not yet settled waits for a retry
+            for entry in flight.unsettled():
+                flight.settle(entry, [self._batches.park(flight.batch, entry, bug)])
         finally:
-            destination.in_flight -= len(batch)
-            destination.unsettled -= recipients - settled[0]
+            flight.land(self._clock.now())
             self._changed.set()
 
     def _settle(self, destination: Destination, taken: QueueEntry, parts: list[QueueEntry]) -> None:
         """Record on disk that `taken` is done and its deferred parts wait; then queue those again."""
         deferred = [part for part in parts if part.state is MessageState.DEFERRED]
-        try:
-            self._spool.replace(taken, deferred)
-        except OSError as error:  # the in-memory queue still holds them: nothing is lost while we run
-            self._log.spool_trouble(taken, error)
         destination.unsettled -= len(taken.recipients)
         destination.entries.extend(deferred)
+        try:
+            self._spool.replace(taken, deferred)
+        except Exception as error:  # the in-memory queue still holds them: nothing is lost while we run
+            self._log.spool_trouble(taken, error)
+
+
+class InFlight:
+    """One batch out of its queue: counted in flight until it lands; knows which entries it settled."""
+
+    def __init__(self, destination: Destination, batch: list[QueueEntry], settle: QueueSettle) -> None:
+        self._destination, self._settle = destination, settle
+        self._recipients = sum(len(entry.recipients) for entry in batch)
+        self._settled: set[str] = set()  # keys of the entries settled (never compare whole entries)
+        self._settled_recipients = 0
+        delivering = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
+        self.batch = Batch(destination.name, delivering, destination.tally, self.settle)
+        destination.in_flight += len(batch)
+        destination.unsettled += self._recipients
+
+    def settle(self, taken: QueueEntry, parts: list[QueueEntry]) -> None:
+        self._settled.add(taken.key)
+        self._settled_recipients += len(taken.recipients)
+        self._settle(self._destination, taken, parts)
+
+    def unsettled(self) -> list[QueueEntry]:
+        return [entry for entry in self.batch.entries if entry.key not in self._settled]
+
+    def land(self, now: datetime) -> None:
+        """The batch's connection closed: what it did not settle no longer counts as active."""
+        self._destination.in_flight -= len(self.batch.entries)
+        self._destination.unsettled -= self._recipients - self._settled_recipients
+        self._destination.last_busy = now

@@ -7,6 +7,9 @@ the connector's `TDC:` lines; an original's get the gateway's `Delayed:` / `Boun
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
+
 from simulator.core.config.values import NextHop
 from simulator.core.errors import DeliveryError, TlsDeliveryError
 from simulator.core.mail import connector
@@ -17,6 +20,13 @@ from simulator.gateway.outbound import OutboundSession
 
 def rid_list(entry: QueueEntry) -> str:
     return "[" + ", ".join(str(rid) for rid in entry.rids) + "]"
+
+
+def describe(bug: BaseException) -> str:
+    """`RuntimeError('boom') in _notify_sender (machine.py:78)`: what raised, and where."""
+    frames = traceback.extract_tb(bug.__traceback__)
+    where = f" in {frames[-1].name} ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{bug!r}{where}"
 
 
 class DeliveryLog:
@@ -71,11 +81,28 @@ class DeliveryLog:
             self._log.info(connector.bounced_line(entry.mid, error.reason))
         self._log.info(f"Message finished MID {entry.mid} done")
 
-    def spool_trouble(self, entry: QueueEntry, error: OSError) -> None:
-        self._log.warning(f"MID {entry.mid} spool could not be updated: {error.strerror or error}")
+    def spool_trouble(self, entry: QueueEntry, error: Exception) -> None:
+        if isinstance(error, OSError):
+            self._log.warning(f"MID {entry.mid} spool could not be updated: {error.strerror or error}")
+        else:
+            self._log.critical(f"MID {entry.mid} spool could not be updated: {describe(error)}")
 
-    def unexpected(self, dcid: int, error: Exception) -> None:
-        self._log.critical(f"DCID {dcid} internal error: {error!r}")
+    def worker_trouble(self, destination: str, bug: Exception) -> None:
+        """A bug outside any entry's handling; the worker goes on after a pause."""
+        self._log.critical(f"Delivery worker of {destination} internal error: {describe(bug)}")
+
+    def parked(self, entry: QueueEntry, bug: Exception) -> None:
+        """Handling the entry raised: one Critical line; it waits for its next retry."""
+        self._log.critical(f"MID {entry.mid} to RID {rid_list(entry)} internal error, delivery retried "
+                           f"at {entry.schedule.next_attempt:%H:%M:%S}: {describe(bug)}")
+
+    def given_up(self, entry: QueueEntry, bug: Exception) -> None:
+        """Handling the entry raised once more than its retries allow: finished, bounced, no DSN."""
+        self._log.critical(f"MID {entry.mid} to RID {rid_list(entry)} internal error, retries "
+                           f"exhausted: bounced, no DSN is sent: {describe(bug)}")
+        if entry.is_copy:
+            self._log.info(connector.bounced_line(entry.mid, "Internal error"))
+        self._log.info(f"Message finished MID {entry.mid} done")
 
     def closed(self, dcid: int) -> None:
         self._log.info(f"DCID {dcid} close")

@@ -1,7 +1,10 @@
 """The gateway's mail log: `mail_logs/mail.current` plus the same lines in memory.
 
 Design rule: the line form is `core/reports/logformat.py`'s; `MailLog` only appends and lets other
-threads wait for a line, which is how tests observe the gateway (the log is the oracle).
+threads wait for a line, which is how tests observe the gateway (the log is the oracle). Writing
+never raises, so the log can never refuse mail the gateway already stored: memory and the waiters see
+a line at once, and a line the file refuses waits, in order, for the file to take it (`logfile.py`,
+which also rolls `mail.current` over by size).
 """
 
 from __future__ import annotations
@@ -9,34 +12,37 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from simulator.core.clock import Clock
 from simulator.core.records import Records
 from simulator.core.reports.logformat import Level, LogLine, one_line
+from simulator.gateway.logfile import ROLLOVER_BYTES, LogFile
 
 
 class MailLog:
     """Appends lines to `mail.current` and keeps them in memory for observers in any thread."""
 
-    def __init__(self, clock: Clock, path: Path | None = None, kept: int | None = None) -> None:
+    def __init__(
+        self, clock: Clock, path: Path | None = None, kept: int | None = None,
+        rollover_bytes: int = ROLLOVER_BYTES,
+    ) -> None:
         self._clock = clock
         self._lines: Records[LogLine] = Records(kept)
         self.path = path
-        self._file: TextIO | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8", buffering=1)
+        self.file = LogFile(path, clock, rollover_bytes) if path is not None else None
 
     def write(self, level: Level, text: str) -> LogLine:
-        """Log `text` at `level`, now."""
+        """Log `text` at `level`, now; never raises."""
         line = LogLine(self._clock.now(), level, one_line(text))
         self._lines.append(line, also=lambda: self._write_file(line))
         return line
 
     def _write_file(self, line: LogLine) -> None:
-        if self._file is not None:
-            self._file.write(f"{line}\n")
+        """Runs under the records' lock, so the file gets the lines in memory's order."""
+        if self.file is not None and self.file.append(str(line)) and self.file.lost:
+            lost, self.file.lost = self.file.lost, 0
+            self.warning(f"{lost} mail-log lines were lost: the log file refused them while "
+                         "its backlog was full")
 
     def info(self, text: str) -> LogLine:
         return self.write(Level.INFO, text)
@@ -69,9 +75,10 @@ class MailLog:
         return iter(self.lines())
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Write what waits and close the file; later lines stay in memory only (as before `open`)."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 def _matching(pattern: re.Pattern[str], lines: list[LogLine]) -> list[LogLine]:

@@ -30,9 +30,17 @@ def format_timestamp(at: datetime) -> str:
     return f"{at:%a %b} {at.day:2d} {at:%H:%M:%S %Y}"
 
 
+#: Every control character (C0, DEL, C1) as `\xNN` (BEHAVIOUR.md §9.2); as `\uNNNN` the Unicode
+#: line separators, which `str.splitlines` breaks a line at, and lone surrogates (undecodable input
+#: kept by `surrogateescape`), which no file can be written with.
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_ESCAPES.update({code: f"\\u{code:04x}" for code in (0x2028, 0x2029, *range(0xD800, 0xE000))})
+
+
 def one_line(text: str) -> str:
-    """`text` with CR and LF escaped, so that no text can start a line of its own (log forging)."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """`text` with every control character escaped: no text can start a line of its own (log
+    forging) or reach a terminal that prints the log (`tdcsim tail`) as ESC, BEL or NUL."""
+    return text.translate(_ESCAPES)
 
 
 def format_line(at: datetime, level: Level, text: str) -> str:

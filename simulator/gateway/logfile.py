@@ -1,0 +1,194 @@
+"""The mail log on disk: `mail.current`, rolled over by size to `mail.@<timestamp>.s` (BEHAVIOUR.md §9.6).
+
+Design rule: appending never raises. A line the file refuses (a full disk, a closed file) waits in
+memory, in order, and goes out before the next one once the file takes it again; a half-written line
+is finished, never torn or split across files. `mail.current` rolls over only between whole lines,
+past `max_bytes`, to `mail.@20220817T055204.s` in the same folder (AsyncOS's naming), named from the
+clock in UTC; a second roll-over within the same second (or after the clock went back) takes the
+newest name's timestamp with a counter, `mail.@20220817T055204_0001.s`, so names never collide and
+sort in time order. Readers list the rolled files by that order, then `mail.current`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import BinaryIO
+
+from simulator.core.clock import Clock
+
+#: AsyncOS rolls a log over at a size limit; 10 MiB unless the constructor is told otherwise.
+ROLLOVER_BYTES = 10 * 1024 * 1024
+#: Lines waiting for a file that refuses them are kept up to this many bytes; past it, the oldest go.
+MOST_UNWRITTEN_BYTES = 16 * 1024 * 1024
+ROLLED = re.compile(r"(?P<stem>.+)\.@(?P<stamp>\d{8}T\d{6})(?:_(?P<count>\d+))?\.s")
+
+Opener = Callable[[Path], BinaryIO]
+
+
+def open_for_append(path: Path) -> BinaryIO:
+    """Unbuffered, so a refused write raises at once and what was written is on its way to disk."""
+    return path.open("ab", buffering=0)
+
+
+def _rolled_key(path: Path, stem: str) -> tuple[str, int] | None:
+    found = ROLLED.fullmatch(path.name)
+    if found is None or found["stem"] != stem:
+        return None
+    return found["stamp"], int(found["count"] or 0)
+
+
+def rolled_logs(current: Path) -> list[Path]:
+    """The files `current` rolled over to, oldest first."""
+    stem = current.name.split(".")[0]
+    keyed = [(key, path) for path in current.parent.glob(f"{stem}.@*.s")
+             if (key := _rolled_key(path, stem)) is not None]
+    return [path for _, path in sorted(keyed)]
+
+
+def log_files(current: Path) -> list[Path]:
+    """Every file of the log, oldest first: the rolled ones, then `current` if it exists."""
+    return [*rolled_logs(current), *([current] if current.exists() else [])]
+
+
+def _read_all(files: list[Path]) -> str | None:
+    try:
+        return "".join(path.read_text(encoding="utf-8", errors="replace") for path in files)
+    except FileNotFoundError:  # `mail.current` between its roll-over and its first new line
+        return None
+
+
+def read_log_lines(current: Path) -> list[str]:
+    """Every line of the log across its rolled files, oldest first (re-read if a roll-over raced us).
+
+    Lines end at LF only: the writer escapes every other line break (`one_line`)."""
+    text: str | None = None
+    for _ in range(5):
+        files = log_files(current)
+        text = _read_all(files)
+        if text is not None and log_files(current) == files:
+            break
+    lines = (text or "").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def rolled_name(stem: str, stamp: str, newest: Path | None) -> str:
+    """The next rolled file's name: `stamp`, or after `newest` with a counter if not later than it."""
+    last = _rolled_key(newest, stem) if newest else None
+    if last is None or stamp > last[0]:
+        return f"{stem}.@{stamp}.s"
+    return f"{stem}.@{last[0]}_{last[1] + 1:04d}.s"
+
+
+def _stamp(clock: Clock) -> str:
+    return f"{clock.now().astimezone(UTC):%Y%m%dT%H%M%S}"
+
+
+class LogFile:
+    """`mail.current`, appended to line by line, rolled over by size; never raises."""
+
+    def __init__(
+        self, path: Path, clock: Clock, rollover_bytes: int = ROLLOVER_BYTES,
+        opener: Opener = open_for_append, most_unwritten_bytes: int = MOST_UNWRITTEN_BYTES,
+    ) -> None:
+        self.path, self._clock, self._opener = path, clock, opener
+        self.rollover_bytes, self.most_unwritten_bytes = rollover_bytes, most_unwritten_bytes
+        self._stream: BinaryIO | None = None
+        self._opened_before = False
+        self._size = 0  # of mail.current
+        self._unwritten: deque[bytes] = deque()
+        self._unwritten_bytes = 0
+        self._offset = 0  # bytes of the first unwritten line already in the file
+        self.lost = 0  # lines dropped from a full backlog
+        path.parent.mkdir(parents=True, exist_ok=True)  # at start-up a folder that cannot be made stops us
+
+    @property
+    def unwritten(self) -> int:
+        """Lines waiting for the file to take them."""
+        return len(self._unwritten)
+
+    def append(self, line: str) -> bool:
+        """Write `line` after every line still waiting; False if the file refused (it waits too)."""
+        data = f"{line}\n".encode("utf-8", "backslashreplace")
+        self._unwritten.append(data)
+        self._unwritten_bytes += len(data)
+        self._bound()
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write every waiting line, oldest first; False if the file refused (they wait still)."""
+        try:
+            while self._unwritten:
+                self._write_first()
+        except Exception:  # OSError (a full disk), ValueError (a closed file), ...: reopen next time
+            self._close_stream()
+            return False
+        return True
+
+    def close(self) -> None:
+        self.flush()
+        self._close_stream()
+
+    def _write_first(self) -> None:
+        first = self._unwritten[0]
+        stream = self._stream_for(len(first))
+        written = stream.write(memoryview(first)[self._offset:]) or 0
+        self._size += written
+        self._offset += written
+        if self._offset == len(first):
+            self._unwritten.popleft()
+            self._unwritten_bytes -= len(first)
+            self._offset = 0
+
+    def _stream_for(self, size: int) -> BinaryIO:
+        """The open `mail.current`, rolled over first if a whole line of `size` bytes overflows it."""
+        stream = self._stream or self._open()
+        if self._offset or not self._size or self._size + size <= self.rollover_bytes:
+            return stream
+        self._roll()
+        return self._stream or self._open()
+
+    def _open(self) -> BinaryIO:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        stream = self._opener(self.path)
+        self._size = stream.seek(0, os.SEEK_END)
+        if not self._opened_before and self._size and not self._ends_a_line():
+            self._unwritten.appendleft(b"\n")  # the last run tore its last line (a crash)
+            self._unwritten_bytes += 1
+        self._stream, self._opened_before = stream, True
+        return stream
+
+    def _ends_a_line(self) -> bool:
+        with self.path.open("rb") as stream:
+            stream.seek(-1, os.SEEK_END)
+            return stream.read(1) == b"\n"
+
+    def _roll(self) -> None:
+        """`mail.current` becomes `mail.@<now>.s`; a new `mail.current` is started at the next write."""
+        rolled = rolled_logs(self.path)
+        stem = self.path.name.split(".")[0]
+        target = rolled_name(stem, _stamp(self._clock), rolled[-1] if rolled else None)
+        try:
+            self.path.rename(self.path.with_name(target))
+        except OSError:
+            return  # go on with mail.current: the roll-over is tried again at the next line
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def _bound(self) -> None:
+        """Past the backlog's limit the oldest waiting lines go (a line half in the file stays)."""
+        keep = 1 if self._offset else 0
+        while self._unwritten_bytes > self.most_unwritten_bytes and len(self._unwritten) > keep + 1:
+            self._unwritten_bytes -= len(self._unwritten[keep])
+            del self._unwritten[keep]
+            self.lost += 1
