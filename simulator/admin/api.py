@@ -4,27 +4,43 @@ Design rule: HTTP only; the operations are `actions.py`, `tables.py` and `monito
 handlers and their table `handlers.py`. Every path, `/openapi.json` included, needs
 `Authorization: Bearer <token>` (compared in constant time); errors become JSON `{"message": ...}`
 in one middleware: BadRequest 400, a missing or wrong token 401, NotFound 404, aiohttp's own
-404/405 as they are, ConfigError 422.
+404/405 as they are, a body over 1 MiB 413, ConfigError 422. Anything else is a bug: the last-resort
+middleware logs its traceback and answers `500 {"message": "internal error"}`, never its text.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from simulator.admin.bounds import LARGEST_BODY, TOO_LARGE
 from simulator.admin.handlers import OPERATIONS, ROUTES, Operations
 from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound, ServerStartError
 
 TOKEN = web.AppKey("token", str)
+LOG = logging.getLogger(__name__)
 
 
 def refusal(status: int, message: str) -> web.Response:
     """A JSON error answer."""
     headers = {"WWW-Authenticate": 'Bearer realm="tdcsim"'} if status == 401 else None
     return web.json_response({"message": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer an exception nothing expected with a fixed 500; its traceback goes to the log only."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        LOG.exception("admin API: internal error answering %s %s", request.method, request.path)
+        return refusal(500, "internal error")
 
 
 @web.middleware
@@ -38,6 +54,8 @@ async def answer_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return refusal(404, str(error))
     except ConfigError as error:
         return refusal(422, str(error))
+    except web.HTTPRequestEntityTooLarge:  # aiohttp's, reading a body past client_max_size
+        return refusal(413, TOO_LARGE)
     except web.HTTPException as error:  # aiohttp's own: unknown path, wrong method
         if error.status < 400:
             raise
@@ -51,14 +69,24 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     if scheme.lower() != "bearer" or not token:
         return refusal(401, "authorization required: send 'Authorization: Bearer <token>' "
                             "(the token is in DATA/sandbox.json under admin.token)")
-    if not secrets.compare_digest(token.strip().encode(), request.app[TOKEN].encode()):
+    given = token.strip().encode("utf-8", "surrogateescape")  # aiohttp reads non-UTF-8 bytes as surrogates
+    if not secrets.compare_digest(given, request.app[TOKEN].encode()):
         return refusal(401, "the bearer token is wrong")
     return await handler(request)
 
 
+@web.middleware
+async def limit_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 413 to a declared body over LARGEST_BODY without reading it (a chunked one: when read)."""
+    if (request.content_length or 0) > LARGEST_BODY:
+        return refusal(413, TOO_LARGE)
+    return await handler(request)
+
+
 def build_app(sandbox: RunningSandbox, token: str) -> web.Application:
-    """The API's application: its routes, the token check and the error answers."""
-    app = web.Application(middlewares=[answer_errors, require_token])
+    """The API's application: its routes, the token check, the body bound and the error answers."""
+    app = web.Application(middlewares=[last_resort, answer_errors, require_token, limit_body],
+                          client_max_size=LARGEST_BODY)
     app[TOKEN] = token
     app[OPERATIONS] = Operations.over(sandbox)
     for method, path, handler in ROUTES:

@@ -6,7 +6,6 @@ nothing. A change answers `{"message": ..., "uncommitted": true}`: it runs only 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,20 @@ from typing import Any
 from aiohttp import web
 
 from simulator.admin.actions import ConfigAdmin
-from simulator.admin.monitor import DEFAULT_TAIL, MonitorAdmin
+from simulator.admin.bounds import (
+    LARGEST_MID,
+    LONGEST_HOP,
+    MOST_FAULTS,
+    MOST_HOSTS,
+    bounded,
+    hosts,
+    integer,
+    json_value,
+    strings,
+    text,
+    whole_number,
+)
+from simulator.admin.monitor import DEFAULT_TAIL, LONGEST_TAIL, MonitorAdmin
 from simulator.admin.openapi import document
 from simulator.admin.operated import RunningSandbox
 from simulator.admin.tables import TablesAdmin
@@ -44,22 +56,16 @@ def ops(request: web.Request) -> Operations:
 
 
 def query(request: web.Request, name: str, default: str = "") -> str:
-    return request.query.get(name, default)
+    return bounded(request.query.get(name, default), name)
 
 
-def number(text: str, name: str) -> int:
-    if not text.isdecimal():
-        raise BadRequest(f"{name} must be a whole number, not {text!r}")
-    return int(text)
+def path_part(request: web.Request, name: str) -> str:
+    return bounded(request.match_info[name], name)
 
 
 async def json_body(request: web.Request) -> Any:
-    """The request's JSON (an empty body reads as `{}`); BadRequest if it is not JSON."""
-    text = await request.text()
-    try:
-        return json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"malformed JSON: {error}") from None
+    """The request's JSON within the bounds (`bounds.py`); an empty body reads as `{}`."""
+    return json_value(await request.read())
 
 
 async def object_body(request: web.Request) -> dict[str, Any]:
@@ -67,20 +73,6 @@ async def object_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
-
-
-def text(body: dict[str, Any], name: str, default: str | None = None) -> str:
-    """A string field of the body; BadRequest if it is missing (without a default) or not a string."""
-    value = body.get(name, default)
-    if not isinstance(value, str):
-        raise BadRequest(f"{name!r} must be a string" if name in body else f"{name!r} is required")
-    return value
-
-
-def strings(value: Any, name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise BadRequest(f"{name} must be a JSON list of strings")
-    return value
 
 
 def answer(data: Any) -> web.Response:
@@ -131,14 +123,13 @@ async def get_routes(request: web.Request) -> web.Response:
 
 async def add_route(request: web.Request) -> web.Response:
     body = await object_body(request)
-    destination = body.get("destination")
-    hops = destination if isinstance(destination, str) else strings(destination, "destination")
+    hops = hosts(body.get("destination"), "destination")
     return changed(ops(request).tables.add_route(text(body, "level", "cluster"), text(body, "domain"), hops))
 
 
 async def delete_route(request: web.Request) -> web.Response:
     level = query(request, "level", "cluster")
-    return changed(ops(request).tables.delete_route(level, request.match_info["domain"]))
+    return changed(ops(request).tables.delete_route(level, path_part(request, "domain")))
 
 
 async def get_dns(request: web.Request) -> web.Response:
@@ -148,8 +139,8 @@ async def get_dns(request: web.Request) -> web.Response:
 
 async def set_dns(request: web.Request) -> web.Response:
     body = await object_body(request)
-    hosts = strings(body.get("hosts", []), "hosts")
-    return changed(ops(request).tables.set_mx(text(body, "level", "cluster"), text(body, "domain"), hosts))
+    records = strings(body.get("hosts", []), "hosts", MOST_HOSTS, LONGEST_HOP)
+    return changed(ops(request).tables.set_mx(text(body, "level", "cluster"), text(body, "domain"), records))
 
 
 async def commit(request: web.Request) -> web.Response:
@@ -171,12 +162,12 @@ async def get_tophosts(request: web.Request) -> web.Response:
 
 
 async def get_log(request: web.Request) -> web.Response:
-    lines = number(query(request, "lines", str(DEFAULT_TAIL)), "lines")
+    lines = whole_number(request.query.get("lines", str(DEFAULT_TAIL)), "lines", LONGEST_TAIL)
     return answer(ops(request).monitor.tail(query(request, "machine") or None, lines))
 
 
 async def get_tracking(request: web.Request) -> web.Response:
-    mid = number(request.match_info["mid"], "the message ID")
+    mid = whole_number(request.match_info["mid"], "mid", LARGEST_MID)
     return answer(ops(request).monitor.tracking(query(request, "machine") or None, mid))
 
 
@@ -186,8 +177,8 @@ async def get_quarantine(request: web.Request) -> web.Response:
 
 async def release(request: web.Request) -> web.Response:
     body = await object_body(request)
-    mid = number(str(body.get("mid", "")), "mid")
-    return answer(await ops(request).monitor.release(text(body, "machine", "") or None, mid))
+    mid, machine = integer(body, "mid", LARGEST_MID), text(body, "machine", "") or None
+    return answer(await ops(request).monitor.release(machine, mid))
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -195,8 +186,8 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def put_faults(request: web.Request) -> web.Response:
-    specs = strings(await json_body(request), "the body")
-    return answer(await ops(request).monitor.set_faults(request.match_info["endpoint"], specs))
+    specs = strings(await json_body(request), "faults", MOST_FAULTS)
+    return answer(await ops(request).monitor.set_faults(path_part(request, "endpoint"), specs))
 
 
 async def get_openapi(request: web.Request) -> web.Response:

@@ -2,21 +2,47 @@
 
 Design rule: written by hand, path by path, so that it says what each call means; a test checks it
 against the routes the server really registers, so a path served but not described fails the suite.
+Every bound (`maxLength`, `maxItems`, `maximum`) is a constant of `bounds.py`, the one the handlers
+enforce; a test sends each bound plus one and expects the 400 that names it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from simulator.admin.bounds import (
+    DEEPEST_JSON,
+    LARGEST_BODY,
+    LARGEST_MID,
+    LONGEST,
+    LONGEST_HOP,
+    LONGEST_NUMBER,
+    LONGEST_TEXT,
+    MOST_FAULTS,
+    MOST_HOSTS,
+)
+from simulator.admin.monitor import DEFAULT_TAIL, LONGEST_TAIL
+
 LEVEL = "`cluster`, `group:NAME` or `machine:NAME`"
-STRING, INTEGER = {"type": "string"}, {"type": "integer"}
-STRINGS = {"type": "array", "items": STRING}
-MESSAGE = {"type": "object", "properties": {"message": STRING}, "required": ["message"]}
+STRING = {"type": "string", "maxLength": LONGEST_TEXT}
+DOMAIN, ADDRESS, COMMENT = ({"type": "string", "maxLength": LONGEST[name]}
+                            for name in ("domain", "address", "comment"))
+HOSTS = {"type": "array", "maxItems": MOST_HOSTS, "items": {"type": "string", "maxLength": LONGEST_HOP}}
+MID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": LARGEST_MID}
+LINES = {"type": "integer", "minimum": 1, "maximum": LONGEST_TAIL, "default": DEFAULT_TAIL}
+MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+BOUNDS = (f"Bounds: a body is at most {LARGEST_BODY} bytes (1 MiB; 413 above), UTF-8 JSON nested at most "
+          f"{DEEPEST_JSON} levels, each number in it at most {LONGEST_NUMBER} characters; strings and lists "
+          "at most their schema's maxLength and maxItems, numbers within minimum and maximum (400 past any "
+          "bound, naming it).")
 ERRORS = {
-    "400": "malformed JSON, a missing or mistyped field, a bad parameter",
+    "400": "malformed JSON, a body that is not UTF-8, a missing or mistyped field, a bad parameter, "
+           "a value past its bound (the message names the bound)",
     "401": "no bearer token, or a wrong one",
     "404": "an unknown group, machine, policy, route, endpoint or message (named in the message)",
+    "413": f"a body larger than {LARGEST_BODY} bytes (1 MiB)",
     "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
+    "500": "a bug in the simulator, never an answer to input: `internal error`, the traceback in the log",
 }
 
 
@@ -48,7 +74,7 @@ def _object(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str
 
 
 def _level_field() -> dict[str, Any]:
-    return {"type": "string", "default": "cluster", "description": LEVEL}
+    return STRING | {"default": "cluster", "description": LEVEL}
 
 
 def _change(summary: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +91,7 @@ CONFIG_PATHS: dict[str, dict[str, Any]] = {
     "/tdc": {"get": _operation("The connector per machine: enabled, intake address, source levels",
                                "`{state, uncommitted, machines: [...]}`", (STATE_Q,))},
     "/tdc/enable": {"post": _change("Enable the connector at a level (Submit)", _object(
-        ("address",), address={"type": "string", "description": "the message intake address"},
+        ("address",), address=ADDRESS | {"description": "the message intake address"},
         level=_level_field()))},
     "/tdc/disable": {"post": _change("Disable the connector at a level (Submit; machine level also "
                                      "disables group and cluster under the default rule)",
@@ -74,31 +100,31 @@ CONFIG_PATHS: dict[str, dict[str, Any]] = {
         "get": _operation("Each machine's incoming mail policies and their Threat Defense mode",
                           "`{state, uncommitted, machines: {NAME: {level, policies}}}`", (STATE_Q,)),
         "post": _change("Per-policy journaling: default, custom (with an address) or no-scan", _object(
-            ("policy", "mode"), policy=STRING, address=STRING, level=_level_field(),
-            mode={"type": "string", "enum": ["default", "custom", "no-scan"]})),
+            ("policy", "mode"), policy=STRING, address=ADDRESS, level=_level_field(),
+            mode=STRING | {"enum": ["default", "custom", "no-scan"]})),
     },
     "/routes": {
         "get": _operation("The SMTP routes in force at a level",
                           "`{level, from, state, uncommitted, routes}`", (LEVEL_Q, STATE_Q)),
         "post": _change("Add an SMTP route at a level", _object(
-            ("domain", "destination"), domain=STRING, level=_level_field(),
-            destination={"description": "`USEDNS`, `/dev/null`, or hosts `host:port[:priority]` "
-                                        "(a list, or one comma-separated string)",
-                         "oneOf": [STRING, STRINGS]})),
+            ("domain", "destination"), domain=DOMAIN, level=_level_field(),
+            destination={"description": f"`USEDNS`, `/dev/null`, or at most {MOST_HOSTS} hosts "
+                                        "`host:port[:priority]` (a list, or one comma-separated string)",
+                         "oneOf": [{"type": "string", "maxLength": LONGEST["destination"]}, HOSTS]})),
     },
     "/routes/{domain}": {"delete": _operation(
         "Delete the SMTP route for a domain at a level", "`{message, uncommitted: true}`",
-        (_parameter("domain", "path", "the route's domain"), LEVEL_Q))},
+        (_parameter("domain", "path", "the route's domain", DOMAIN), LEVEL_Q))},
     "/dns": {
         "get": _operation("The DNS zone table (MX records) in force at a level",
                           "`{level, from, state, uncommitted, records}`", (LEVEL_Q, STATE_Q)),
         "post": _change("Replace one domain's MX records at a level (`hosts: []` removes them)", _object(
-            ("domain",), domain=STRING, hosts=STRINGS, level=_level_field())),
+            ("domain",), domain=DOMAIN, hosts=HOSTS, level=_level_field())),
     },
     "/commit": {"post": _operation(
         "Commit the pending changes",
         "`{message}`: `Changes committed: <date>` or `There is no data to commit.`",
-        body=_object((), comment=STRING))},
+        body=_object((), comment=COMMENT))},
     "/clear": {"post": _operation("Discard the pending changes", "`{message}`")},
 }
 MONITOR_PATHS: dict[str, dict[str, Any]] = {
@@ -110,20 +136,21 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
         (_parameter("machine", "query", "the machine (required)"),
          _parameter("sort", "query", "active, conn, delivered, soft or hard (default: active)")))},
     "/log": {"get": _operation("The tail of a machine's mail log", "`{machine, lines}`",
-                               (MACHINE_Q, _parameter("lines", "query", "how many (default 20)", INTEGER)))},
+                               (MACHINE_Q, _parameter("lines", "query", "how many", LINES)))},
     "/tracking/{mid}": {"get": _operation(
         "One message's history, oldest first", "`{machine, mid, history}`",
-        (_parameter("mid", "path", "the MID", INTEGER), MACHINE_Q))},
+        (_parameter("mid", "path", "the MID", MID), MACHINE_Q))},
     "/quarantine": {"get": _operation("What a machine's quarantines hold", "`{machine, held}`",
                                       (MACHINE_Q,))},
     "/quarantine/release": {"post": _operation(
         "Release a quarantined message: delivered, and copied, now", "`{machine, message}`",
-        body={"type": "object", "properties": {"mid": INTEGER, "machine": STRING}, "required": ["mid"]})},
+        body=_object(("mid",), mid=MID, machine=STRING))},
     "/faults": {"get": _operation(
         "The fault plan of each endpoint", "`{threat_defense: [...], mailbox: [...]}`")},
     "/faults/{endpoint}": {"put": _operation(
         "Replace an endpoint's fault plan: KIND[:ARG] strings, `[]` clears, `down` stops it listening",
-        "the fault plans", (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),), body=STRINGS)},
+        "the fault plans", (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),),
+        body={"type": "array", "maxItems": MOST_FAULTS, "items": STRING})},
     "/openapi.json": {"get": _operation("This document", "OpenAPI 3.0")},
 }
 
@@ -134,7 +161,8 @@ def document(server: str) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "tdc-simulator admin API", "version": "1",
                  "description": "Configure and watch a running tdc-simulator sandbox. Changes are pending "
-                                "until POST /commit. Every path needs the bearer token from sandbox.json."},
+                                "until POST /commit. Every path needs the bearer token from sandbox.json. "
+                                + BOUNDS},
         "servers": [{"url": server}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -1,0 +1,285 @@
+"""The admin API under hostile input (issue 9 item 11, BEHAVIOUR.md §9): every bad request gets a 4xx
+with a JSON message naming what is wrong, within the bounds `/openapi.json` documents; nothing reaches
+the last-resort 500, and the sandbox goes on delivering and journaling. Raw HTTP (http.client, and a
+socket where http.client refuses to send the bytes) against a running sandbox.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from fixtures.harness import SandboxFacade
+from fixtures.messages import MessageFactory
+from fixtures.smtp_client import send
+from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID
+from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
+
+TENANT = "sandbox-tenant@intake.threatdefense.test"
+HUGE = "9" * 5000  # int() refuses more than 4,300 digits with ValueError
+pytestmark = pytest.mark.bad_input
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def message(self) -> str:
+        """The JSON `message` (fails the test if the answer is not a JSON object with one)."""
+        assert self.content_type.startswith("application/json"), (self.status, self.body[:200])
+        message = json.loads(self.body)["message"]
+        assert isinstance(message, str) and message
+        return message
+
+
+class RawApi:
+    """Sends requests byte for byte to a sandbox's admin API, one connection each."""
+
+    def __init__(self, sandbox: SandboxFacade) -> None:
+        admin = sandbox.sandbox.describe()["admin"]
+        self.token = str(admin["token"])
+        host, _, port = str(admin["url"]).removeprefix("http://").rpartition(":")
+        self.host, self.port = host, int(port)
+
+    def call(self, method: str, target: str, body: bytes | Iterator[bytes] | None = None,
+             headers: Mapping[str, str | bytes] | None = None,
+             authorization: str | bytes | None = None) -> Answer:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            given: dict[str, str | bytes] = {
+                "Authorization": f"Bearer {self.token}" if authorization is None else authorization}
+            connection.request(method, target, body=body, headers={**given, **(headers or {})})
+            response = connection.getresponse()
+            return Answer(response.status, response.getheader("Content-Type", ""), response.read())
+        finally:
+            connection.close()
+
+    def json(self, method: str, target: str, body: Any = None) -> Any:
+        answer = self.call(method, target, None if body is None else json.dumps(body).encode())
+        assert answer.status == 200, (answer.status, answer.body[:300])
+        return json.loads(answer.body)
+
+    def declared(self, method: str, target: str, length: int) -> Answer:
+        """Headers declaring a body of `length` bytes, and no body: the server must answer unread."""
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            connection.putrequest(method, target)
+            connection.putheader("Authorization", f"Bearer {self.token}")
+            connection.putheader("Content-Length", str(length))
+            connection.endheaders()
+            response = connection.getresponse()
+            return Answer(response.status, response.getheader("Content-Type", ""), response.read())
+        finally:
+            connection.close()
+
+    def raw(self, request: bytes) -> bytes:
+        """`request` as given (bytes http.client would refuse); the whole answer."""
+        with socket.create_connection((self.host, self.port), timeout=10) as client:
+            client.sendall(request)
+            chunks = []
+            while chunk := client.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.fixture
+def api(tdc_sandbox: SandboxFacade) -> RawApi:
+    return RawApi(tdc_sandbox)
+
+
+def refused(answer: Answer, status: int, *named: str) -> str:
+    """Assert `status` with a JSON message naming each of `named`; the message."""
+    assert answer.status == status, (answer.status, answer.body[:300])
+    message = answer.message
+    assert all(part in message for part in named), message
+    return message
+
+
+@pytest.mark.parametrize(("target", "named"), [
+    (f"/tracking/{HUGE}", "from 1 to 9223372036854775807"),
+    (f"/tracking/{LARGEST_MID + 1}", "from 1 to 9223372036854775807"),
+    ("/tracking/0", "mid"), ("/tracking/-1", "mid"), ("/tracking/%D9%A1", "mid"),  # an Arabic-Indic 1
+    (f"/log?lines={HUGE}", f"from 1 to {LONGEST_TAIL}"), (f"/log?lines={LONGEST_TAIL + 1}", "lines"),
+])
+def test_an_oversized_integer_in_the_path_or_query_is_400_naming_the_bound(
+    api: RawApi, target: str, named: str
+) -> None:
+    refused(api.call("GET", target), 400, named)
+
+
+def test_the_integer_bounds_are_inclusive(api: RawApi) -> None:
+    refused(api.call("GET", f"/tracking/{LARGEST_MID}"), 404, f"no message {LARGEST_MID}")
+    assert len(api.json("GET", f"/log?lines={LONGEST_TAIL}")["lines"]) <= LONGEST_TAIL
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    (f'{{"mid": {HUGE}}}'.encode(), "more than 20 characters"),
+    (f'{{"mid": {LARGEST_MID + 1}}}'.encode(), "'mid' must be a whole number from 1 to 9223372036854775807"),
+    (b'{"mid": 1e999}', "'mid' must be"), (b'{"mid": 1.0}', "'mid' must be"),
+    (b'{"mid": true}', "'mid' must be"), (b'{"mid": "7"}', "'mid' must be"),
+    (b'{"mid": NaN}', "NaN is not JSON"), (b'{"machine": "esa1"}', "'mid' is required"),
+])
+def test_a_bad_mid_in_a_body_is_400(api: RawApi, body: bytes, named: str) -> None:
+    refused(api.call("POST", "/quarantine/release", body), 400, named)
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    (b"[" * 100_000, "nested deeper than 8 levels"),  # json's own recursion limit
+    (b'{"address": ' + b"[" * 8 + b"]" * 8 + b"}", "nested deeper than 8 levels"),
+    (b'{"address": ' + b"[" * 7 + b"]" * 7 + b"}", "'address' must be a string"),  # 8 levels: within
+    (b'{"address": "\xff\xfe"}', "not UTF-8 (byte 13)"),
+    (b"\xef\xbb\xbf{}", "malformed JSON"),  # a UTF-8 byte-order mark
+    (b'{"address": 7}', "'address' must be a string"), (b'{"level": "cluster"}', "'address' is required"),
+    (f'{{"address": {HUGE}}}'.encode(), "more than 20 characters"),
+    (b'{"address": Infinity}', "Infinity is not JSON"),
+    (b'{"address": "a\\ud800b@intake.threatdefense.test"}', "lone surrogate"),
+    (b"[]", "JSON object"), (b'"text"', "JSON object"), (b"7", "JSON object"), (b"null", "JSON object"),
+])
+def test_a_hostile_body_is_400_with_a_message(api: RawApi, tdc_sandbox: SandboxFacade, body: bytes,
+                                              named: str) -> None:
+    refused(api.call("POST", "/tdc/enable", body), 400, named)
+    assert tdc_sandbox.store.pending is None
+
+
+def test_json_is_read_as_utf8_whatever_charset_the_content_type_names(api: RawApi) -> None:
+    bogus = {"Content-Type": "application/json; charset=x-bogus"}  # aiohttp's text() raised LookupError
+    refused(api.call("POST", "/tdc/disable", b'{"level": 7}', bogus), 400, "'level' must be a string")
+    latin1 = {"Content-Type": "application/json; charset=latin-1"}
+    refused(api.call("POST", "/commit", '{"comment": "café"}'.encode("latin-1"), latin1), 400, "not UTF-8")
+
+
+def test_a_body_over_1_mib_is_413_read_or_not(api: RawApi) -> None:
+    refused(api.declared("POST", "/dns", LARGEST_BODY + 1), 413, str(LARGEST_BODY), "1 MiB")
+    refused(api.declared("GET", "/status", LARGEST_BODY + 1), 413, str(LARGEST_BODY))
+    chunked = iter([b" " * LARGEST_BODY, b"{}"])  # no length declared: refused once read past the bound
+    refused(api.call("POST", "/commit", chunked), 413, str(LARGEST_BODY))
+    padded = b"{}" + b" " * (LARGEST_BODY - 2)  # exactly the bound: read
+    assert api.call("POST", "/commit", padded).message == "There is no data to commit."
+
+
+@pytest.mark.parametrize("authorization", [b"Bearer \xff\xfe", b"Bearer \xc3\x28", "Bearer " + "A" * 4000])
+def test_a_token_that_is_not_utf8_or_is_huge_is_401(api: RawApi, authorization: str | bytes) -> None:
+    refused(api.call("GET", "/tdc", authorization=authorization), 401, "token is wrong")
+
+
+def test_headers_that_are_not_utf8_elsewhere_are_ignored(api: RawApi) -> None:
+    assert api.call("GET", "/tdc", headers={"X-Note": b"\xff\xfe"}).status == 200
+    document = json.loads(api.call("GET", "/openapi.json", headers={"Host": b"\xff"}).body)
+    assert document["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("request_line", [
+    b"GET /tracking/\xff HTTP/1.1\r\nHost: x\r\n",  # raw non-ASCII in the path
+    b"GET /config?level=\xff HTTP/1.1\r\nHost: x\r\n",
+    b"GET /tdc HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n",  # NUL in a header
+    b"POST /dns HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n",
+])
+def test_what_aiohttp_refuses_before_the_api_is_a_400_and_the_api_goes_on(
+    api: RawApi, request_line: bytes
+) -> None:
+    authorization = f"Authorization: Bearer {api.token}\r\nConnection: close\r\n\r\n".encode()
+    status_line = api.raw(request_line + authorization).split(b"\r\n", 1)[0]
+    assert status_line.split(b" ")[1] == b"400", status_line
+    assert api.json("GET", "/tdc")["machines"]
+
+
+def test_a_query_value_that_is_not_utf8_is_read_with_replacement_characters(api: RawApi) -> None:
+    refused(api.call("GET", "/config?level=%FF%FE"), 422, "'\ufffd\ufffd' is not cluster")
+    refused(api.call("DELETE", "/routes/%FF"), 404, "no route for")
+
+
+def test_dns_refuses_50000_hosts_naming_the_bound(api: RawApi, tdc_sandbox: SandboxFacade) -> None:
+    many = {"domain": "partner.test", "hosts": [f"127.0.0.1:{2000 + n % 60000}" for n in range(50_000)]}
+    refused(api.call("POST", "/dns", json.dumps(many).encode()), 400, "hosts: at most 32", "50000")
+    many["hosts"] = many["hosts"][:33]
+    refused(api.call("POST", "/dns", json.dumps(many).encode()), 400, "at most 32", "not 33")
+    assert tdc_sandbox.store.pending is None
+    many["hosts"] = many["hosts"][:32]
+    assert api.json("POST", "/dns", many)["message"].startswith("32 MX record(s) for partner.test")
+
+
+@pytest.mark.parametrize("destination", [
+    [f"127.0.0.1:{2600 + n}" for n in range(33)], ", ".join(f"127.0.0.1:{2600 + n}" for n in range(33)),
+])
+def test_a_route_refuses_more_than_32_hosts_as_a_list_or_a_string(
+    api: RawApi, tdc_sandbox: SandboxFacade, destination: str | list[str]
+) -> None:
+    body = {"domain": "partner.test", "destination": destination}
+    refused(api.call("POST", "/routes", json.dumps(body).encode()), 400, "destination: at most 32")
+    assert tdc_sandbox.store.pending is None
+    within = destination[:32] if isinstance(destination, list) else destination.rpartition(",")[0]
+    body["destination"] = within
+    assert "added at cluster" in api.json("POST", "/routes", body)["message"]
+
+
+@pytest.mark.parametrize(("method", "target", "body", "named"), [
+    ("POST", "/routes", {"domain": "a" * 254, "destination": "USEDNS"}, "domain: at most 253 characters"),
+    ("POST", "/dns", {"domain": "a" * 254, "hosts": []}, "domain: at most 253 characters"),
+    ("DELETE", "/routes/" + "a" * 254, None, "domain: at most 253 characters"),
+    ("POST", "/tdc/enable", {"address": f"{'a' * 230}@intake.threatdefense.test"}, "at most 254"),
+    ("POST", "/commit", {"comment": "c" * 1001}, "comment: at most 1000 characters"),
+    ("PUT", "/faults/mailbox", ["fail-next:1"] * 17, "faults: at most 16"),
+    ("PUT", "/faults/mailbox", ["reply:MAIL=" + "4" * 300], "faults: at most 255 characters"),
+    ("POST", "/policies", {"policy": "P" * 256, "mode": "default"}, "policy: at most 255"),
+    ("GET", "/status?machine=" + "m" * 256, None, "machine: at most 255"),
+])
+def test_strings_and_lists_past_their_bound_are_400_naming_it(
+    api: RawApi, tdc_sandbox: SandboxFacade, method: str, target: str, body: Any, named: str
+) -> None:
+    refused(api.call(method, target, None if body is None else json.dumps(body).encode()), 400, named)
+    assert tdc_sandbox.store.pending is None and api.json("GET", "/faults")["mailbox"] == []
+
+
+def test_sixteen_faults_are_within_the_bound(api: RawApi) -> None:
+    assert api.json("PUT", "/faults/mailbox", ["delay:0"] * 16)["mailbox"] == ["delay:0"] * 16
+    assert api.json("PUT", "/faults/mailbox", [])["mailbox"] == []
+
+
+def test_an_unexpected_exception_is_500_internal_error_with_the_traceback_only_in_the_log(
+    api: RawApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: MonitorAdmin) -> dict[str, list[str]]:
+        raise RuntimeError("secret detail from /etc/shadow")
+
+    monkeypatch.setattr(MonitorAdmin, "faults", broken)
+    answer = api.call("GET", "/faults")
+    assert (answer.status, json.loads(answer.body)) == (500, {"message": "internal error"})
+    assert b"secret" not in answer.body and b"RuntimeError" not in answer.body
+    (record,) = [r for r in caplog.records if r.name == "simulator.admin.api"]
+    assert record.levelno == logging.ERROR and "GET /faults" in record.getMessage()
+    assert record.exc_info is not None and "secret detail" in str(record.exc_info[1])
+
+
+def test_the_openapi_document_names_every_bound(api: RawApi) -> None:
+    document = api.json("GET", "/openapi.json")
+    paths = document["paths"]
+    assert paths["/tracking/{mid}"]["get"]["parameters"][0]["schema"]["maximum"] == LARGEST_MID
+    assert paths["/log"]["get"]["parameters"][1]["schema"]["maximum"] == LONGEST_TAIL
+    dns = paths["/dns"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert (dns["domain"]["maxLength"], dns["hosts"]["maxItems"]) == (253, 32)
+    faults = paths["/faults/{endpoint}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert faults["maxItems"] == 16
+    assert "1 MiB" in paths["/dns"]["post"]["responses"]["413"]["description"]
+    assert f"{LARGEST_BODY} bytes" in document["info"]["description"]
+
+
+def test_the_sandbox_still_delivers_after_hostile_requests(
+    api: RawApi, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    for body in (b"[" * 100_000, f'{{"mid": {HUGE}}}'.encode(), b"\xff\xfe"):
+        assert api.call("POST", "/quarantine/release", body).status == 400
+    mail = tdc_messages.message()
+    assert send(*tdc_sandbox.listener_address("inbound"), mail).accepted
+    tdc_sandbox.settle()
+    assert len(tdc_sandbox.mailbox(mail.rcpt_tos[0])) == 1
+    assert [journal.intake_address for journal in tdc_sandbox.journals()] == [TENANT]
