@@ -24,9 +24,13 @@ def test_each_recipient_gets_the_exact_bytes_in_its_maildir(
 
 
 def test_an_address_that_would_leave_the_mailbox_root_is_refused(tdc_sandbox: SandboxFacade) -> None:
+    """RFC 5321 syntax refuses `../../etc@`; a quoted local part is good syntax, but no folder name."""
     server = tdc_sandbox.sandbox.mailbox_server
     with smtplib.SMTP(server.host, server.port, timeout=10) as client:
         client.ehlo("client.test")
         client.mail("a@outside.test")
-        code, text = client.rcpt("../../etc@outside.test")
-    assert f"{code} {text.decode()}" == replies.BAD_MAILBOX_ADDRESS.line
+        bad_syntax = client.rcpt("../../etc@outside.test")
+        no_folder = client.rcpt('"../../etc"@outside.test')
+    assert f"{bad_syntax[0]} {bad_syntax[1].decode()}" == replies.BAD_RECIPIENT_SYNTAX.line
+    assert f"{no_folder[0]} {no_folder[1].decode()}" == replies.BAD_MAILBOX_ADDRESS.line
+    assert tdc_sandbox.mailbox() == []

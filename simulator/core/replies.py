@@ -2,7 +2,8 @@
 
 Design rule: handlers return these names, tests compare against these names; the wire text is
 produced in exactly one place (`Reply.line`). Replies that aiosmtpd itself produces (syntax errors,
-`552` for too much data, `500` for long lines) are aiosmtpd's and are not repeated here.
+`552` for too much data, `500` for long lines) are aiosmtpd's and are not repeated here; an
+exception in our own handlers is never aiosmtpd's `500 Error: (Type) text` but `INTERNAL_ERROR`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ TOO_MANY_MESSAGES = Reply(421, "4.7.0", "Too many messages on this connection, r
 CANNOT_STORE = Reply(451, "4.3.0", "Cannot store the message now, try again later")
 BAD_MAILBOX_ADDRESS = Reply(553, "5.1.3", "Address cannot name a mailbox")
 SCRIPTED_FAILURE = Reply(451, "4.3.0", "Scripted fault: transaction failed, try again later")
+BAD_SENDER_SYNTAX = Reply(501, "5.1.7", "Bad sender address syntax")
+BAD_RECIPIENT_SYNTAX = Reply(501, "5.1.3", "Bad recipient address syntax")
+NEEDS_SMTPUTF8 = Reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter")
+INTERNAL_ERROR = Reply(451, "4.3.0", "Internal error, try again later")
+STORAGE_TROUBLE = Reply(452, "4.3.1", "Insufficient system storage, try again later")
+LISTENER_BUSY = Reply(421, "4.7.0", "Too many concurrent connections, try again later")
+HOST_BUSY = Reply(421, "4.7.0", "Too many concurrent connections from your address, try again later")
+UNAVAILABLE = Reply(421, "4.3.0", "Service not available, try again later")
 
 CATALOGUE: tuple[Reply, ...] = (
     OK,
@@ -56,6 +65,14 @@ CATALOGUE: tuple[Reply, ...] = (
     CANNOT_STORE,
     BAD_MAILBOX_ADDRESS,
     SCRIPTED_FAILURE,
+    BAD_SENDER_SYNTAX,
+    BAD_RECIPIENT_SYNTAX,
+    NEEDS_SMTPUTF8,
+    INTERNAL_ERROR,
+    STORAGE_TROUBLE,
+    LISTENER_BUSY,
+    HOST_BUSY,
+    UNAVAILABLE,
 )
 
 

@@ -1,22 +1,32 @@
-"""The mock endpoints' common part: connection numbering, TLS state, and scripted faults.
+"""The mock endpoints' common part: connection numbering, TLS state, scripted faults, and failures.
 
 Design rule: the Threat Defense and mailbox handlers consult their `FaultPlan` before their own
 logic (protocol apart from policy: aiosmtpd still owns the grammar around them); each new
 connection gets the TLS context its plan asks for. A plan belongs to one endpoint instance.
+Trouble storing a message is `452 4.3.1` (BEHAVIOUR.md §8.9: temporary, so the sender retries);
+any other exception is the named `451 4.3.0`, recorded in `failures` with its traceback, and its
+text never reaches the wire. The endpoints set no connection limits: the gateways are their clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
+from simulator.core.records import Records
 from simulator.endpoints.faults import Command, FaultPlan
-from simulator.transport.server import ObservedSMTP, SmtpServer
+from simulator.transport.server import ConnectionLimits, ObservedSMTP, SmtpServer
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
+
+_log = logging.getLogger(__name__)
+FAILURES_KEPT = 1000  # a long-running sandbox keeps only the latest failures
 
 
 def endpoint_server(
@@ -29,6 +39,16 @@ def endpoint_server(
         return {"tls_context": contexts.context(handler.faults.tls_fault)}
 
     return SmtpServer(name, handler, host, port, tls.server, per_connection=tls_options, **smtp_options)
+
+
+@dataclass(frozen=True)
+class EndpointFailure:
+    """A command the endpoint could not answer (its reply said only 4xx): the endpoint's own record."""
+
+    connection: int | None
+    reply: str
+    error: str
+    traceback: str
 
 
 class EndpointConnection:
@@ -45,6 +65,25 @@ class EndpointHandler:
     def __init__(self, faults: FaultPlan | None = None) -> None:
         self._numbers = itertools.count(1)
         self.faults = faults if faults is not None else FaultPlan()
+        self.failures: Records[EndpointFailure] = Records(FAILURES_KEPT)
+
+    def connection_limits(self) -> ConnectionLimits | None:
+        """None: any number of gateway connections."""
+        return None
+
+    async def command_failed(self, server: ObservedSMTP, error: Exception) -> str:
+        """Storage trouble is `452 4.3.1`, anything else `451 4.3.0`; recorded, never on the wire."""
+        reply = replies.STORAGE_TROUBLE if isinstance(error, OSError) else replies.INTERNAL_ERROR
+        return self.failed(server, error, reply)
+
+    def failed(self, server: ObservedSMTP, error: Exception, reply: replies.Reply) -> str:
+        """Record that `error` made the endpoint answer `reply`, and give that reply's line."""
+        connection: EndpointConnection | None = server.connection
+        trace = "".join(traceback.format_exception(error))
+        self.failures.append(EndpointFailure(connection.number if connection else None, reply.line,
+                                             repr(error), trace))
+        _log.warning("%s answered %s: %r", type(self).__name__, reply.line, error)
+        return reply.line
 
     def connection_opened(self, server: ObservedSMTP) -> EndpointConnection:
         if self.faults.drops("CONNECT"):

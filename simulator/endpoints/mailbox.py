@@ -2,14 +2,18 @@
 
 Design rule: accepts any recipient and stores exactly the DATA bytes it received, one Maildir
 file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed).
-Scripted faults (BEHAVIOUR.md §8.7) answer first, as at the Threat Defense endpoint.
+A message is stored for all its recipients or for none: every file is written before any is
+renamed, and storage trouble removes what was written and answers `452 4.3.1`, so the gateway's
+retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7) answer first, as at Threat Defense.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,22 +78,44 @@ class MailboxStore:
             (maildir / sub).mkdir(parents=True, exist_ok=True)
         return maildir
 
-    def save(self, recipient: str, mail_from: str, data: bytes) -> MailboxDelivery:
-        folder = self._pending.get((recipient.lower(), message_id_of(data)), "") if self._pending else ""
-        path = None
+    def _unique_name(self) -> str:
+        # Maildir's unique name: time, sequence and process id (a restarted sandbox must never
+        # reuse a name in the same second, which would replace a delivered message)
+        return (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
+                f"{self._hostname}")
+
+    def _folder(self, recipient: str, data: bytes) -> str:
+        """Where a remediation that overtook this original sends it ("": the inbox)."""
+        return self._pending.get((recipient.lower(), message_id_of(data)), "") if self._pending else ""
+
+    def _write(self, recipients: Sequence[str], data: bytes) -> list[tuple[Path, Path]]:
+        """Each recipient's file written in its tmp/: (written, destination in new/); all or none."""
+        written: list[tuple[Path, Path]] = []
+        try:
+            for recipient in recipients:
+                maildir, name = self._maildir(recipient, self._folder(recipient, data)), self._unique_name()
+                (maildir / "tmp" / name).write_bytes(data)
+                written.append((maildir / "tmp" / name, maildir / "new" / name))
+        except OSError:
+            for temporary, _ in written:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
+            raise
+        return written
+
+    def save(self, recipients: Sequence[str], mail_from: str, data: bytes) -> list[MailboxDelivery]:
+        """One message for all its recipients; raises OSError, having stored nothing, on trouble."""
+        paths: list[Path | None] = [None] * len(recipients)
         if self.root is not None:
-            maildir = self._maildir(recipient, folder)
-            # Maildir's unique name: time, sequence and process id (a restarted sandbox must never
-            # reuse a name in the same second, which would replace a delivered message)
-            name = (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
-                    f"{self._hostname}")
-            (maildir / "tmp" / name).write_bytes(data)
-            path = (maildir / "tmp" / name).rename(maildir / "new" / name)
-        delivery = MailboxDelivery(recipient.lower(), mail_from, path, data)
-        self.deliveries.append(delivery)
-        if folder:
-            self.remediations.append(Remediation(recipient.lower(), message_id_of(data), folder, path))
-        return delivery
+            paths = [temporary.rename(final) for temporary, final in self._write(recipients, data)]
+        deliveries = [MailboxDelivery(recipient.lower(), mail_from, path, data)
+                      for recipient, path in zip(recipients, paths, strict=True)]
+        for delivery in deliveries:
+            self.deliveries.append(delivery)
+            if folder := self._folder(delivery.recipient, data):
+                self.remediations.append(
+                    Remediation(delivery.recipient, message_id_of(data), folder, delivery.path))
+        return deliveries
 
     def remediate(self, recipient: str, message_id: str, folder: str) -> None:
         """Move the original with `message_id` out of `recipient`'s inbox into `folder`; if it has
@@ -127,7 +153,9 @@ class MailboxHandler(EndpointHandler):
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:
             return fault
-        for recipient in envelope.rcpt_tos:
-            self.store.save(recipient, envelope_sender(envelope.mail_from or ""),
+        try:
+            self.store.save(envelope.rcpt_tos, envelope_sender(envelope.mail_from or ""),
                             envelope.original_content or b"")
+        except OSError as trouble:
+            return self.failed(server, trouble, replies.STORAGE_TROUBLE)
         return replies.OK.with_text("Ok: delivered to mailbox").line

@@ -4,11 +4,13 @@ Design rule: the same aiosmtpd listener as the gateway's, with a handler that re
 (`530 5.7.0` before it), takes only its tenants' intake addresses (`550 5.1.1`), answers
 `421 4.7.0` after the 10th message of a connection, and stores every journal exactly as received
 with a JSON record beside it: envelope, TLS, connection, and the §3 conformance result.
-Scripted faults (§8.7) answer first, before any of that.
+Scripted faults (§8.7) answer first, before any of that. A journal is stored whole or not at all:
+storage trouble removes what was written, gives its number back and answers `452 4.3.1` (§8.9).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -75,13 +77,28 @@ class JournalStore:
         return self._counts[intake]
 
     def save(self, record: JournalRecord) -> None:
+        """Store `record` (the last number given out); raises OSError, having stored nothing."""
         if self.root is not None:
-            folder = self.root / record.intake_address
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{record.number}.eml").write_bytes(record.data)
-            summary = json.dumps(record.summary(), indent=2, sort_keys=True)
-            (folder / f"{record.number}.json").write_text(summary + "\n", encoding="utf-8")
+            try:
+                self._write(self.root / record.intake_address, record)
+            except OSError:
+                self._counts[record.intake_address] = record.number - 1  # the next try reuses it
+                raise
         self.records.append(record)
+
+    @staticmethod
+    def _write(folder: Path, record: JournalRecord) -> None:
+        files = (folder / f"{record.number}.eml", folder / f"{record.number}.json")
+        summary = json.dumps(record.summary(), indent=2, sort_keys=True) + "\n"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            files[0].write_bytes(record.data)
+            files[1].write_text(summary, encoding="utf-8")
+        except OSError:
+            for path in files:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            raise
 
 
 class ThreatDefenseHandler(EndpointHandler):
@@ -125,6 +142,8 @@ class ThreatDefenseHandler(EndpointHandler):
         protocol, cipher = self.tls_of(session)
         data = envelope.original_content or b""
         mail_from, rcpt_tos = envelope_sender(envelope.mail_from or ""), tuple(envelope.rcpt_tos)
+        findings = self._findings(data, server.peer_ip)  # before a number is given out: may raise
+        broken_rules = tuple(check_journal(data, mail_from, rcpt_tos, self.intake_addresses))
         record = JournalRecord(
             number=self.store.next_number(rcpt_tos[0].lower()),
             intake_address=rcpt_tos[0].lower(),
@@ -134,9 +153,12 @@ class ThreatDefenseHandler(EndpointHandler):
             tls_cipher=cipher,
             connection=connection.number,
             message_on_connection=connection.messages,
-            broken_rules=tuple(check_journal(data, mail_from, rcpt_tos, self.intake_addresses)),
+            broken_rules=broken_rules,
             data=data,
-            **self._findings(data, server.peer_ip),
+            **findings,
         )
-        self.store.save(record)
+        try:
+            self.store.save(record)
+        except OSError as trouble:
+            return self.failed(server, trouble, replies.STORAGE_TROUBLE)
         return replies.OK.with_text(f"Ok: journal {record.number} received").line

@@ -3,11 +3,14 @@
 Design rule: aiosmtpd owns the protocol; this handler decides who may relay, logs the connection
 and envelope the way the gateway does, and hands the finished message to the intake. A public
 (ACCEPT) connection is incoming unless it authenticated; the private (RELAY) listener is outgoing.
+A command changes the transaction only once everything else it does has succeeded; any exception
+ends the transaction with the named `451 4.3.0`, its traceback logged as `Critical:` only.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +22,15 @@ from simulator.core.config.values import ConfigHolder
 from simulator.core.mail.messages import Direction, IdCounters, ReceivedMessage
 from simulator.core.replies import Reply
 from simulator.gateway.maillog import MailLog
-from simulator.transport.server import ObservedSMTP, envelope_sender
+from simulator.transport.server import ConnectionLimits, ObservedSMTP, envelope_sender
 
 Intake = Callable[[ReceivedMessage], Awaitable[Reply]]
+
+
+def traceback_line(error: BaseException) -> str:
+    """The traceback of `error` on one line, its lines joined by ` | `."""
+    lines = (line.strip() for chunk in traceback.format_exception(error) for line in chunk.splitlines())
+    return " | ".join(line for line in lines if line)
 
 
 @dataclass
@@ -57,6 +66,11 @@ class GatewayListener:
         allowed = any(address in ipaddress.ip_network(net) for net in networks)
         return "RELAY" if allowed else "REJECT"
 
+    def connection_limits(self) -> ConnectionLimits:
+        """Max. Concurrent Connections of the listener, and from one IP, as committed now."""
+        config = self._holder.current
+        return ConnectionLimits(config.max_connections, config.max_connections_per_ip)
+
     def connection_opened(self, server: ObservedSMTP) -> InboundConnection:
         peer_ip = server.peer_ip
         connection = InboundConnection(self._ids.next_icid(), peer_ip, self._policy_for(peer_ip))
@@ -80,6 +94,15 @@ class GatewayListener:
         if connection.mid is not None:
             self._log.info(f"Message finished MID {connection.mid} aborted")
             connection.mid = None
+
+    async def command_failed(self, server: ObservedSMTP, error: Exception) -> str:
+        """Our bug, whatever it is: `451 4.3.0` to the client, the traceback to the mail log."""
+        connection: InboundConnection | None = server.connection
+        where = f"ICID {connection.icid}" if connection else f"a connection from {server.peer_ip}"
+        self._log.critical(f"{where} internal error: {error!r}; answered 451; {traceback_line(error)}")
+        if connection is not None:
+            self._abort_transaction(connection)
+        return replies.INTERNAL_ERROR.line
 
     async def before_data(self, server: ObservedSMTP) -> str | None:
         """Nothing before the 354: the gateway decides on the message once it has it."""
@@ -124,10 +147,9 @@ class GatewayListener:
             return replies.ACCESS_DENIED.line
         self._abort_transaction(connection)
         connection.mid = self._ids.next_mid()
-        envelope.mail_from = address
-        envelope.mail_options = list(mail_options)
         self._log.info(f"Start MID {connection.mid} ICID {connection.icid}")
         self._log.info(f"MID {connection.mid} ICID {connection.icid} From: <{address}>")
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
         return replies.SENDER_OK.line
 
     async def handle_RCPT(
@@ -141,9 +163,9 @@ class GatewayListener:
                            "Rejected by Receiving Domain")
             return replies.RELAY_DENIED.line
         rid = len(envelope.rcpt_tos)
+        self._log.info(f"MID {connection.mid} ICID {connection.icid} RID {rid} To: <{address}>")
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        self._log.info(f"MID {connection.mid} ICID {connection.icid} RID {rid} To: <{address}>")
         return replies.RECIPIENT_OK.line
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:

@@ -3,7 +3,9 @@
 Design rule: this is the only place that speaks SMTP outwards. It raises the simulator's own
 `DeliveryError`s; deciding what a failure means for a queue entry is the queue's business.
 STARTTLS is *required* (`start_tls=True`) where asked: aiosmtplib's opportunistic mode silently
-falls back to plaintext, which the connector must never do.
+falls back to plaintext, which the connector must never do. A non-ASCII envelope goes with SMTPUTF8
+when the next hop offers it; when it does not, or an address cannot be written on a command line at
+all, the failure is permanent (`5.6.7`, `5.1.3`): never a network fault retried for 72 hours.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from simulator.core.errors import (
 )
 
 TIMEOUT_SECONDS = 30.0
+NO_SMTPUTF8 = "The next hop does not offer SMTPUTF8, which a non-ASCII address needs"
+UNWRITABLE_ADDRESS = "An address that cannot be written on an SMTP command line"
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,14 @@ class OutboundSession:
         sockname = self._client.get_transport_info("sockname")
         return str(sockname[0]) if sockname else ""
 
+    def _mail_options(self, sender: str, recipients: tuple[str, ...]) -> list[str]:
+        """SMTPUTF8 for a non-ASCII envelope; a permanent failure if the next hop lacks it."""
+        if sender.isascii() and all(address.isascii() for address in recipients):
+            return []
+        if not self._client.supports_extension("smtputf8"):
+            raise PermanentDeliveryError(NO_SMTPUTF8, 553, "5.6.7", recipients[0])
+        return ["SMTPUTF8"]
+
     async def send(
         self, sender: str, recipients: tuple[str, ...], data: bytes
     ) -> tuple[str, dict[str, DeliveryError]]:
@@ -116,8 +128,13 @@ class OutboundSession:
 
         Raises when the whole transaction failed (no recipient took the message).
         """
+        options = self._mail_options(sender, recipients)
         try:
-            refused, response = await self._client.sendmail(sender, list(recipients), data)
+            refused, response = await self._client.sendmail(
+                sender, list(recipients), data, mail_options=options)
+        except ValueError as error:  # aiosmtplib refuses to write the address: no retry helps
+            raise PermanentDeliveryError(UNWRITABLE_ADDRESS, 553, "5.1.3", recipients[0],
+                                         str(error)) from error
         except Exception as error:
             raise classify(error, recipients[0]) from error
         return response, {

@@ -4,20 +4,31 @@ Design rule: bind the port asked for (0 lets the OS choose) and read the real on
 listen becomes `ServerStartError` naming host and port; stopping closes live connections too, and
 pausing does the same but keeps the port, to listen there again. aiosmtpd's `Controller` cannot
 report a port-0 bind, hence this runner. Only aiosmtpd's public API is used: `SMTP` subclassed
-with `smtp_<COMMAND>` overrides, its documented attributes, and `push`.
+with `smtp_<COMMAND>` overrides and its `handle_exception` hook, its documented attributes, and
+`push`. What every server of the simulator shares is here: RFC 5321 addresses at MAIL and RCPT
+(refused before aiosmtpd parses them, so a refusal changes nothing), a named `451` for any
+exception (never aiosmtpd's `500 Error: (Type) text`), and the handler's connection limits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import weakref
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
+from simulator.core import replies
 from simulator.core.errors import ServerStartError
+from simulator.core.mail.addresses import recipient_refusal, sender_refusal
+from simulator.core.replies import Reply
+
+_log = logging.getLogger(__name__)
 
 
 def envelope_sender(address: str) -> str:
@@ -39,9 +50,41 @@ def data_would_start(envelope: Envelope | None, arg: str) -> bool:
     return envelope is not None and bool(envelope.rcpt_tos) and not arg
 
 
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """At most `per_listener` open connections, and `per_ip` from one client address."""
+
+    per_listener: int
+    per_ip: int
+
+
+class ConnectionGate:
+    """Counts one server's open connections per client address and admits them within limits."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+
+    def admit(self, peer_ip: str, limits: ConnectionLimits | None) -> Reply | None:
+        """None, counting the connection in; or the `421` that refuses it."""
+        if limits is not None and self._open.total() >= limits.per_listener:
+            return replies.LISTENER_BUSY
+        if limits is not None and self._open[peer_ip] >= limits.per_ip:
+            return replies.HOST_BUSY
+        self._open[peer_ip] += 1
+        return None
+
+    def release(self, peer_ip: str) -> None:
+        self._open[peer_ip] -= 1
+        if self._open[peer_ip] <= 0:
+            del self._open[peer_ip]
+
+
 class ConnectionHooks(Protocol):
-    """What a handler implements to hear about connections and the DATA command before its 354
-    (aiosmtpd has no hook for either)."""
+    """What a handler implements to hear about connections, the DATA command before its 354 (aiosmtpd
+    has no hook for these) and exceptions, and to set its connection limits."""
+
+    def connection_limits(self) -> ConnectionLimits | None:
+        """The limits for a new connection (None: unlimited)."""
 
     def connection_opened(self, server: ObservedSMTP) -> object: ...
 
@@ -49,6 +92,9 @@ class ConnectionHooks(Protocol):
 
     async def before_data(self, server: ObservedSMTP) -> str | None:
         """A reply to DATA instead of the 354, or None to let aiosmtpd go on."""
+
+    async def command_failed(self, server: ObservedSMTP, error: Exception) -> str:
+        """The reply to a command that raised `error` (record it; never its text on the wire)."""
 
 
 class ObservedSMTP(SMTP):
@@ -60,6 +106,10 @@ class ObservedSMTP(SMTP):
 
     connection: Any = None
     event_handler: ConnectionHooks
+    peer_ip = ""  # the client's IP address
+    gate: ConnectionGate | None = None  # set by the server that counts its connections
+    _admitted = False
+    _refused = False
 
     def close_connection(self) -> None:
         """Close the client connection (e.g. after a 421)."""
@@ -87,22 +137,87 @@ class ObservedSMTP(SMTP):
                 return
         await super().smtp_DATA(arg)
 
-    @property
-    def peer_ip(self) -> str:
-        """The client's IP address."""
-        return str(self.session.peer[0]) if self.session and self.session.peer else ""
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        """MAIL, its address refused by RFC 5321 before aiosmtpd parses it (then nothing changes)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
+            return
+        refusal = sender_refusal(arg)
+        if refusal is not None:
+            await self.push(refusal.line)
+            return
+        await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        """RCPT, its address refused by RFC 5321 (in a transaction) before aiosmtpd parses it."""
+        if await self.check_helo_needed() or await self.check_auth_needed("RCPT"):
+            return
+        envelope = self.envelope
+        refusal = recipient_refusal(arg, envelope.smtp_utf8) if envelope and envelope.mail_from else None
+        if refusal is not None:
+            await self.push(refusal.line)
+            return
+        await super().smtp_RCPT(arg)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for an exception in any command: the handler's reply, else the named
+        `451`; never the exception's text. A transaction it interrupted is over."""
+        self.envelope = Envelope()
+        try:
+            return await self.event_handler.command_failed(self, error)
+        except Exception:
+            _log.exception("%s failed to answer an exception", type(self.event_handler).__name__)
+            return replies.INTERNAL_ERROR.line
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        first = self.transport is None
-        super().connection_made(transport)
-        if first:
+        if self.transport is not None:  # STARTTLS: the same connection, now over TLS
+            super().connection_made(transport)
+            return
+        self.transport = transport  # the handler may close it before aiosmtpd's banner
+        peer = transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if peer else ""
+        refusal = self._admission()
+        if refusal is None:
+            super().connection_made(transport)
+            return
+        self.transport, self._refused = None, True
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(f"{refusal.line}\r\n".encode())
+        transport.close()
+
+    def _admission(self) -> Reply | None:
+        """Within the limits and welcomed by the handler: None; else the `421` that refuses."""
+        gate = self.gate or ConnectionGate()
+        refusal = gate.admit(self.peer_ip, self.event_handler.connection_limits())
+        if refusal is not None:
+            return refusal
+        self._admitted = True
+        try:
             self.connection = self.event_handler.connection_opened(self)
+        except Exception:
+            _log.exception("%s failed to open a connection", type(self.event_handler).__name__)
+            self._release()
+            return replies.UNAVAILABLE
+        return None
+
+    def _release(self) -> None:
+        if self._admitted and self.gate is not None:
+            self.gate.release(self.peer_ip)
+        self._admitted = False
 
     def connection_lost(self, error: Exception | None) -> None:
-        if self.connection is not None:
-            self.event_handler.connection_closed(self)
+        if self._refused:  # never admitted: aiosmtpd never saw this connection
+            return
+        try:
+            if self.connection is not None:
+                self.event_handler.connection_closed(self)
+        except Exception:
+            _log.exception("%s failed to close a connection", type(self.event_handler).__name__)
+        finally:
             self.connection = None
-        super().connection_lost(error)
+            self._release()
+            super().connection_lost(error)
 
 
 class SmtpServer:
@@ -128,11 +243,13 @@ class SmtpServer:
         self._server: asyncio.Server | None = None
         self._port: int | None = None
         self._live: weakref.WeakSet[ObservedSMTP] = weakref.WeakSet()
+        self._gate = ConnectionGate()
 
     def _protocol(self) -> ObservedSMTP:
-        options = {"tls_context": self._tls_context, **self._smtp_options}
+        options = {"enable_SMTPUTF8": True, "tls_context": self._tls_context, **self._smtp_options}
         options.update(self._per_connection() if self._per_connection else {})
-        protocol = ObservedSMTP(self._handler, enable_SMTPUTF8=True, **options)
+        protocol = ObservedSMTP(self._handler, **options)
+        protocol.gate = self._gate
         self._live.add(protocol)
         return protocol
 

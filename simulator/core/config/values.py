@@ -146,13 +146,17 @@ class GatewayConfig:
     routes: tuple[SmtpRoute, ...] = ()
     dns_zone: tuple[MxRecord, ...] = ()
     messages_per_connection: int = 10
+    #: The listener's Max. Concurrent Connections, and the HAT's from a single IP (AsyncOS's defaults).
+    max_connections: int = 50
+    max_connections_per_ip: int = 10
 
     def __post_init__(self) -> None:
         validate_address("system_address", self.system_address)
         if not self.incoming_policies or self.incoming_policies[-1].recipients:
             raise ConfigError("incoming_policies", "the last policy must be DEFAULT (no recipients)")
-        if self.messages_per_connection < 1:
-            raise ConfigError("messages_per_connection", "must be at least 1")
+        for key in ("messages_per_connection", "max_connections", "max_connections_per_ip"):
+            if getattr(self, key) < 1:
+                raise ConfigError(key, "must be at least 1")
 
     def is_local(self, address: str) -> bool:
         """Is `address` in one of the local domains (the recipient access table)?"""

@@ -2,7 +2,8 @@
 
 Design rule: pure. Only an original with a sender gets one: a journal copy never causes a DSN
 (Threat Defense asks gateways not to bounce to the sender), and a DSN, sent with the null sender,
-never causes another.
+never causes another. Addresses and the remote reason go into its headers and fields through
+`one_line` (no line break from any input); a non-ASCII address makes it an SMTPUTF8 message.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 
 from simulator.core.config.values import domain_of
 from simulator.core.errors import DeliveryError
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import RetrySchedule
+from simulator.core.reports.logformat import one_line
 
 
 def wants_dsn(bounced: QueueEntry) -> bool:
@@ -28,21 +31,29 @@ def _headers_of(data: bytes) -> bytes:
     return head + b"\r\n"
 
 
-def _field_block(**fields: str) -> Message:
-    block = Message(policy=policy.SMTP)
+def _policy_for(bounced: QueueEntry) -> EmailPolicy[EmailMessage]:
+    """SMTPUTF8 when an address is not ASCII (it is delivered with SMTPUTF8 or not at all)."""
+    addresses = (bounced.sender, *bounced.recipients)
+    return policy.SMTP if all(address.isascii() for address in addresses) else policy.SMTPUTF8
+
+
+def _field_block(chosen: EmailPolicy[EmailMessage], **fields: str) -> Message:
+    block = Message(policy=chosen)
     for name, value in fields.items():
-        block[name.replace("_", "-")] = value
+        block[name.replace("_", "-")] = one_line(value)
     return block
 
 
-def _delivery_status(bounced: QueueEntry, error: DeliveryError, hostname: str) -> EmailMessage:
+def _delivery_status(
+    bounced: QueueEntry, error: DeliveryError, hostname: str, chosen: EmailPolicy[EmailMessage]
+) -> EmailMessage:
     """The machine-readable part: one block for the message, one per failed recipient."""
     status = error.enhanced or ("5.0.0" if error.code is None or error.code >= 500 else "4.4.7")
-    part = EmailMessage(policy=policy.SMTP)
+    part = EmailMessage(policy=chosen)
     part["Content-Type"] = "message/delivery-status"
-    blocks: list[Message | str] = [_field_block(Reporting_MTA=f"dns; {hostname}")]
+    blocks: list[Message | str] = [_field_block(chosen, Reporting_MTA=f"dns; {hostname}")]
     part.set_payload(blocks + [
-        _field_block(Final_Recipient=f"rfc822; {address}", Action="failed", Status=status,
+        _field_block(chosen, Final_Recipient=f"rfc822; {address}", Action="failed", Status=status,
                      Diagnostic_Code=f"smtp; {error.reason}")
         for address in bounced.recipients
     ])
@@ -53,20 +64,21 @@ def build_dsn(
     bounced: QueueEntry, error: DeliveryError, hostname: str, dsn_mid: int, now: datetime
 ) -> QueueEntry:
     """The queue entry carrying a failure DSN for `bounced` to its sender."""
-    report = EmailMessage(policy=policy.SMTP)
+    chosen = _policy_for(bounced)
+    report = EmailMessage(policy=chosen)
     report["From"] = f"MAILER-DAEMON@{hostname}"
-    report["To"] = bounced.sender
+    report["To"] = one_line(bounced.sender)
     report["Subject"] = "Delivery Status Notification (Failure)"
     report["Date"] = format_datetime(now)
     report["Message-ID"] = f"<dsn.{dsn_mid}.{now:%Y%m%d%H%M%S}@{hostname}>"
     report["Auto-Submitted"] = "auto-replied"
     report.set_content(
         "Your message could not be delivered to:\n"
-        + "".join(f"  {address}\n" for address in bounced.recipients)
-        + f"Reason: {error.reason}\n"
+        + "".join(f"  {one_line(address)}\n" for address in bounced.recipients)
+        + f"Reason: {one_line(error.reason)}\n"
     )
     report.make_mixed()
-    report.attach(_delivery_status(bounced, error, hostname))
+    report.attach(_delivery_status(bounced, error, hostname, chosen))
     report.add_attachment(_headers_of(bounced.data), maintype="text", subtype="rfc822-headers",
                           cte="8bit")
     report.set_type("multipart/report")

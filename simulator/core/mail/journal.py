@@ -2,7 +2,9 @@
 
 Design rule: the delivered bytes are embedded untouched as the `message/rfc822` part; only the
 wrapper and the report part are generated, with `email.policy.SMTP`. The wrapper is assembled by
-hand around the embedded bytes because re-serialising a parsed message would change them.
+hand around the embedded bytes because re-serialising a parsed message would change them. Every
+value from the client (envelope addresses, subject, Message-ID) goes through `one_line`: a report
+line can never be split into more (a forged `To:` would have Threat Defense remediate a victim).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import datetime
 from email import policy
 from email.message import MIMEPart
 from email.utils import format_datetime
+
+from simulator.core.reports.logformat import one_line
 
 JOURNAL_MARKER = "X-MS-Journal-Report"
 _CRLF = b"\r\n"
@@ -43,16 +47,18 @@ class JournalAddressing:
 def report_text(source: JournalSource) -> str:
     """Part 1: the envelope-journal fields, one per line, one `To:` per envelope recipient."""
     lines = [
-        f"Sender: {source.envelope_sender or '<>'}",
-        f"Subject: {_one_line(source.subject)}",
-        f"Message-ID: {source.message_id}",
+        f"Sender: {one_line(source.envelope_sender) or '<>'}",
+        f"Subject: {header_field(source.subject)}",
+        f"Message-ID: {header_field(source.message_id)}",
     ]
-    lines += [f"To: {address}" for address in source.recipients]
+    lines += [f"To: {one_line(address)}" for address in source.recipients]
     return "\n".join(lines) + "\n"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def header_field(text: str) -> str:
+    """A header's value as the copy repeats it: unfolded, each run of white space one space, and
+    any other control character escaped (`\\xNN`)."""
+    return one_line(" ".join(text.split()))
 
 
 def _boundary(copy_mid: int, delivered: bytes) -> str:
@@ -79,7 +85,7 @@ def _wrapper_headers(
         f"{JOURNAL_MARKER}:",
         f"From: {addressing.system_address}",
         f"To: {addressing.intake_address}",
-        _folded("Subject", _one_line(source.subject)),
+        _folded("Subject", header_field(source.subject)),
         f"Date: {format_datetime(now)}",
         f"Message-ID: <tdc.{copy_mid}.{now:%Y%m%d%H%M%S}@{addressing.hostname}>",
         f"X-IronPort-MID: {source.original_mid}",

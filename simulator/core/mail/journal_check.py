@@ -13,7 +13,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 
-from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, split_parts
+from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, header_field, split_parts
 
 RULES: dict[str, str] = {
     "envelope.one-recipient": "the envelope has exactly one RCPT TO",
@@ -44,7 +44,7 @@ def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
 
 def _text(message: Message, name: str) -> str:
     try:
-        return " ".join(str(message.get(name, "")).split())
+        return header_field(str(message.get(name, "")))
     except Exception:  # an unparseable header counts as missing
         return ""
 
@@ -119,7 +119,8 @@ def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -
     if "X-IronPort-RemoteIP" not in embedded:
         broken.append("original.remote-ip")
     subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
-    if fields.get("Subject", [""])[0] != subject or fields.get("Message-ID", [""])[0] != message_id:
+    reported = [header_field(fields.get(name, [""])[0]) for name in ("Subject", "Message-ID")]
+    if reported != [subject, message_id]:
         broken.append("report.matches-original")
     if _text(top, "Subject") != subject:
         broken.append("wrapper.subject")
