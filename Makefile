@@ -22,7 +22,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check simulator fixtures steps tests bench conftest.py
+	$(BIN)/ruff check simulator fixtures steps tests bench fuzz conftest.py
 	$(BIN)/mypy
 
 unit: $(STAMP)
@@ -39,3 +39,11 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
+
+## Fuzz (issue 9): N seeded SMTP sessions against a `tdcsim sandbox` child; exits 1 on an internal-error
+## reply, a dead worker, a lost legitimate message or a crash. make fuzz N=10000 SEED=7 ARGS="--only 512".
+N    ?= 1000
+SEED ?= 1
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz.run --sessions $(N) --seed $(SEED) $(ARGS)
