@@ -113,6 +113,8 @@ def strings(value: Any, name: str, most: int, longest: int = LONGEST_TEXT) -> li
 
 def hosts(value: Any, name: str) -> str | list[str]:
     """At most MOST_HOSTS hosts, as a JSON list or one comma-separated string (returned as given)."""
+    if value is None:
+        raise BadRequest(f"{name!r} is required")
     if not isinstance(value, str):
         return strings(value, name, MOST_HOSTS, LONGEST_HOP)
     strings([word.strip() for word in bounded(value, name).split(",")], name, MOST_HOSTS, LONGEST_HOP)

@@ -168,7 +168,7 @@ async def get_log(request: web.Request) -> web.Response:
 
 async def get_tracking(request: web.Request) -> web.Response:
     mid = whole_number(request.match_info["mid"], "mid", LARGEST_MID)
-    return answer(ops(request).monitor.tracking(query(request, "machine") or None, mid))
+    return answer(await ops(request).monitor.tracking(query(request, "machine") or None, mid))
 
 
 async def get_quarantine(request: web.Request) -> web.Response:
@@ -186,8 +186,9 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def put_faults(request: web.Request) -> web.Response:
+    endpoint = path_part(request, "endpoint")
     specs = strings(await json_body(request), "faults", MOST_FAULTS)
-    return answer(await ops(request).monitor.set_faults(path_part(request, "endpoint"), specs))
+    return answer(await ops(request).monitor.set_faults(endpoint, specs))
 
 
 async def get_openapi(request: web.Request) -> web.Response:
