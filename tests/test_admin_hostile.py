@@ -6,6 +6,7 @@ socket where http.client refuses to send the bytes) against a running sandbox.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -19,8 +20,9 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID
+from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID, MOST_ROUTES, MOST_ZONE_DOMAINS
 from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
+from simulator.core.config.values import MxRecord, SmtpRoute
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"
 HUGE = "9" * 5000  # int() refuses more than 4,300 digits with ValueError
@@ -238,6 +240,22 @@ def test_strings_and_lists_past_their_bound_are_400_naming_it(
 ) -> None:
     refused(api.call(method, target, None if body is None else json.dumps(body).encode()), 400, named)
     assert tdc_sandbox.store.pending is None and api.json("GET", "/faults")["mailbox"] == []
+
+
+def test_a_full_routes_table_or_dns_zone_refuses_one_more_with_422(
+    api: RawApi, tdc_sandbox: SandboxFacade
+) -> None:
+    routes = tuple(SmtpRoute(f"d{n}.test", use_dns=True) for n in range(MOST_ROUTES))
+    zone = tuple(MxRecord(f"d{n}.test", 0, "127.0.0.1", 2700) for n in range(MOST_ZONE_DOMAINS))
+    tdc_sandbox.reconfigure(lambda config: dataclasses.replace(config, routes=routes, dns_zone=zone))
+    route = json.dumps({"domain": "more.test", "destination": "USEDNS"}).encode()
+    refused(api.call("POST", "/routes", route), 422, f"at most {MOST_ROUTES} routes at cluster")
+    mx = json.dumps({"domain": "more.test", "hosts": ["127.0.0.1:2700"]}).encode()
+    refused(api.call("POST", "/dns", mx), 422, f"at most {MOST_ZONE_DOMAINS} domains at cluster")
+    assert tdc_sandbox.store.pending is None
+    api.json("POST", "/dns", {"domain": "d0.test", "hosts": ["127.0.0.1:2701"]})  # a domain it has: replaced
+    api.json("DELETE", "/routes/d0.test")
+    assert "added" in api.json("POST", "/routes", json.loads(route))["message"]
 
 
 def test_sixteen_faults_are_within_the_bound(api: RawApi) -> None:

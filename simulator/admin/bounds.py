@@ -20,6 +20,8 @@ LARGEST_MID = 2**63 - 1  # MIDs are 1 to the largest int64
 LONGEST_HOP = 253 + len(":65535:999999999")  # host:port:priority, the longest host name
 MOST_HOSTS = 32  # hosts of one SMTP route, of one domain's MX set
 MOST_FAULTS = 16  # fault specs in one endpoint's plan
+MOST_ROUTES = 1000  # SMTP routes in one level's table (422 past it: a table, not a request, is full)
+MOST_ZONE_DOMAINS = 1000  # domains with MX records in one level's DNS zone table (422 past it)
 LONGEST_TEXT = 255  # any string not named in LONGEST: level, policy, mode, machine, state, ...
 LONGEST = {"domain": 253, "address": 254, "comment": 1000,
            "destination": MOST_HOSTS * (LONGEST_HOP + 2)}  # "a:1, b:2": a comma and a space apart

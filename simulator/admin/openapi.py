@@ -20,6 +20,8 @@ from simulator.admin.bounds import (
     LONGEST_TEXT,
     MOST_FAULTS,
     MOST_HOSTS,
+    MOST_ROUTES,
+    MOST_ZONE_DOMAINS,
 )
 from simulator.admin.monitor import DEFAULT_TAIL, LONGEST_TAIL
 
@@ -34,7 +36,8 @@ MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "req
 BOUNDS = (f"Bounds: a body is at most {LARGEST_BODY} bytes (1 MiB; 413 above), UTF-8 JSON nested at most "
           f"{DEEPEST_JSON} levels, each number in it at most {LONGEST_NUMBER} characters; strings and lists "
           "at most their schema's maxLength and maxItems, numbers within minimum and maximum (400 past any "
-          "bound, naming it).")
+          f"bound, naming it). A level's SMTP routes table holds at most {MOST_ROUTES} routes and its DNS "
+          f"zone at most {MOST_ZONE_DOMAINS} domains (422 past them).")
 ERRORS = {
     "400": "malformed JSON, a body that is not UTF-8, a missing or mistyped field, a bad parameter, "
            "a value past its bound (the message names the bound)",

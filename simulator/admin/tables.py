@@ -3,7 +3,8 @@
 Design rule: a level that sets no table of its own sees the one it inherits (machine > group >
 cluster > built-in); an edit copies that table to the level, changed, so from then on the level
 sets its own. Destinations, hosts and domains are read by core/config/text.py, as the `--config`
-file reads them: `host:port[:priority]` (several, comma separated), `USEDNS` or `/dev/null`.
+file reads them: `host:port[:priority]` (several, comma separated), `USEDNS` or `/dev/null`. A
+level's tables are bounded (`bounds.py`: MOST_ROUTES, MOST_ZONE_DOMAINS); an edit past it is refused.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.admin.actions import PENDING, ConfigAdmin, level_name
+from simulator.admin.bounds import MOST_ROUTES, MOST_ZONE_DOMAINS
 from simulator.core.config.cluster import ClusterConfig, Level, Resolved
 from simulator.core.config.text import format_destination, mx_record, parse_hop, parse_route, zone_domain
 from simulator.core.config.values import MxRecord, SmtpRoute
@@ -46,6 +48,8 @@ class TablesAdmin:
             if any(known.domain.lower() == route.domain.lower() for known in routes):
                 raise ConfigError("domain", f"a route for {route.domain} exists already at {level}; "
                                   "delete it first")
+            if len(routes) >= MOST_ROUTES:
+                raise ConfigError("routes", f"at most {MOST_ROUTES} routes at {level}; delete one first")
             return config.set(level, "routes", (*routes, route))
 
         self._config.submit(add)
@@ -80,6 +84,9 @@ class TablesAdmin:
         def replace(config: ClusterConfig) -> ClusterConfig:
             zone: tuple[MxRecord, ...] = config.inherited(level, "dns_zone").value
             kept = tuple(record for record in zone if record.domain.lower() != name.lower())
+            if records and len({record.domain.lower() for record in kept}) >= MOST_ZONE_DOMAINS:
+                raise ConfigError("dns_zone", f"at most {MOST_ZONE_DOMAINS} domains at {level}; "
+                                              "remove one first")
             return config.set(level, "dns_zone", (*kept, *records))
 
         self._config.submit(replace)
