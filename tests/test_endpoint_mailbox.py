@@ -7,6 +7,7 @@ import smtplib
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from simulator.core import replies
+from simulator.endpoints.mailbox import folder_name
 
 
 def test_each_recipient_gets_the_exact_bytes_in_its_maildir(
@@ -23,14 +24,27 @@ def test_each_recipient_gets_the_exact_bytes_in_its_maildir(
         assert delivery.path.read_bytes() == mail.data
 
 
-def test_an_address_that_would_leave_the_mailbox_root_is_refused(tdc_sandbox: SandboxFacade) -> None:
-    """RFC 5321 syntax refuses `../../etc@`; a quoted local part is good syntax, but no folder name."""
+def test_an_address_that_would_leave_the_mailbox_root_is_refused_or_kept_inside(
+    tdc_sandbox: SandboxFacade
+) -> None:
+    """RFC 5321 syntax refuses `../../etc@`; a quoted local part may hold slashes, and its Maildir
+    is a folder of the root like any other."""
     server = tdc_sandbox.sandbox.mailbox_server
     with smtplib.SMTP(server.host, server.port, timeout=10) as client:
         client.ehlo("client.test")
         client.mail("a@outside.test")
         bad_syntax = client.rcpt("../../etc@outside.test")
-        no_folder = client.rcpt('"../../etc"@outside.test')
+        assert client.docmd('RCPT TO:<"../../etc"@outside.test>')[0] == 250  # smtplib would unquote
+        assert client.data(b"Subject: inside\r\n\r\nbody\r\n")[0] == 250
     assert f"{bad_syntax[0]} {bad_syntax[1].decode()}" == replies.BAD_RECIPIENT_SYNTAX.line
-    assert f"{no_folder[0]} {no_folder[1].decode()}" == replies.BAD_MAILBOX_ADDRESS.line
-    assert tdc_sandbox.mailbox() == []
+    (delivery,) = tdc_sandbox.mailbox('"../../etc"@outside.test')
+    root = tdc_sandbox.data_dir / "mailbox"
+    assert delivery.path is not None and delivery.path.parent.parent.parent == root
+    assert delivery.path.parent.parent.name == '"..%2F..%2Fetc"@outside.test'
+
+
+def test_every_address_has_a_folder_name_inside_the_root() -> None:
+    for address in ('"a\\b/c%d"@x.test', '".hidden"@x.test', f'"{"/" * 62}"@{"d" * 63}.test'):
+        name = folder_name(address)
+        assert "/" not in name and "\\" not in name and not name.startswith(".")
+        assert 0 < len(name.encode()) <= 255

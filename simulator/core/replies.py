@@ -40,10 +40,10 @@ STARTTLS_REQUIRED = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 UNKNOWN_INTAKE_ADDRESS = Reply(550, "5.1.1", "Unknown message intake address")
 TOO_MANY_MESSAGES = Reply(421, "4.7.0", "Too many messages on this connection, reconnect")
 CANNOT_STORE = Reply(451, "4.3.0", "Cannot store the message now, try again later")
-BAD_MAILBOX_ADDRESS = Reply(553, "5.1.3", "Address cannot name a mailbox")
 SCRIPTED_FAILURE = Reply(451, "4.3.0", "Scripted fault: transaction failed, try again later")
 BAD_SENDER_SYNTAX = Reply(501, "5.1.7", "Bad sender address syntax")
 BAD_RECIPIENT_SYNTAX = Reply(501, "5.1.3", "Bad recipient address syntax")
+BAD_VRFY_ARGUMENT = Reply(501, "5.5.4", "Syntax: VRFY <address>")
 NEEDS_SMTPUTF8 = Reply(553, "5.6.7", "Non-ASCII address needs the SMTPUTF8 parameter")
 INTERNAL_ERROR = Reply(451, "4.3.0", "Internal error, try again later")
 STORAGE_TROUBLE = Reply(452, "4.3.1", "Insufficient system storage, try again later")
@@ -63,10 +63,10 @@ CATALOGUE: tuple[Reply, ...] = (
     UNKNOWN_INTAKE_ADDRESS,
     TOO_MANY_MESSAGES,
     CANNOT_STORE,
-    BAD_MAILBOX_ADDRESS,
     SCRIPTED_FAILURE,
     BAD_SENDER_SYNTAX,
     BAD_RECIPIENT_SYNTAX,
+    BAD_VRFY_ARGUMENT,
     NEEDS_SMTPUTF8,
     INTERNAL_ERROR,
     STORAGE_TROUBLE,

@@ -22,7 +22,8 @@ from aiosmtpd.smtp import Envelope, Session
 from simulator.core import replies
 from simulator.core.records import Records
 from simulator.endpoints.faults import Command, FaultPlan
-from simulator.transport.server import ConnectionLimits, ObservedSMTP, SmtpServer
+from simulator.transport.limits import ConnectionLimits
+from simulator.transport.server import ObservedSMTP, SmtpServer
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
 
 _log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class EndpointHandler:
         refusal = await self.fault_reply(server, "MAIL") or self.refuse_sender(server, session)
         if refusal is not None:
             return refusal
-        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        envelope.mail_from, envelope.mail_options = server.address_as_written(address), list(mail_options)
         return replies.SENDER_OK.line
 
     async def handle_RCPT(
@@ -127,6 +128,7 @@ class EndpointHandler:
         rcpt_options: list[str],
     ) -> str:
         """A scripted fault first, then the endpoint's own rule, then accept the recipient."""
+        address = server.address_as_written(address)
         refusal = await self.fault_reply(server, "RCPT") or self.refuse_recipient(address)
         if refusal is not None:
             return refusal

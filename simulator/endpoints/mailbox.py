@@ -1,7 +1,8 @@
 """The mock mailbox host: the recipients' mail server, and the internet for outgoing mail.
 
 Design rule: accepts any recipient and stores exactly the DATA bytes it received, one Maildir
-file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed).
+file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed;
+`folder_name` escapes what a file name cannot hold, so every valid address has a mailbox).
 A message is stored for all its recipients or for none: every file is written before any is
 renamed, and storage trouble removes what was written and answers `452 4.3.1`, so the gateway's
 retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7) answer first, as at Threat Defense.
@@ -10,6 +11,7 @@ retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7) answer first, as 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import re
@@ -56,6 +58,18 @@ def message_id_of(data: bytes) -> str:
     return found.group(1).decode("ascii", "replace") if found else ""
 
 
+_FOLDER_ESCAPES = str.maketrans({"%": "%25", "/": "%2F", "\\": "%5C"})
+NAME_MAX = 255  # octets in one file name (Linux)
+
+
+def folder_name(address: str) -> str:
+    """The Maildir folder of `address`: the address, lower-cased, with `%`, `/`, `\\` and a leading
+    `.` written `%XX`, so that any address RFC 5321 allows has one and stays in the mailbox root."""
+    name = address.lower().translate(_FOLDER_ESCAPES)
+    name = "%2E" + name[1:] if name.startswith(".") else name
+    return name if len(name.encode()) <= NAME_MAX else hashlib.sha256(name.encode()).hexdigest()
+
+
 class MailboxStore:
     """Maildirs under `root` (or memory only when `root` is None)."""
 
@@ -73,7 +87,7 @@ class MailboxStore:
 
     def _maildir(self, recipient: str, folder: str = "") -> Path:
         assert self.root is not None
-        maildir = self.root / recipient.lower() / folder
+        maildir = self.root / folder_name(recipient) / folder
         for sub in ("tmp", "new", "cur"):
             (maildir / sub).mkdir(parents=True, exist_ok=True)
         return maildir
@@ -135,20 +149,12 @@ class MailboxStore:
         return [d for d in self.deliveries.snapshot() if d.recipient == recipient.lower()]
 
 
-def is_safe_folder_name(address: str) -> bool:
-    """Can `address` name a Maildir folder without leaving the mailbox root?"""
-    return bool(address) and "/" not in address and "\\" not in address and not address.startswith(".")
-
-
 class MailboxHandler(EndpointHandler):
     """aiosmtpd handler of the mock mailbox host."""
 
     def __init__(self, store: MailboxStore, faults: FaultPlan | None = None) -> None:
         super().__init__(faults)
         self.store = store
-
-    def refuse_recipient(self, address: str) -> str | None:
-        return None if is_safe_folder_name(address) else replies.BAD_MAILBOX_ADDRESS.line
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:

@@ -22,7 +22,8 @@ from simulator.core.config.values import ConfigHolder
 from simulator.core.mail.messages import Direction, IdCounters, ReceivedMessage
 from simulator.core.replies import Reply
 from simulator.gateway.maillog import MailLog
-from simulator.transport.server import ConnectionLimits, ObservedSMTP, envelope_sender
+from simulator.transport.limits import ConnectionLimits
+from simulator.transport.server import ObservedSMTP, envelope_sender
 
 Intake = Callable[[ReceivedMessage], Awaitable[Reply]]
 
@@ -128,7 +129,8 @@ class GatewayListener:
         """aiosmtpd authenticator: checks the configured AUTH users."""
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        user, password = data.login.decode(), data.password.decode()
+        # not UTF-8: no configured user matches, and the mail log shows what could be read
+        user, password = data.login.decode(errors="replace"), data.password.decode(errors="replace")
         success = (user, password) in self._holder.current.auth_users
         icid = server.connection.icid
         outcome = "succeeded" if success else "failed"
@@ -143,6 +145,7 @@ class GatewayListener:
         mail_options: list[str],
     ) -> str:
         connection: InboundConnection = server.connection
+        address = server.address_as_written(address)
         if connection.policy == "REJECT":
             return replies.ACCESS_DENIED.line
         self._abort_transaction(connection)
@@ -157,6 +160,7 @@ class GatewayListener:
         rcpt_options: list[str],
     ) -> str:
         connection: InboundConnection = server.connection
+        address = server.address_as_written(address)
         incoming = self.direction(server, session) is Direction.INCOMING
         if incoming and not self._holder.current.is_local(address):
             self._log.info(f"MID {connection.mid} ICID {connection.icid} To: <{address}> "

@@ -16,17 +16,21 @@ import asyncio
 import logging
 import ssl
 import weakref
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
 from simulator.core import replies
 from simulator.core.errors import ServerStartError
-from simulator.core.mail.addresses import recipient_refusal, sender_refusal
+from simulator.core.mail.addresses import (
+    address_as_written,
+    recipient_refusal,
+    sender_refusal,
+    vrfy_refusal,
+)
 from simulator.core.replies import Reply
+from simulator.transport.limits import ConnectionGate, ConnectionLimits
 
 _log = logging.getLogger(__name__)
 
@@ -48,35 +52,6 @@ def data_would_start(envelope: Envelope | None, arg: str) -> bool:
     tests/test_server_data_guard.py fails if aiosmtpd stops answering as this assumes.
     """
     return envelope is not None and bool(envelope.rcpt_tos) and not arg
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    """At most `per_listener` open connections, and `per_ip` from one client address."""
-
-    per_listener: int
-    per_ip: int
-
-
-class ConnectionGate:
-    """Counts one server's open connections per client address and admits them within limits."""
-
-    def __init__(self) -> None:
-        self._open: Counter[str] = Counter()
-
-    def admit(self, peer_ip: str, limits: ConnectionLimits | None) -> Reply | None:
-        """None, counting the connection in; or the `421` that refuses it."""
-        if limits is not None and self._open.total() >= limits.per_listener:
-            return replies.LISTENER_BUSY
-        if limits is not None and self._open[peer_ip] >= limits.per_ip:
-            return replies.HOST_BUSY
-        self._open[peer_ip] += 1
-        return None
-
-    def release(self, peer_ip: str) -> None:
-        self._open[peer_ip] -= 1
-        if self._open[peer_ip] <= 0:
-            del self._open[peer_ip]
 
 
 class ConnectionHooks(Protocol):
@@ -110,6 +85,7 @@ class ObservedSMTP(SMTP):
     gate: ConnectionGate | None = None  # set by the server that counts its connections
     _admitted = False
     _refused = False
+    _written = ""  # the address of the MAIL or RCPT being handled, as RFC 5321 reads it
 
     def close_connection(self) -> None:
         """Close the client connection (e.g. after a 421)."""
@@ -146,7 +122,7 @@ class ObservedSMTP(SMTP):
         if refusal is not None:
             await self.push(refusal.line)
             return
-        await super().smtp_MAIL(arg)
+        await self._with_written_address(super().smtp_MAIL(arg), arg, "FROM:")
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
@@ -158,7 +134,28 @@ class ObservedSMTP(SMTP):
         if refusal is not None:
             await self.push(refusal.line)
             return
-        await super().smtp_RCPT(arg)
+        await self._with_written_address(super().smtp_RCPT(arg), arg, "TO:")
+
+    async def _with_written_address(self, command: Awaitable[None], arg: str | None, keyword: str) -> None:
+        self._written = address_as_written(arg, keyword) if arg else ""
+        try:
+            await command
+        finally:
+            self._written = ""
+
+    def address_as_written(self, parsed: str) -> str:
+        """What a handle_MAIL or handle_RCPT hook should take instead of the address aiosmtpd
+        parsed: the same mailbox, but a quoted local part stays quoted where aiosmtpd would unquote
+        it into an address no server takes (`"a..b"@x` to `a..b@x`)."""
+        return self._written or parsed
+
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        """VRFY, a malformed path refused before aiosmtpd's parser (which raises at `VRFY <`)."""
+        if arg and vrfy_refusal(arg) is not None:
+            await self.push(replies.BAD_VRFY_ARGUMENT.line)
+            return
+        await super().smtp_VRFY(arg)
 
     async def handle_exception(self, error: Exception) -> str:
         """aiosmtpd's hook for an exception in any command: the handler's reply, else the named
@@ -236,7 +233,7 @@ class SmtpServer:
         self.name = name
         self.host = host
         self._requested_port = port
-        self._handler = handler
+        self.handler = handler  # public: tests read what the handler recorded
         self._tls_context = tls_context
         self._smtp_options = smtp_options
         self._per_connection = per_connection
@@ -248,7 +245,7 @@ class SmtpServer:
     def _protocol(self) -> ObservedSMTP:
         options = {"enable_SMTPUTF8": True, "tls_context": self._tls_context, **self._smtp_options}
         options.update(self._per_connection() if self._per_connection else {})
-        protocol = ObservedSMTP(self._handler, **options)
+        protocol = ObservedSMTP(self.handler, **options)
         protocol.gate = self._gate
         self._live.add(protocol)
         return protocol

@@ -23,6 +23,7 @@ _ATOM = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~\-{_NON_ASCII}]+"
 _QUOTED = rf'"(?:[\x20\x21\x23-\x5b\x5d-\x7e{_NON_ASCII}]|\\[\x20-\x7e])*"'
 _LABEL = rf"[A-Za-z0-9{_NON_ASCII}](?:[A-Za-z0-9\-{_NON_ASCII}]*[A-Za-z0-9{_NON_ASCII}])?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
+_DOT_STRING_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 
 
 def _mailbox(name: str) -> str:
@@ -38,6 +39,7 @@ _NULL_PATH_RE = re.compile(r"<>(?= |$)")
 
 LOCAL_PART_LIMIT = 64  # octets (RFC 5321 §4.5.3.1.1)
 DOMAIN_LIMIT = 255  # octets (§4.5.3.1.2)
+LABEL_LIMIT = 63  # octets (RFC 1035 §2.3.4)
 MAILBOX_LIMIT = 254  # octets: a path is at most 256 with its angle brackets (§4.5.3.1.3)
 
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})  # controls, undecodable bytes, separators
@@ -66,7 +68,8 @@ def _mailbox_ok(found: re.Match[str]) -> bool:
         return False
     if literal is not None:
         return _literal_ok(literal)
-    return len(domain.encode()) <= DOMAIN_LIMIT
+    labels = domain.encode().split(b".")
+    return len(domain.encode()) <= DOMAIN_LIMIT and max(map(len, labels)) <= LABEL_LIMIT
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class _Path:
     valid: bool
     non_ascii: bool = False
     parameters: tuple[str, ...] = ()
+    address: str = ""  # the mailbox as RFC 5321 reads it ("" for the null path)
 
 
 def _read(argument: str, keyword: str, null_allowed: bool) -> _Path:
@@ -87,7 +91,19 @@ def _read(argument: str, keyword: str, null_allowed: bool) -> _Path:
     found = found or _PATH_RE.match(rest)
     if found is None or (found.group(0) != "<>" and not _mailbox_ok(found)):
         return _Path(valid=False)
-    return _Path(True, not found.group(0).isascii(), tuple(rest[found.end():].upper().split()))
+    address = _as_written(found) if found.group(0) != "<>" else ""
+    return _Path(True, not found.group(0).isascii(), tuple(rest[found.end():].upper().split()), address)
+
+
+def _as_written(found: re.Match[str]) -> str:
+    """The mailbox without a source route; a quoted local part unquoted only where a dot-string says
+    the same (aiosmtpd's parser also unquotes `"a..b"`, making an address no server takes)."""
+    name = "angled" if found.group("angled") is not None else "bare"
+    mailbox, local = found.group(name), found.group(name + "_local")
+    plain = local[1:-1]
+    if local.startswith('"') and "\\" not in plain and _DOT_STRING_RE.fullmatch(plain):
+        return plain + mailbox[len(local):]
+    return mailbox
 
 
 def _has_keyword(argument: str | None, keyword: str) -> bool:
@@ -113,3 +129,17 @@ def recipient_refusal(argument: str | None, smtputf8: bool) -> Reply | None:
     if not path.valid:
         return replies.BAD_RECIPIENT_SYNTAX
     return replies.NEEDS_SMTPUTF8 if path.non_ascii and not smtputf8 else None
+
+
+def vrfy_refusal(argument: str) -> Reply | None:
+    """VRFY takes a user name or a path; a control character, or a `<` that starts no path, refuses."""
+    if any(_is_refused(char) for char in argument):
+        return replies.BAD_VRFY_ARGUMENT
+    if argument.lstrip().startswith("<") and not _read("TO:" + argument, "TO:", False).valid:
+        return replies.BAD_VRFY_ARGUMENT
+    return None
+
+
+def address_as_written(argument: str, keyword: str) -> str:
+    """The mailbox of a MAIL or RCPT argument that no refusal stopped ("" for the null path)."""
+    return _read(argument, keyword, null_allowed=True).address
