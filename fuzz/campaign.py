@@ -12,14 +12,18 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fuzz import judge
 from fuzz.child import Child
 from fuzz.judge import Finding
 from fuzz.legit import Legit
+from fuzz.owners import Owners
 from fuzz.sessions import Session, session
 from fuzz.wire import Transcript, Wire
+
+HANG_UP_GRACE = 0.005
 
 
 @dataclass
@@ -40,7 +44,7 @@ class FailureClass:
 
 @dataclass
 class Outcome:
-    """What a run saw: replies by (target, code), failure classes, and Critical lines shown only."""
+    """What a run saw: replies by (target, code), failure classes, and classes shown only."""
 
     seed: int
     sessions: int = 0
@@ -48,10 +52,13 @@ class Outcome:
     seconds: float = 0.0
     replies: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: dict[str, FailureClass] = field(default_factory=dict)
-    criticals: Counter[str] = field(default_factory=Counter)
+    shown: dict[str, FailureClass] = field(default_factory=dict)
 
     def fail(self, finding: Finding, transcript: Transcript | None = None) -> None:
         self.failures.setdefault(finding.kind, FailureClass(finding.kind)).add(finding, transcript)
+
+    def show(self, finding: Finding, transcript: Transcript | None = None) -> None:
+        self.shown.setdefault(finding.kind, FailureClass(finding.kind)).add(finding, transcript)
 
 
 @dataclass
@@ -63,6 +70,8 @@ class Campaign:
     legit_every: int = 10
     reply_timeout: float = 10.0
     settle_timeout: float = 30.0
+    watch: Callable[[Transcript], None] | None = None  # told of every session played (--only)
+    owners: Owners = field(default_factory=Owners)
 
     def run(self, indices: list[int]) -> Outcome:
         outcome, started = Outcome(self.seed), time.monotonic()
@@ -73,7 +82,8 @@ class Campaign:
             if not self.look(outcome, transcript):
                 break  # its death is the failure: the messages it lost with it are not counted
             if number % self.legit_every == 0 or number == len(indices):
-                legit.send(outcome.legit_sent)
+                if legit.send(outcome.legit_sent):
+                    self.owners.connected(None)
                 outcome.legit_sent += 1
         else:
             for finding in legit.findings(*legit.settle(self.settle_timeout)):
@@ -86,6 +96,10 @@ class Campaign:
         wire = Wire(self.child.address(fuzzed.target), self.child.tls(), self.reply_timeout)
         transcript = wire.play(fuzzed)
         outcome.sessions += 1
+        if self.watch:
+            self.watch(transcript)
+        if transcript.connected and fuzzed.target in ("inbound", "relay"):
+            self.owners.connected(transcript)
         for exchange in transcript.exchanges:
             outcome.replies[(fuzzed.target, exchange.code)] += 1
             if finding := judge.internal_reply(exchange):
@@ -94,16 +108,26 @@ class Campaign:
 
     def look(self, outcome: Outcome, transcript: Transcript | None) -> bool:
         """Pin what stderr and the mail log gained to `transcript`; False if the child has died."""
+        if transcript and transcript.session.steps and transcript.session.steps[-1].action != "send":
+            time.sleep(HANG_UP_GRACE)  # the server's side of a hang-up runs once the FIN/RST is read
         for finding in judge.stderr_findings(self.child.stderr.new()):
             outcome.fail(finding, transcript)
-        dead, other = judge.log_findings(self.child.mail_log.new().splitlines())
+        lines = self.child.mail_log.new().splitlines()
+        self.owners.read(lines)
+        dead, other = judge.log_findings(lines)
         for finding in dead:
-            outcome.fail(finding, transcript)
-        outcome.criticals.update(finding.kind for finding in other)
+            outcome.fail(finding, self._owner(finding, transcript))
+        for finding in other:
+            outcome.show(finding, self._owner(finding, transcript))
         status = self.child.exit_status()
         if status is not None:
             outcome.fail(Finding("the sandbox died", f"exit status {status}"), transcript)
         return status is None
+
+    def _owner(self, finding: Finding, latest: Transcript | None) -> Transcript | None:
+        """The session whose connection a log line names, else the one that has just run."""
+        known, owner = self.owners.owner(finding.evidence)
+        return owner if known else latest
 
     def finish(self, outcome: Outcome) -> None:
         """The last lines, then SIGTERM: the sandbox must stop cleanly (exit 0)."""

@@ -9,6 +9,9 @@ The result is a list of chunks: the session sends them as separate steps, and ma
 from __future__ import annotations
 
 import random
+from typing import Literal
+
+Then = Literal["go_on", "close", "abort"]
 
 HEADERS = [b"Subject: hello", b"Subject: =?utf-8?b?////?=", "Subject: héllo wörld".encode(),
            b"Subject: \xff\xfe bad utf-8", b"Subject: bell\x07 esc\x1b[0m nul\x00", b"Subject: cr\rinside",
@@ -74,7 +77,7 @@ def stuffed(lines: list[bytes]) -> bytes:
     return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
 
 
-def data_chunks(rng: random.Random, hostile: float) -> tuple[list[bytes], str]:
+def data_chunks(rng: random.Random, hostile: float) -> tuple[list[bytes], Then]:
     """What follows the `354`, as chunks sent one by one, and what then: "go_on", "close" (hang up)
     or "abort" (reset the connection); the ending is odd with probability `hostile`."""
     lines = body(rng)

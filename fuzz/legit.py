@@ -61,14 +61,19 @@ class Legit:
     accepted: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
 
-    def send(self, number: int) -> None:
+    def send(self, number: int) -> bool:
+        """Send legitimate message `number`; whether a connection was made."""
         message_id, data = message(self.run, number)
+        connected = False
         try:
-            with smtplib.SMTP(*self.address, timeout=30) as client:
+            with smtplib.SMTP(timeout=30) as client:
+                client.connect(*self.address)
+                connected = True
                 client.sendmail(SENDER, [RECIPIENT], data)
             self.accepted.append(message_id)
         except (smtplib.SMTPException, OSError) as error:
             self.refused.append(f"{message_id}: {error!r}")
+        return connected
 
     def settle(self, timeout: float) -> tuple[Arrivals, Arrivals]:
         """Wait (at most `timeout` seconds) until every accepted message is in both places."""

@@ -60,12 +60,20 @@ def failure_text(number: int, failure: FailureClass, seed: int) -> list[str]:
     return lines
 
 
+def shown_text(shown: FailureClass, seed: int) -> list[str]:
+    lines = [f"  {shown.count:>6} x {shown.kind}"]
+    if shown.smallest is not None:
+        index = shown.smallest[1].session.index
+        lines.append(f"           smallest session: python -m fuzz.run --seed {seed} --only {index}")
+    return lines
+
+
 def summary(outcome: Outcome) -> str:
     lines = [f"fuzz: {outcome.sessions:,} sessions (seed {outcome.seed}), {outcome.legit_sent:,} legitimate "
              f"messages, {outcome.seconds:.1f} s", replies_table(outcome)]
-    if outcome.criticals:
-        lines.append(f"Critical mail-log lines, shown, not failed ({sum(outcome.criticals.values())}):")
-        lines += [f"  {count:>6} x {kind}" for kind, count in outcome.criticals.most_common()]
+    if outcome.shown:
+        lines.append("Critical mail-log lines (shown, not failed: the gateway reports a bug and goes on):")
+        lines += [line for shown in outcome.shown.values() for line in shown_text(shown, outcome.seed)]
     if not outcome.failures:
         lines.append("OK: no internal-error reply, no dead worker, every legitimate message delivered and "
                      "journaled, the sandbox alive and stopped cleanly")

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from fuzz.campaign import Campaign
 from fuzz.child import Child
-from fuzz.report import summary
+from fuzz.report import session_text, summary, transcript_text
+from fuzz.wire import Transcript
+
+PROGRESS_EVERY = 1000
 
 
 def _positive(text: str) -> int:
@@ -38,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="sessions to run (1000)")
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="the run's seed (1)")
     parser.add_argument("--only", type=_index, action="append", metavar="K",
-                        help="run session K of the seed alone (repeatable); --sessions is then ignored")
+                        help="run session K of the seed alone and print it (repeatable); --sessions "
+                             "is then ignored")
     parser.add_argument("--legit-every", type=_positive, default=10, metavar="N",
                         help="a legitimate message after every N sessions, and after the last (10)")
     parser.add_argument("--settle", type=float, default=30.0, metavar="S",
@@ -47,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a reply not come within S seconds ends its session as (timeout) (10)")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox's data dir")
     return parser
+
+
+def print_transcript(transcript: Transcript) -> None:
+    print("\n".join(session_text(transcript.session) + transcript_text(transcript)), flush=True)
+
+
+def print_progress(transcript: Transcript) -> None:
+    if (transcript.session.index + 1) % PROGRESS_EVERY == 0:
+        print(f"... {transcript.session.index + 1:,} sessions", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: the sandbox did not start: {error}", file=sys.stderr)
         return 1
     try:
-        campaign = Campaign(child, options.seed, options.legit_every, options.reply_timeout, options.settle)
+        campaign = Campaign(child, options.seed, options.legit_every, options.reply_timeout, options.settle,
+                            watch=print_transcript if options.only else print_progress)
         outcome = campaign.run(options.only or list(range(options.sessions)))
     finally:
         child.kill()

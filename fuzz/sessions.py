@@ -134,7 +134,7 @@ class Lines:
             commands = [b"".join(commands)]
         chunks, then = content.data_chunks(self.rng, self.hostile)
         steps = [Step("send", chunk) for chunk in commands + chunks if chunk]
-        return steps if then == "go_on" else [*steps, Step(then)]  # type: ignore[arg-type]
+        return steps if then == "go_on" else [*steps, Step(then)]
 
     def noise(self) -> list[Step]:
         """Zero to three commands from the whole vocabulary, malformed on purpose."""

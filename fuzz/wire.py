@@ -46,6 +46,7 @@ class Transcript:
 
     session: Session
     exchanges: list[Exchange] = field(default_factory=list)
+    connected: bool = False
 
 
 class Wire:
@@ -62,6 +63,7 @@ class Wire:
         transcript = Transcript(session)
         try:
             self._sock = socket.create_connection(self._address, timeout=self._timeout)
+            transcript.connected = True
             self._expect(transcript, b"")
             for step in session.steps:
                 if self._sock is None or not self._step(step, transcript):

@@ -15,9 +15,10 @@ import pytest
 from fuzz import judge
 from fuzz.campaign import Campaign
 from fuzz.child import Child, Tail
+from fuzz.owners import Owners
 from fuzz.run import main
 from fuzz.sessions import session
-from fuzz.wire import Exchange
+from fuzz.wire import Exchange, Transcript
 
 SESSIONS = 200
 
@@ -102,11 +103,14 @@ def test_a_dead_worker_line_fails_and_other_critical_lines_are_shown() -> None:
     dead, other = judge.log_findings([
         "Wed Aug 17 05:52:04 2022 Critical: delivery worker 3 of example.com died: KeyError('x')",
         "Wed Aug 17 05:52:04 2022 Critical: MID 7 internal error: KeyError('x'); parked",
+        "Wed Aug 17 05:52:04 2022 Critical: Delivery worker of example.com internal error: KeyError('x')",
         "Wed Aug 17 05:52:04 2022 Info: MID 7 queued for delivery",
     ])
     assert [f.kind for f in dead] == [
         "mail log: dead worker: delivery worker N of example.com died: KeyError(…)"]
-    assert [f.kind for f in other] == ["mail log: Critical: MID N internal error: KeyError(…); parked"]
+    assert [f.kind for f in other] == ["mail log: Critical: MID N internal error: KeyError(…); parked",
+                                       "mail log: Critical: Delivery worker of example.com internal error: "
+                                       "KeyError(…)"]
 
 
 def test_a_tail_follows_a_rolled_over_log(tmp_path: Path) -> None:
@@ -134,3 +138,18 @@ def test_a_sandbox_that_dies_fails_the_run(tmp_path: Path) -> None:
     child.kill()
     outcome = Campaign(child, seed=1).run([0])
     assert list(outcome.failures) == ["the sandbox died"]
+
+
+def test_a_log_line_is_pinned_to_the_session_whose_connection_it_names() -> None:
+    first, second = (Transcript(session(1, index)) for index in (3, 4))
+    owners = Owners()
+    for made in (first, None, second):
+        owners.connected(made)
+    owners.read(["Info: New SMTP ICID 7 interface esa1 public", "Info: New SMTP ICID 8 interface x",
+                 "Info: New SMTP ICID 9 interface x", "Info: Start MID 20 ICID 9",
+                 "Info: MID 20 was split creating MID 21 due to a per-recipient policy",
+                 "Info: TDC: Message 22 created from message 21 for x@y."])
+    assert owners.owner("Critical: ICID 7 internal error") == (True, first)
+    assert owners.owner("Critical: ICID 8 internal error") == (True, None)  # a legitimate message's
+    assert owners.owner("Critical: MID 22 to RID [0] internal error") == (True, second)
+    assert owners.owner("Critical: MID 99 internal error") == (False, None)
