@@ -4,6 +4,7 @@ counters of each destination, `the.tdc.queue` above all, follow delivered, retri
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import socket
@@ -18,7 +19,7 @@ from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
 from simulator.core.reports.status import DestinationStatus
-from simulator.gateway.delivery import Destination
+from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, IDLE_RELEASE, Destination
 
 HOST = "127.0.0.1"
 LOCAL = "example.com"
@@ -242,3 +243,69 @@ def test_an_open_connection_counts_as_out_while_it_delivers(
     assert seen == (1, 1, 0, 0, 0), "while delivering: one recipient active, one connection out"
     tdc_sandbox.settle()
     assert counters(status(tdc_sandbox, LOCAL)) == (0, 0, 1, 0, 0)
+
+
+# --- idle destinations (issue 9): workers released, counters kept ------------------------------------
+
+
+def workers(sandbox: SandboxFacade) -> dict[str, int]:
+    """Each destination's worker tasks, read on the simulator's loop."""
+    return sandbox._runner.run(lambda: {name: len(destination.tasks) for name, destination
+                                        in sandbox.machine.queues.destinations.items()})
+
+
+def released(sandbox: SandboxFacade) -> dict[str, bool]:
+    now = sandbox.clock.now()
+    return sandbox._runner.run(lambda: {name: destination.is_released(now) for name, destination
+                                        in sandbox.machine.queues.destinations.items()})
+
+
+def wait_for_workers_to_end(sandbox: SandboxFacade, *names: str) -> None:
+    """Return once the worker tasks of `names` (default: all) have ended; TimeoutError if one never does."""
+    async def ended() -> None:
+        queues = sandbox.machine.queues.destinations
+        await asyncio.wait_for(asyncio.gather(*(task for name in names or list(queues)
+                                                for task in queues[name].tasks)), timeout=5)
+
+    sandbox._runner.call(ended())
+
+
+def test_an_idle_destination_ends_its_workers_keeps_its_counters_and_starts_them_again(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    busy = {LOCAL: CONNECTIONS_PER_DESTINATION, TDC_QUEUE: CONNECTIONS_PER_DESTINATION}
+    assert workers(tdc_sandbox) == busy
+    tdc_sandbox.advance(IDLE_RELEASE - timedelta(seconds=1))
+    assert released(tdc_sandbox) == {LOCAL: False, TDC_QUEUE: False}
+    before = statuses(tdc_sandbox)
+    tdc_sandbox.advance(timedelta(seconds=1))
+    wait_for_workers_to_end(tdc_sandbox)
+    assert workers(tdc_sandbox) == {LOCAL: 0, TDC_QUEUE: 0}
+    assert statuses(tdc_sandbox) == before and counters(before[LOCAL]) == (0, 0, 1, 0, 0)
+    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    assert workers(tdc_sandbox) == busy
+    assert counters(status(tdc_sandbox, LOCAL)) == counters(status(tdc_sandbox, TDC_QUEUE)) == (0, 0, 2, 0, 0)
+    assert len(tdc_sandbox.mailbox()) == len(tdc_sandbox.journals()) == 2
+
+
+def test_a_queue_holding_an_entry_for_a_retry_keeps_its_workers(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    tdc_sandbox.set_faults("threat_defense", "down")
+    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.advance(IDLE_RELEASE + timedelta(minutes=1))  # the copy waits an hour at most
+    assert released(tdc_sandbox) == {LOCAL: True, TDC_QUEUE: False}
+    wait_for_workers_to_end(tdc_sandbox, LOCAL)
+    assert workers(tdc_sandbox) == {LOCAL: 0, TDC_QUEUE: CONNECTIONS_PER_DESTINATION}
+
+
+def test_an_empty_queue_naps_until_it_may_be_released() -> None:
+    now = ManualClock().now()
+    queue = Destination(LOCAL, now)
+    assert queue.nap(now) == IDLE_RELEASE.total_seconds() and not queue.is_released(now)
+    assert queue.is_released(now + IDLE_RELEASE)
+    queue.in_flight = 1
+    assert not queue.is_released(now + IDLE_RELEASE), "a batch in flight keeps it"

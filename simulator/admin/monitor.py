@@ -2,12 +2,15 @@
 message tracking, the quarantines and the endpoints' fault plans (BEHAVIOUR.md §6, §7, §8.7).
 
 Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
-server's handlers run there). `tophosts` is a machine-mode command (§6.2): without a machine it is
-refused, never answered for the whole cluster.
+server's handlers run there); message tracking, which reads the whole log, runs off it, in a thread.
+`tophosts` is a machine-mode command (§6.2): without a machine it is refused, never answered for the
+whole cluster.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from simulator.admin.actions import to_json
@@ -15,9 +18,10 @@ from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound, UnknownMessage
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.core.reports.status import DEFAULT_SORT, DestinationStatus, sort_key
-from simulator.core.reports.tracking import track, track_text
+from simulator.core.reports.tracking import track
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import parse_fault
+from simulator.gateway.logfile import track_log
 
 DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
 
@@ -32,6 +36,9 @@ class MonitorAdmin:
 
     def __init__(self, sandbox: RunningSandbox) -> None:
         self._sandbox = sandbox
+        # Tracking reads and parses the whole log: in one thread of its own, so the event loop (every
+        # listener's) goes on, and calls queue behind each other instead of crowding it out of the GIL.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracking")
 
     def machine(self, name: str | None) -> str:
         """The machine called `name` (None: the first one); NotFound naming the machines."""
@@ -76,13 +83,15 @@ class MonitorAdmin:
         recent = self._sandbox.recent_log(machine)[-lines:]
         return {"machine": machine, "lines": [str(line) for line in recent]}
 
-    def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
-        """One message's history on a machine, oldest first."""
+    async def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
+        """One message's history on a machine, oldest first, read off the event loop."""
         machine = self.machine(name)
-        path = self._sandbox.log_file(machine)  # the file has every line; memory keeps only the latest
+        path = self._sandbox.log_file(machine)  # the files have every line; memory keeps only the latest
+        loop = asyncio.get_running_loop()
+        reading = (loop.run_in_executor(self._reader, track_log, path, mid) if path else
+                   loop.run_in_executor(self._reader, track, self._sandbox.recent_log(machine), mid))
         try:
-            history = (track_text(path.read_text(encoding="utf-8").splitlines(), mid) if path
-                       else track(self._sandbox.recent_log(machine), mid))
+            history = await reading
         except UnknownMessage:
             raise NotFound(f"message: no message {mid} in {machine}'s mail log") from None
         return {"machine": machine, "mid": mid, "history": history}

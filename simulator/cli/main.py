@@ -17,9 +17,10 @@ from simulator.cli import admin
 from simulator.cli.monitor import add_monitor_commands
 from simulator.cli.parsing import OneLineParser, with_data_dir
 from simulator.core.errors import UnknownMessage
-from simulator.core.reports.tracking import render, track_text
+from simulator.core.reports.tracking import render
 from simulator.defaults import DEFAULT_PORTS, mail_log_path
 from simulator.endpoints.faults import FAULT_HELP, Fault, parse_fault
+from simulator.gateway.logfile import log_files, track_log
 
 
 def _port(text: str) -> int:
@@ -97,13 +98,14 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
 
 
 def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
-    """Print the history of `mid`; a missing log or message is a one-line error, exit 2."""
+    """Print the history of `mid` from `mail.current` and the files it rolled over to; a missing log
+    or message is a one-line error, exit 2."""
     path = mail_log_path(data_dir, machine)
-    try:
-        history = track_text(path.read_text(encoding="utf-8").splitlines(), mid)
-    except FileNotFoundError:
+    if not log_files(path):
         print(f"tdcsim: no mail log at {path}", file=sys.stderr)
         return 2
+    try:
+        history = track_log(path, mid)
     except UnknownMessage:
         print(f"tdcsim: no message {mid} in {path}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from simulator.core.config.values import NextHop
 from simulator.core.errors import DeliveryError, TlsDeliveryError
 from simulator.core.mail import connector
 from simulator.core.mail.messages import QueueEntry
+from simulator.core.reports.logformat import format_timestamp
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.outbound import OutboundSession
 
@@ -94,7 +95,7 @@ class DeliveryLog:
     def parked(self, entry: QueueEntry, bug: Exception) -> None:
         """Handling the entry raised: one Critical line; it waits for its next retry."""
         self._log.critical(f"MID {entry.mid} to RID {rid_list(entry)} internal error, delivery retried "
-                           f"at {entry.schedule.next_attempt:%H:%M:%S}: {describe(bug)}")
+                           f"at {format_timestamp(entry.schedule.next_attempt)}: {describe(bug)}")
 
     def given_up(self, entry: QueueEntry, bug: Exception) -> None:
         """Handling the entry raised once more than its retries allow: finished, bounced, no DSN."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from simulator.core.clock import Clock
+from simulator.core.reports.tracking import track_text
 
 #: AsyncOS rolls a log over at a size limit; 10 MiB unless the constructor is told otherwise.
 ROLLOVER_BYTES = 10 * 1024 * 1024
@@ -96,7 +97,7 @@ class LogFile:
         self, path: Path, clock: Clock, rollover_bytes: int = ROLLOVER_BYTES,
         opener: Opener = open_for_append, most_unwritten_bytes: int = MOST_UNWRITTEN_BYTES,
     ) -> None:
-        self.path, self._clock, self._opener = path, clock, opener
+        self.path, self._clock, self.opener = path, clock, opener
         self.rollover_bytes, self.most_unwritten_bytes = rollover_bytes, most_unwritten_bytes
         self._stream: BinaryIO | None = None
         self._opened_before = False
@@ -130,11 +131,17 @@ class LogFile:
             return False
         return True
 
+    def reopen(self) -> None:
+        """Close the file; the next line opens it again, through `opener`."""
+        self._close_stream()
+
     def close(self) -> None:
         self.flush()
         self._close_stream()
 
     def _write_first(self) -> None:
+        if self._stream is None:
+            self._open()  # may put a line break first (see `_open`)
         first = self._unwritten[0]
         stream = self._stream_for(len(first))
         written = stream.write(memoryview(first)[self._offset:]) or 0
@@ -155,7 +162,7 @@ class LogFile:
 
     def _open(self) -> BinaryIO:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        stream = self._opener(self.path)
+        stream = self.opener(self.path)
         self._size = stream.seek(0, os.SEEK_END)
         if not self._opened_before and self._size and not self._ends_a_line():
             self._unwritten.appendleft(b"\n")  # the last run tore its last line (a crash)
@@ -192,3 +199,8 @@ class LogFile:
             self._unwritten_bytes -= len(self._unwritten[keep])
             del self._unwritten[keep]
             self.lost += 1
+
+
+def track_log(current: Path, mid: int) -> list[str]:
+    """Message tracking across the rolled files and `mail.current` (UnknownMessage if none names it)."""
+    return track_text(read_log_lines(current), mid)

@@ -6,9 +6,10 @@ the test harness) share these definitions, so a line is written and read by one 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 #: The vendor's regular expression for mail-log lines (message tracking reads logs with it).
@@ -28,6 +29,25 @@ class Level(Enum):
 def format_timestamp(at: datetime) -> str:
     """`Wed Aug 17 05:52:04 2022`: the day of the month is space-padded."""
     return f"{at:%a %b} {at.day:2d} {at:%H:%M:%S %Y}"
+
+
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+
+
+@functools.lru_cache(maxsize=4096)  # a log's lines come many to a second
+def parse_timestamp(text: str) -> datetime | None:
+    """The UTC time a `format_timestamp` text names, or None if it names none (e.g. `Feb 30`).
+
+    By hand, not `strptime`: tracking reads every line of a large log, and `strptime` was most of it."""
+    try:
+        weekday, month, day, clock, year = text.split()
+        hour, minute, second = clock.split(":")
+        at = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+    except (ValueError, KeyError):
+        return None
+    return at if weekday in _WEEKDAYS else None
 
 
 #: Every control character (C0, DEL, C1) as `\xNN` (BEHAVIOUR.md §9.2); as `\uNNNN` the Unicode

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from simulator.core.errors import UnknownMessage
-from simulator.core.reports.logformat import TRACKING_LINE_RE, Level, LogLine
+from simulator.core.reports.logformat import TRACKING_LINE_RE, Level, LogLine, parse_timestamp
 
 NAMED_MIDS = re.compile(r"(?:Start |Message (?:finished|aborted) |(?:Delivery start|Message done|Delayed:|"
                         r"Bounced:) DCID \d+ )?MID (\d+)\b(?: (?:was split creating|was generated based "
@@ -134,9 +134,9 @@ def parse_line(text: str) -> LogLine | None:
     """One line of `mail.current`, or None if it is not in the gateway's form (e.g. a torn last line)."""
     found = TRACKING_LINE_RE.fullmatch(text.rstrip("\r\n"))
     level = text[found.end(1) + 1:found.start(2) - 2] if found else ""
-    if found is None or level not in LEVELS:
+    at = parse_timestamp(found.group(1)) if found and level in LEVELS else None
+    if found is None or at is None:
         return None
-    at = datetime.strptime(found.group(1), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
     return LogLine(at, Level(level), found.group(2))
 
 
