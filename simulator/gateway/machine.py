@@ -17,6 +17,7 @@ from simulator.core.mail.messages import IdCounters, QueueEntry, next_ids
 from simulator.defaults import machine_dir, mail_log_path
 from simulator.gateway.delivery import DeliveryQueues
 from simulator.gateway.listener import GatewayListener
+from simulator.gateway.logfile import log_files
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.pipeline import Pipeline
 from simulator.gateway.quarantine import Quarantines
@@ -26,9 +27,14 @@ from simulator.transport.tls import SandboxTls
 
 
 def log_tail(path: Path | None, size: int = 256 * 1024) -> str:
-    """The end of a mail log (where the highest IDs are), or "" when there is none."""
-    if path is None or not path.exists():
+    """The end of a mail log (where the highest IDs are), or "" when there is none; the newest
+    rolled file's end too, as `mail.current` may have just rolled over."""
+    if path is None:
         return ""
+    return "".join(_file_tail(file, size) for file in log_files(path)[-2:])
+
+
+def _file_tail(path: Path, size: int) -> str:
     with path.open("rb") as stream:
         stream.seek(max(0, path.stat().st_size - size))
         return stream.read().decode("utf-8", "replace")
