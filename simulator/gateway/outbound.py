@@ -107,6 +107,11 @@ class OutboundSession:
         if ssl_object is not None:
             cipher = ssl_object.cipher()
             self.tls = TlsInfo(ssl_object.version() or "", cipher[0] if cipher else "")
+        try:  # RFC 3207: what the server offers is known again only after a new EHLO (SMTPUTF8)
+            await self._client.ehlo()
+        except Exception as error:
+            self._client.close()
+            raise classify(error) from error
 
     @property
     def local_address(self) -> str:
