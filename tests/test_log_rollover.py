@@ -18,9 +18,10 @@ from simulator.cli.main import main as tdcsim
 from simulator.core.clock import ManualClock
 from simulator.core.reports.tracking import track
 from simulator.defaults import mail_log_path
-from simulator.gateway.logfile import ROLLOVER_BYTES, log_files, read_log_lines, rolled_logs, track_log
+from simulator.gateway.logfile import ROLLOVER_BYTES
 from simulator.gateway.machine import log_tail
 from simulator.gateway.maillog import MailLog
+from simulator.gateway.rolled import log_files, read_log_lines, rolled_logs, track_log
 
 START = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 

@@ -27,8 +27,9 @@ from simulator.core.reports.logformat import (
     format_timestamp,
     one_line,
 )
-from simulator.gateway.logfile import open_for_append, read_log_lines
+from simulator.gateway.logfile import open_for_append
 from simulator.gateway.maillog import MailLog
+from simulator.gateway.rolled import read_log_lines
 
 #: What a terminal would act on: C0 controls but the LF ending a line, DEL, C1 controls.
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")

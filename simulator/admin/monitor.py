@@ -21,7 +21,7 @@ from simulator.core.reports.status import DEFAULT_SORT, DestinationStatus, sort_
 from simulator.core.reports.tracking import track
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import parse_fault
-from simulator.gateway.logfile import track_log
+from simulator.gateway.rolled import track_log
 
 DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
 

@@ -20,7 +20,7 @@ from simulator.core.errors import UnknownMessage
 from simulator.core.reports.tracking import render
 from simulator.defaults import DEFAULT_PORTS, mail_log_path
 from simulator.endpoints.faults import FAULT_HELP, Fault, parse_fault
-from simulator.gateway.logfile import log_files, track_log
+from simulator.gateway.rolled import log_files, track_log
 
 
 def _port(text: str) -> int:

@@ -3,17 +3,15 @@
 Design rule: appending never raises. A line the file refuses (a full disk, a closed file) waits in
 memory, in order, and goes out before the next one once the file takes it again; a half-written line
 is finished, never torn or split across files. `mail.current` rolls over only between whole lines,
-past `max_bytes`, to `mail.@20220817T055204.s` in the same folder (AsyncOS's naming), named from the
-clock in UTC; a second roll-over within the same second (or after the clock went back) takes the
-newest name's timestamp with a counter, `mail.@20220817T055204_0001.s`, so names never collide and
-sort in time order. Readers list the rolled files by that order, then `mail.current`.
+once the next line would take it past `rollover_bytes`, to the name `rolled.py` gives it from the
+clock. The waiting lines are bounded (`most_unwritten_bytes`): past it the oldest are dropped, and
+counted in `lost` for the mail log to say.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC
@@ -21,13 +19,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from simulator.core.clock import Clock
-from simulator.core.reports.tracking import track_text
+from simulator.gateway.rolled import rolled_logs, rolled_name
 
 #: AsyncOS rolls a log over at a size limit; 10 MiB unless the constructor is told otherwise.
 ROLLOVER_BYTES = 10 * 1024 * 1024
 #: Lines waiting for a file that refuses them are kept up to this many bytes; past it, the oldest go.
 MOST_UNWRITTEN_BYTES = 16 * 1024 * 1024
-ROLLED = re.compile(r"(?P<stem>.+)\.@(?P<stamp>\d{8}T\d{6})(?:_(?P<count>\d+))?\.s")
 
 Opener = Callable[[Path], BinaryIO]
 
@@ -35,55 +32,6 @@ Opener = Callable[[Path], BinaryIO]
 def open_for_append(path: Path) -> BinaryIO:
     """Unbuffered, so a refused write raises at once and what was written is on its way to disk."""
     return path.open("ab", buffering=0)
-
-
-def _rolled_key(path: Path, stem: str) -> tuple[str, int] | None:
-    found = ROLLED.fullmatch(path.name)
-    if found is None or found["stem"] != stem:
-        return None
-    return found["stamp"], int(found["count"] or 0)
-
-
-def rolled_logs(current: Path) -> list[Path]:
-    """The files `current` rolled over to, oldest first."""
-    stem = current.name.split(".")[0]
-    keyed = [(key, path) for path in current.parent.glob(f"{stem}.@*.s")
-             if (key := _rolled_key(path, stem)) is not None]
-    return [path for _, path in sorted(keyed)]
-
-
-def log_files(current: Path) -> list[Path]:
-    """Every file of the log, oldest first: the rolled ones, then `current` if it exists."""
-    return [*rolled_logs(current), *([current] if current.exists() else [])]
-
-
-def _read_all(files: list[Path]) -> str | None:
-    try:
-        return "".join(path.read_text(encoding="utf-8", errors="replace") for path in files)
-    except FileNotFoundError:  # `mail.current` between its roll-over and its first new line
-        return None
-
-
-def read_log_lines(current: Path) -> list[str]:
-    """Every line of the log across its rolled files, oldest first (re-read if a roll-over raced us).
-
-    Lines end at LF only: the writer escapes every other line break (`one_line`)."""
-    text: str | None = None
-    for _ in range(5):
-        files = log_files(current)
-        text = _read_all(files)
-        if text is not None and log_files(current) == files:
-            break
-    lines = (text or "").split("\n")
-    return lines[:-1] if lines[-1] == "" else lines
-
-
-def rolled_name(stem: str, stamp: str, newest: Path | None) -> str:
-    """The next rolled file's name: `stamp`, or after `newest` with a counter if not later than it."""
-    last = _rolled_key(newest, stem) if newest else None
-    if last is None or stamp > last[0]:
-        return f"{stem}.@{stamp}.s"
-    return f"{stem}.@{last[0]}_{last[1] + 1:04d}.s"
 
 
 def _stamp(clock: Clock) -> str:
@@ -200,7 +148,3 @@ class LogFile:
             del self._unwritten[keep]
             self.lost += 1
 
-
-def track_log(current: Path, mid: int) -> list[str]:
-    """Message tracking across the rolled files and `mail.current` (UnknownMessage if none names it)."""
-    return track_text(read_log_lines(current), mid)
