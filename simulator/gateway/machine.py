@@ -17,10 +17,10 @@ from simulator.core.mail.messages import IdCounters, QueueEntry, next_ids
 from simulator.defaults import machine_dir, mail_log_path
 from simulator.gateway.delivery import DeliveryQueues
 from simulator.gateway.listener import GatewayListener
-from simulator.gateway.logfile import log_files
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.pipeline import Pipeline
 from simulator.gateway.quarantine import Quarantines
+from simulator.gateway.rolled import log_files
 from simulator.gateway.spool import DiskSpool, MemorySpool, Spool
 from simulator.transport.server import SmtpServer
 from simulator.transport.tls import SandboxTls
