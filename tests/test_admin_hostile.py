@@ -7,6 +7,7 @@ socket where http.client refuses to send the bytes) against a running sandbox.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import http.client
 import json
 import logging
@@ -169,6 +170,26 @@ def test_a_body_over_1_mib_is_413_read_or_not(api: RawApi) -> None:
     assert api.call("POST", "/commit", padded).message == "There is no data to commit."
 
 
+@pytest.mark.parametrize("body", [
+    gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}", mtime=0),  # 64 MiB of JSON in about 64 KB
+    gzip.compress(b'{"level": 7}', mtime=0)[:10],  # truncated: aiohttp inflates it to nothing, read as {}
+    b"not gzip at all",  # zlib.error from read(): was a 500
+], ids=["bomb", "truncated", "not-gzip"])
+def test_a_compressed_body_is_415_unread(api: RawApi, tdc_sandbox: SandboxFacade, body: bytes) -> None:
+    refused(api.call("POST", "/tdc/disable", body, {"Content-Encoding": "gzip"}), 415, "Content-Encoding")
+    assert tdc_sandbox.store.pending is None
+
+
+def test_a_client_gone_in_the_middle_of_a_body_is_no_internal_error(
+    api: RawApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.create_connection((api.host, api.port), timeout=10) as client:
+        client.sendall(f"POST /tdc/disable HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api.token}\r\n"
+                       'Content-Length: 100\r\n\r\n{"le'.encode())
+    assert api.json("GET", "/tdc")["machines"]  # the API answers on, and logged no internal error
+    assert [record.getMessage() for record in caplog.records if record.name == "simulator.admin.api"] == []
+
+
 @pytest.mark.parametrize("authorization", [b"Bearer \xff\xfe", b"Bearer \xc3\x28", "Bearer " + "A" * 4000])
 def test_a_token_that_is_not_utf8_or_is_huge_is_401(api: RawApi, authorization: str | bytes) -> None:
     refused(api.call("GET", "/tdc", authorization=authorization), 401, "token is wrong")
@@ -187,12 +208,14 @@ def test_headers_that_are_not_utf8_elsewhere_are_ignored(api: RawApi) -> None:
     b"POST /dns HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n",
 ])
 def test_what_aiohttp_refuses_before_the_api_is_a_400_and_the_api_goes_on(
-    api: RawApi, request_line: bytes
+    api: RawApi, request_line: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     authorization = f"Authorization: Bearer {api.token}\r\nConnection: close\r\n\r\n".encode()
     status_line = api.raw(request_line + authorization).split(b"\r\n", 1)[0]
     assert status_line.split(b" ")[1] == b"400", status_line
     assert api.json("GET", "/tdc")["machines"]
+    (logged,) = [record for record in caplog.records if record.name == "simulator.admin.http"]
+    assert logged.levelno == logging.DEBUG  # the client's malformed HTTP: no error traceback on stderr
 
 
 def test_a_query_value_that_is_not_utf8_is_read_with_replacement_characters(api: RawApi) -> None:

@@ -1,8 +1,9 @@
 """Every route of the admin API (`handlers.ROUTES`) walked with hostile input (issue 9 item 11): a bad
-token, a method not served, a body over the bound, each documented parameter and body field spoilt
-(out of its documented bound, not UTF-8, a huge number, the wrong type, missing), and bodies that are
-not JSON. Every answer is a 4xx with a JSON `message`, never a 5xx, nothing reaches the last-resort
-handler, nothing changes, and the sandbox then delivers and journals a message as before.
+token, a method not served, a body over the bound or compressed, each documented parameter and body
+field spoilt (past its documented bound, not UTF-8, a huge number, the wrong type, missing), and
+bodies that are not JSON. Every answer is a 4xx with a JSON `message`, never a 5xx, nothing reaches
+the last-resort handler or logs an error, nothing changes, and the sandbox then delivers and journals
+a message as before.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Case:
     target: str
     body: bytes | None = None
     authorization: str | bytes | None = None
+    encoding: str = ""  # the Content-Encoding header
     status: int | None = None
     named: tuple[str, ...] = field(default=())
 
@@ -110,6 +112,7 @@ def cases(method: str, path: str, operation: dict[str, Any]) -> Iterator[Case]:
     for authorization in (b"Bearer \xff\xfe", "Bearer wrong", ""):
         yield Case(method, target(path), authorization=authorization, status=401)
     yield Case("PATCH", target(path), status=405)
+    yield Case(method, target(path), b"\x1f\x8b not gzip", encoding="gzip", status=415)
     query = tuple(p["name"] for p in operation["parameters"] if p["in"] == "query")
     for parameter in operation["parameters"]:
         for value in HOSTILE_TEXT:
@@ -137,6 +140,8 @@ class Api:
             connection.putrequest(case.method, case.target)
             bearer = f"Bearer {self.token}" if case.authorization is None else case.authorization
             connection.putheader("Authorization", bearer)
+            if case.encoding:
+                connection.putheader("Content-Encoding", case.encoding)
             body = case.body or b""
             connection.putheader("Content-Length", str(len(body) if length is None else length))
             connection.endheaders(body if length is None else None)

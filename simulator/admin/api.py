@@ -4,8 +4,9 @@ Design rule: HTTP only; the operations are `actions.py`, `tables.py` and `monito
 handlers and their table `handlers.py`. Every path, `/openapi.json` included, needs
 `Authorization: Bearer <token>` (compared in constant time); errors become JSON `{"message": ...}`
 in one middleware: BadRequest 400, a missing or wrong token 401, NotFound 404, aiohttp's own
-404/405 as they are, a body over 1 MiB 413, ConfigError 422. Anything else is a bug: the last-resort
-middleware logs its traceback and answers `500 {"message": "internal error"}`, never its text.
+404/405 as they are, a body over 1 MiB 413, a compressed one 415, ConfigError 422. Anything else is
+a bug: the last-resort middleware logs its traceback and answers `500 {"message": "internal error"}`,
+never its text.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import secrets
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from simulator.admin.bounds import LARGEST_BODY, TOO_LARGE
@@ -23,6 +25,29 @@ from simulator.core.errors import BadRequest, ConfigError, NotFound, ServerStart
 
 TOKEN = web.AppKey("token", str)
 LOG = logging.getLogger(__name__)
+HTTP_LOG = logging.getLogger("simulator.admin.http")  # aiohttp's server log, for this API
+
+
+def client_fault(error: BaseException | None) -> bool:
+    """Is `error`, or an exception it came from, malformed HTTP from the client?"""
+    for _ in range(8):  # a chain of causes, never a loop
+        if error is None or isinstance(error, HttpProcessingError):
+            return error is not None
+        error = error.__cause__ or error.__context__
+    return False
+
+
+class ClientFaultsAtDebug(logging.Filter):
+    """aiohttp logs a client's malformed HTTP (answered 400 already, or a corrupt body nobody reads)
+    as an error with a traceback: the client's fault, not a bug of ours, so DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and client_fault(record.exc_info[1]):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+HTTP_LOG.addFilter(ClientFaultsAtDebug())
 
 
 def refusal(status: int, message: str) -> web.Response:
@@ -36,7 +61,7 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
     """Answer an exception nothing expected with a fixed 500; its traceback goes to the log only."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except (web.HTTPException, ConnectionError):  # aiohttp's answers; a client gone (nobody to answer)
         raise
     except Exception:
         LOG.exception("admin API: internal error answering %s %s", request.method, request.path)
@@ -76,16 +101,26 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 @web.middleware
-async def limit_body(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer 413 to a declared body over LARGEST_BODY without reading it (a chunked one: when read)."""
+async def plain_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse, unread, a declared body over LARGEST_BODY (413; a chunked one when read) and a
+    compressed one (415: aiohttp would inflate it, and a truncated gzip inflates to nothing)."""
     if (request.content_length or 0) > LARGEST_BODY:
-        return refusal(413, TOO_LARGE)
+        return unread(refusal(413, TOO_LARGE))
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        return unread(refusal(415, "the API reads a body as sent: no Content-Encoding (gzip, deflate, ...)"))
     return await handler(request)
+
+
+def unread(response: web.Response) -> web.Response:
+    """`response`, then the connection closes: the refused body is never parsed as a next request
+    (aiohttp discards what arrives of it for a while, so that the client reads the answer)."""
+    response.force_close()
+    return response
 
 
 def build_app(sandbox: RunningSandbox, token: str) -> web.Application:
     """The API's application: its routes, the token check, the body bound and the error answers."""
-    app = web.Application(middlewares=[last_resort, answer_errors, require_token, limit_body],
+    app = web.Application(middlewares=[last_resort, answer_errors, require_token, plain_body],
                           client_max_size=LARGEST_BODY)
     app[TOKEN] = token
     app[OPERATIONS] = Operations.over(sandbox)
@@ -109,7 +144,7 @@ class AdminServer:
 
     async def start(self) -> None:
         """Listen; raise `ServerStartError` if the address cannot be bound."""
-        runner = web.AppRunner(build_app(self._sandbox, self.token), access_log=None)
+        runner = web.AppRunner(build_app(self._sandbox, self.token), access_log=None, logger=HTTP_LOG)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()

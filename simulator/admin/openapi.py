@@ -44,6 +44,7 @@ ERRORS = {
     "401": "no bearer token, or a wrong one",
     "404": "an unknown group, machine, policy, route, endpoint or message (named in the message)",
     "413": f"a body larger than {LARGEST_BODY} bytes (1 MiB)",
+    "415": "a body with a Content-Encoding (gzip, deflate, ...): bodies are plain UTF-8 JSON",
     "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
     "500": "a bug in the simulator, never an answer to input: `internal error`, the traceback in the log",
 }
