@@ -52,3 +52,20 @@ def test_with_text_keeps_code_and_status() -> None:
     reply = replies.MESSAGE_ACCEPTED.with_text("Ok: Message 3 accepted")
     assert (reply.code, reply.enhanced, reply.text) == (250, "2.0.0", "Ok: Message 3 accepted")
     assert replies.MESSAGE_ACCEPTED.text == "Ok: message accepted"
+
+
+def test_the_robustness_replies() -> None:
+    """BEHAVIOUR.md §8.9 and §9: 501 5.1.7 / 5.1.3 for address syntax, 553 5.6.7 without SMTPUTF8,
+    451 4.3.0 for our bugs, 452 4.3.1 for the endpoints' storage, 421 4.7.0 past a connection limit."""
+    named = {
+        replies.BAD_SENDER_SYNTAX: (501, "5.1.7"), replies.BAD_RECIPIENT_SYNTAX: (501, "5.1.3"),
+        replies.NEEDS_SMTPUTF8: (553, "5.6.7"), replies.INTERNAL_ERROR: (451, "4.3.0"),
+        replies.STORAGE_TROUBLE: (452, "4.3.1"), replies.LISTENER_BUSY: (421, "4.7.0"),
+        replies.HOST_BUSY: (421, "4.7.0"),
+    }
+    assert {reply: (reply.code, reply.enhanced) for reply in named} == named
+
+
+def test_no_reply_of_ours_is_a_500() -> None:
+    """500 is aiosmtpd's for what it cannot parse; our handlers never answer it."""
+    assert all(reply.code != 500 for reply in CATALOGUE)
