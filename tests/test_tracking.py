@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+import smtplib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.core.config.values import MailPolicy
+from simulator.core.config.values import MailPolicy, NextHop, SmtpRoute
 from simulator.core.errors import UnknownMessage
 from simulator.core.reports.logformat import Level, LogLine, format_line
-from simulator.core.reports.tracking import parse_line, render, stamp, track, track_text
+from simulator.core.reports.tracking import about, parse_line, render, stamp, track, track_text
+from simulator.gateway.rolled import track_log
 
 AT = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 SEED_STAMP = "17 Aug 2022 05:52:04 (GMT +00:00)"
@@ -275,3 +277,48 @@ def test_a_real_split_names_each_splinters_own_recipients(
         for mid in (outcome.mid, splinter)}
     assert delivered_to == {outcome.mid: ["bob@example.com.", "ann@example.com."],
                             splinter: ["ceo@example.com."]}
+
+
+def test_only_the_lines_about_a_message_are_parsed_and_they_tell_the_same_history() -> None:
+    texts = [text for mid in range(1, 60) for text in arrival(mid, mid, f"rcpt{mid}@example.com")]
+    texts += ["MID 3 was split creating MID 70 due to a per-recipient policy SALES in the inbound table",
+              "TDC: Message 71 created from message 70 for tenant@intake.threatdefense.test.",
+              "TDC: Message 71 delivered to Cisco Secure Email Threat Defense.",
+              "Incoming connection (ICID 3) lost."]
+    at = datetime(2022, 8, 3, 5, 52, 4, tzinfo=UTC)  # the 3rd: a timestamp's numbers are no IDs
+    lines = [format_line(at, Level.INFO, text) for text in texts]
+    chosen = about(lines, 70)
+    assert len(chosen) < len(lines) // 10
+    assert chosen == [line for line in lines if re.search(r"\b(3|70|71)\b", line[24:])]
+    everything = [LogLine(at, Level.INFO, text) for text in texts]
+    for mid in (3, 70, 71, 30):
+        assert track_text(lines, mid) == track(everything, mid)
+
+
+def test_every_message_of_a_real_log_tracks_alike_from_memory_and_from_its_files(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    """Splits, copies, a DSN, a retry and a lost connection: the text search finds every line."""
+    server = tdc_sandbox.sandbox.threat_defense_server
+    bouncing = SmtpRoute("nobody.example.com", (NextHop(server.host, server.port),))
+    executives = MailPolicy("EXECUTIVES", recipients=("ceo@example.com",))
+    tdc_sandbox.reconfigure(lambda c: dataclasses.replace(
+        c, incoming_policies=(executives, *c.incoming_policies), routes=(bouncing, *c.routes),
+        local_domains=(*c.local_domains, "nobody.example.com")))
+    tdc_sandbox.set_faults("mailbox", "fail-next:1")
+    inbound = tdc_sandbox.listener_address("inbound")
+    for to in (("bob@example.com", "ceo@example.com"), ("ghost@nobody.example.com",), ()):
+        assert send(*inbound, tdc_messages.message(to=to)).accepted
+    client = smtplib.SMTP(*inbound, timeout=10)
+    client.ehlo("client.test")
+    client.mail("alice@outside.test")
+    client.rcpt("bob@example.com")
+    client.close()  # no QUIT: a connection lost mid-transaction
+    tdc_sandbox.mail_log.wait_for(r"Incoming connection \(ICID \d+\) lost\.")
+    tdc_sandbox.advance(timedelta(minutes=2))
+    memory, path = tdc_sandbox.mail_log.lines(), tdc_sandbox.mail_log.path
+    assert path is not None
+    mids = sorted({int(mid) for line in memory for mid in re.findall(r"\bMID (\d+)", line.text)})
+    assert len(mids) >= 8
+    for mid in mids:
+        assert track_log(path, mid) == track(memory, mid), mid

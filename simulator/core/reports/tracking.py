@@ -1,8 +1,9 @@
 """Message tracking: one message's history, oldest first, from the gateway's mail-log lines.
 
 Design rule: pure. Lines come in as `LogLine`s (memory) or as text (`mail.current`, read with the
-vendor's `TRACKING_LINE_RE`); a first pass learns who is who (each MID's ICID, sender, recipients by
-RID, splinters, journal copies and DSNs), a second words every line about the message. Only a line's
+vendor's `TRACKING_LINE_RE`; of a large log only the lines `about` the message are parsed); a first
+pass learns who is who (each MID's ICID, sender, recipients by RID, splinters, journal copies and
+DSNs), a second words every line about the message. Only a line's
 structural MIDs count, never one inside a subject, address or reply, so `MID 3` never picks up
 `MID 33`. Oldest first is the log's own order: it is append-only and its clock never goes back.
 
@@ -32,6 +33,11 @@ NAMED_MIDS = re.compile(r"(?:Start |Message (?:finished|aborted) |(?:Delivery st
 TDC_MID = re.compile(r"TDC: Message (\d+) ")
 LOST_ICID = re.compile(r"Incoming connection \(ICID (\d+)\) lost\.")
 RIDS = r"to RID \[(?P<rids>[\d, ]*)\]"
+#: What ties two messages together (a splinter, a DSN, a journal copy), and a message to its connection.
+TIES = re.compile(r"MID (\d+) (?:was split creating|was generated based on|DSN for) MID (\d+)|"
+                  r"TDC: Message (\d+) created from message (\d+) ")
+STARTED = re.compile(r"Start MID (\d+) ICID (\d+)")
+STAMP_LENGTH = len("Wed Aug 17 05:52:04 2022")  # its numbers are no IDs
 LEVELS = {level.value for level in Level}
 
 
@@ -184,8 +190,40 @@ def track(lines: Iterable[LogLine], mid: int) -> list[str]:
 
 
 def track_text(lines: Iterable[str], mid: int) -> list[str]:
-    """The same as `track`, from the text lines of `mail.current`."""
-    return track((line for text in lines if (line := parse_line(text)) is not None), mid)
+    """The same as `track`, from the text lines of `mail.current`; only the lines `about` the message
+    are parsed, so a large log costs a text search, not a parse of every line."""
+    return track((line for text in about(list(lines), mid) if (line := parse_line(text)) is not None), mid)
+
+
+def _naming(texts: list[str], numbers: set[int]) -> list[str]:
+    """The lines whose text (after the timestamp) names one of `numbers`."""
+    named = re.compile(r"\b(?:" + "|".join(str(number) for number in sorted(numbers)) + r")\b")
+    return [text for text in texts if named.search(text, STAMP_LENGTH)]
+
+
+def _relatives(texts: list[str], mids: set[int]) -> tuple[set[int], set[int]]:
+    """`mids` with every message these lines tie to one of them, and the connections they came on."""
+    grown, icids = set(mids), set()
+    for text in texts:
+        for tie in TIES.finditer(text):
+            pair = {int(number) for number in tie.groups() if number}
+            grown |= pair if pair & mids else set()
+        if (started := STARTED.search(text)) and int(started[1]) in mids:
+            icids.add(int(started[2]))
+    return grown, icids
+
+
+def about(texts: list[str], mid: int) -> list[str]:
+    """The lines that can matter to `mid`'s history, in order: those naming it, a message tied to it
+    (its splinters, copies, DSNs, original) or the connection it came on. Every fact `track` learns
+    about a message is on a line naming it, so the history from these lines is the whole log's."""
+    mids, icids = {mid}, set[int]()
+    while True:
+        chosen = _naming(texts, mids | icids)
+        grown, found = _relatives(chosen, mids)
+        if grown == mids and found <= icids:
+            return chosen
+        mids, icids = grown, icids | found
 
 
 def render(history: Sequence[str]) -> str:
