@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pytest_bdd import parsers, when
+from pytest_bdd import parsers, then, when
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
@@ -123,3 +124,66 @@ def authenticated_sender(
     mail = tdc_messages.message(mail_from=tdc_messages.local_address(), to=to)
     host, port = sandbox.listener_address("inbound")
     return Sent(mail, send(host, port, mail, tls=tdc_client_tls, login=SANDBOX_LOGIN))
+
+
+# --- bad input: hostile MAIL FROM and non-ASCII addresses (BEHAVIOUR.md §9.1) ---
+
+@dataclass(frozen=True)
+class Exchange:
+    """The replies to MAIL and to the RCPT after it, as a raw client sent them."""
+
+    mail_reply: str
+    rcpt_reply: str
+
+
+def _raw_reply(client: smtplib.SMTP, line: bytes) -> str:
+    client.send(line + b"\r\n")
+    code, text = client.getreply()
+    return f"{code} {text.decode('utf-8', 'replace')}"
+
+
+@when(parsers.re(r"an outside sender gives MAIL FROM:(?P<path><.*>)(?P<parameters>(?: [A-Z0-9]+)*) "
+                 r"and then RCPT TO a local recipient"), target_fixture="exchange")
+def outside_sender_mail_from(
+    sandbox: SandboxFacade, tdc_messages: MessageFactory, path: str, parameters: str
+) -> Exchange:
+    """`<CR>` in the path stands for a carriage return, sent as the single byte 0x0D."""
+    mail = f"MAIL FROM:{path.replace('<CR>', chr(13))}{parameters}".encode()
+    with smtplib.SMTP(*sandbox.listener_address("inbound"), timeout=10) as client:
+        client.ehlo("client.test")
+        mail_reply = _raw_reply(client, mail)
+        rcpt_reply = _raw_reply(client, f"RCPT TO:<{tdc_messages.local_address()}>".encode())
+    return Exchange(mail_reply, rcpt_reply)
+
+
+@then(parsers.re(r"the gateway answers (?P<code>\d{3}) (?P<enhanced>\d\.\d+\.\d+) to MAIL"))
+def answered_mail(exchange: Exchange, code: str, enhanced: str) -> None:
+    assert exchange.mail_reply.split()[:2] == [code, enhanced], exchange
+
+
+@then("the gateway answers 503 to that RCPT: no transaction was started")
+def rcpt_without_transaction(exchange: Exchange) -> None:
+    assert exchange.rcpt_reply.startswith("503 "), exchange
+
+
+def _send_smtputf8(host: str, port: int, mail: Outgoing) -> SendOutcome:
+    outcome = SendOutcome()
+    with smtplib.SMTP(host, port, timeout=10) as client:
+        client.ehlo("client.test")
+        code, reply = client.mail(mail.mail_from, ["SMTPUTF8"])
+        outcome.mail_reply = (code, reply.decode())
+        for address in mail.rcpt_tos:
+            code, reply = client.rcpt(address)
+            outcome.rcpt_replies[address] = (code, reply.decode())
+        code, reply = client.data(mail.data)
+        outcome.data_reply = (code, reply.decode())
+    return outcome
+
+
+@when(parsers.re(r'an outside sender sends a message from "(?P<sender>[^"]+)" to "(?P<recipient>[^"]+)" '
+                 r"with SMTPUTF8"), target_fixture="sent")
+def outside_sender_smtputf8(
+    sandbox: SandboxFacade, tdc_messages: MessageFactory, sender: str, recipient: str
+) -> Sent:
+    mail = tdc_messages.message(mail_from=sender, to=(recipient,))
+    return Sent(mail, _send_smtputf8(*sandbox.listener_address("inbound"), mail))
