@@ -4,7 +4,7 @@ Design rule: HTTP only; the operations are `actions.py`, `tables.py` and `monito
 handlers and their table `handlers.py`. Every path, `/openapi.json` included, needs
 `Authorization: Bearer <token>` (compared in constant time); errors become JSON `{"message": ...}`
 in one middleware: BadRequest 400, a missing or wrong token 401, NotFound 404, aiohttp's own
-404/405 as they are, a body over 1 MiB 413, a compressed one 415, ConfigError 422. Anything else is
+404/405 as they are, a body over 64 KiB 413, a compressed one 415, ConfigError 422. Anything else is
 a bug: the last-resort middleware logs its traceback and answers `500 {"message": "internal error"}`,
 never its text.
 """

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.admin.bounds import (
+    BODY_SIZE,
     DEEPEST_JSON,
-    LARGEST_BODY,
     LARGEST_MID,
     LONGEST,
     LONGEST_HOP,
@@ -33,7 +33,7 @@ HOSTS = {"type": "array", "maxItems": MOST_HOSTS, "items": {"type": "string", "m
 MID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": LARGEST_MID}
 LINES = {"type": "integer", "minimum": 1, "maximum": LONGEST_TAIL, "default": DEFAULT_TAIL}
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
-BOUNDS = (f"Bounds: a body is at most {LARGEST_BODY} bytes (1 MiB; 413 above), UTF-8 JSON nested at most "
+BOUNDS = (f"Bounds: a body is at most {BODY_SIZE} (413 above), UTF-8 JSON nested at most "
           f"{DEEPEST_JSON} levels, each number in it at most {LONGEST_NUMBER} characters; strings and lists "
           "at most their schema's maxLength and maxItems, numbers within minimum and maximum (400 past any "
           f"bound, naming it). A level's SMTP routes table holds at most {MOST_ROUTES} routes and its DNS "
@@ -43,7 +43,7 @@ ERRORS = {
            "a value past its bound (the message names the bound)",
     "401": "no bearer token, or a wrong one",
     "404": "an unknown group, machine, policy, route, endpoint or message (named in the message)",
-    "413": f"a body larger than {LARGEST_BODY} bytes (1 MiB)",
+    "413": f"a body larger than {BODY_SIZE}",
     "415": "a body with a Content-Encoding (gzip, deflate, ...): bodies are plain UTF-8 JSON",
     "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
     "500": "a bug in the simulator, never an answer to input: `internal error`, the traceback in the log",
