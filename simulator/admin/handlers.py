@@ -1,6 +1,7 @@
 """The admin API's handlers and their route table (the table `openapi.py` describes, path by path).
 
-Design rule: a handler reads its query and body, calls one operation and answers JSON; it decides
+Design rule: a handler reads its query, path and body through `bounds.py` (every value within its
+documented bound, path and query before the body), calls one operation and answers JSON; it decides
 nothing. A change answers `{"message": ..., "uncommitted": true}`: it runs only after POST /commit.
 """
 
