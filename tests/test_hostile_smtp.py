@@ -6,7 +6,10 @@ on the wire as written here, so CR, NUL and undecodable bytes reach the server a
 
 from __future__ import annotations
 
+import base64
 import smtplib
+import socket
+import ssl
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +19,7 @@ from fixtures.messages import MessageFactory
 from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.journal_check import report_fields
+from simulator.core.mail.messages import IdCounters
 
 NEED_MAIL = "503 Error: need MAIL command"
 NEED_RCPT = "503 Error: need RCPT command"
@@ -184,3 +188,29 @@ def test_an_exception_at_an_endpoint_is_a_named_451_recorded_there_and_the_copy_
     tdc_sandbox.advance(tdc_sandbox.until_next_retry())
     (journal,) = tdc_sandbox.journals()
     assert journal.valid and len(tdc_sandbox.mailbox("bob@example.com")) == 1
+
+
+def test_an_auth_login_that_is_not_utf8_is_a_failed_login(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext
+) -> None:
+    with smtplib.SMTP(*tdc_sandbox.listener_address("inbound"), timeout=10) as client:
+        client.starttls(context=tdc_client_tls)
+        client.ehlo("client.test")
+        credentials = base64.b64encode(b"\x00sand\xffbox\x00sandbox").decode()
+        assert answer(client, f"AUTH PLAIN {credentials}".encode()).startswith("535 ")
+    tdc_sandbox.mail_log.wait_for(r"SMTP authentication failed for user: sand\ufffdbox")
+
+
+def test_a_connection_the_listener_cannot_open_gets_421_and_the_next_one_is_served(
+    tdc_sandbox: SandboxFacade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(counters: IdCounters) -> int:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(IdCounters, "next_icid", broken)
+    with socket.create_connection(tdc_sandbox.listener_address("inbound"), timeout=10) as sock:
+        assert sock.makefile("rb").readline() == f"{replies.UNAVAILABLE.line}\r\n".encode()
+        assert sock.recv(1) == b"", "then closed"
+    monkeypatch.undo()
+    with smtplib.SMTP(*tdc_sandbox.listener_address("inbound"), timeout=10) as client:
+        assert client.noop()[0] == 250
