@@ -23,7 +23,7 @@ from simulator.core.errors import DeliveryError
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import IdCounters, QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES, RetrySchedule
-from simulator.core.reports.logformat import Level
+from simulator.core.reports.logformat import Level, LogLine
 from simulator.core.reports.status import DestinationTally
 from simulator.gateway import batch_delivery, delivery, machine
 from simulator.gateway.batch_delivery import Batch, BatchDelivery
@@ -167,6 +167,34 @@ def test_a_log_write_that_raises_parks_that_entry_and_its_batch_mate_is_delivere
     assert delivered(tdc_sandbox, good) and live_workers(tdc_sandbox, LOCAL) == CONNECTIONS_PER_DESTINATION
     tdc_sandbox.advance(timedelta(minutes=2))
     assert delivered(tdc_sandbox, poisoned) and len(critical_lines(tdc_sandbox)) == 1
+
+
+def test_a_log_that_cannot_even_write_the_critical_line_does_not_end_the_worker(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error handler's own log line raises too (issue 9: it raised again and killed the worker)."""
+    tdc_sandbox.set_faults("mailbox", "down")
+    poisoned = send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    tdc_sandbox.set_faults("mailbox")
+    log = tdc_sandbox.mail_log
+    write = log.write
+
+    def failing(level: Level, text: str) -> LogLine:
+        if text.startswith(("Delivery start DCID", f"MID {poisoned} to RID")) and f"MID {poisoned} " in text:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(level, text)
+
+    monkeypatch.setattr(log, "write", failing)
+    tdc_sandbox.advance(timedelta(seconds=60))
+    assert queued(tdc_sandbox, LOCAL) == [(poisoned, MessageState.DEFERRED, 2)]
+    assert critical_lines(tdc_sandbox) == []  # the line could not be written: parked all the same
+    good = send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    assert delivered(tdc_sandbox, good) and live_workers(tdc_sandbox, LOCAL) == CONNECTIONS_PER_DESTINATION
+    monkeypatch.setattr(log, "write", write)
+    tdc_sandbox.advance(timedelta(minutes=2))
+    assert delivered(tdc_sandbox, poisoned)
 
 
 def test_a_bug_outside_any_batch_pauses_the_worker_but_never_ends_it(

@@ -6,6 +6,8 @@ hosts, lowest priority first, are tried in order for that connection only: a hos
 entries' own. Every entry of the batch moves on through the lifecycle table and ends in `settle`
 with its parts, each delivered, deferred (to retry) or bounced; those moved values are what is logged,
 settled and bounced. The destination's tally hears of every outcome. Wording lives in `delivery_log.py`.
+Whatever handling one entry raises (its DSN, its log lines, a bug) parks that entry alone on its retry
+schedule (`park`: one Critical line, never raising); its batch-mates go on.
 """
 
 from __future__ import annotations
@@ -188,9 +190,11 @@ class BatchDelivery:
             parked = entry.retried(entry.schedule.after_failure(self._clock.now()))
         except RetriesExhausted:
             bounced = entry.moved_to(MessageState.BOUNCED)
-            self._log.given_up(bounced, bug)
+            with contextlib.suppress(Exception):  # a log that fails here must not raise again
+                self._log.given_up(bounced, bug)
             batch.tally.hard_bounced += len(bounced.recipients)
             return bounced
-        self._log.parked(parked, bug)
+        with contextlib.suppress(Exception):
+            self._log.parked(parked, bug)
         batch.tally.soft_bounced += len(parked.recipients)
         return parked

@@ -152,7 +152,8 @@ class DeliveryQueues:
             try:
                 await self._round(destination)
             except Exception as bug:  # not reached by an entry's trouble (parked in `_deliver`)
-                self._log.worker_trouble(destination.name, bug)
+                with contextlib.suppress(Exception):  # a log that fails here must not end the worker
+                    self._log.worker_trouble(destination.name, bug)
                 await asyncio.sleep(PAUSE_AFTER_BUG)  # never a tight loop
         # no await since the check above: an entry queued from now on starts a new worker
         worker = asyncio.current_task()

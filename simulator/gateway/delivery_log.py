@@ -27,7 +27,11 @@ def describe(bug: BaseException) -> str:
     """`RuntimeError('boom') in _notify_sender (machine.py:78)`: what raised, and where."""
     frames = traceback.extract_tb(bug.__traceback__)
     where = f" in {frames[-1].name} ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{bug!r}{where}"
+    try:
+        said = repr(bug)
+    except Exception:  # an exception that cannot even say what it is
+        said = f"{type(bug).__name__}(?)"
+    return f"{said}{where}"
 
 
 class DeliveryLog:
