@@ -272,6 +272,22 @@ def test_a_file_that_cannot_even_be_opened_refuses_nothing(flaky_log: MailLog) -
     assert file_lines(flaky_log) == [str(line) for line in flaky_log.lines()]
 
 
+def test_a_file_that_takes_nothing_without_an_error_is_a_refusal_not_a_spin(flaky_log: MailLog) -> None:
+    assert flaky_log.file is not None
+
+    class Stubborn(io.FileIO):
+        def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]
+            return 0
+
+    flaky_log.file.opener = lambda path: Stubborn(path, "ab")
+    flaky_log.file.reopen()
+    flaky_log.info("MID 8 queued for delivery")
+    assert flaky_log.file.unwritten == 1
+    flaky_log.file.opener = open_for_append
+    flaky_log.info("MID 9 queued for delivery")
+    assert file_lines(flaky_log) == [str(line) for line in flaky_log.lines()]
+
+
 def test_a_full_backlog_drops_its_oldest_lines_and_says_how_many(flaky_log: MailLog, disk: FullDisk) -> None:
     assert flaky_log.file is not None
     size = len(str(flaky_log.info("MID 10 queued for delivery"))) + 1  # every MID below has two digits

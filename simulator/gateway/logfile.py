@@ -11,6 +11,7 @@ counted in `lost` for the mail log to say.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections import deque
 from collections.abc import Callable
@@ -92,7 +93,9 @@ class LogFile:
             self._open()  # may put a line break first (see `_open`)
         first = self._unwritten[0]
         stream = self._stream_for(len(first))
-        written = stream.write(memoryview(first)[self._offset:]) or 0
+        written = stream.write(memoryview(first)[self._offset:])
+        if not written:  # nothing taken (and no error): a refusal all the same, or we would spin
+            raise OSError(errno.ENOSPC, "the mail log file took nothing")
         self._size += written
         self._offset += written
         if self._offset == len(first):
@@ -111,7 +114,11 @@ class LogFile:
     def _open(self) -> BinaryIO:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stream = self.opener(self.path)
-        self._size = stream.seek(0, os.SEEK_END)
+        try:
+            self._size = stream.seek(0, os.SEEK_END)
+        except Exception:
+            stream.close()
+            raise
         if not self._opened_before and self._size and not self._ends_a_line():
             self._unwritten.appendleft(b"\n")  # the last run tore its last line (a crash)
             self._unwritten_bytes += 1
