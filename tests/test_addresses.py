@@ -3,10 +3,17 @@ over the wire are in test_hostile_smtp.py."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from simulator.core import replies
-from simulator.core.mail.addresses import recipient_refusal, sender_refusal
+from simulator.core.mail.addresses import (
+    REFUSED_RE,
+    has_refused_character,
+    recipient_refusal,
+    sender_refusal,
+)
 
 GOOD_SENDERS = [
     "FROM:<alice@outside.test>",
@@ -94,3 +101,16 @@ def test_the_null_path_is_a_sender_only() -> None:
 @pytest.mark.parametrize("argument", [None, "", "alice@outside.test", "TO:<bob@example.com>"])
 def test_without_its_keyword_aiosmtpd_answers_with_its_own_syntax_error(argument: str | None) -> None:
     assert sender_refusal(argument) is None
+
+
+def test_the_refused_characters_are_exactly_white_space_controls_separators_and_undecodable_bytes() -> None:
+    """`REFUSED_RE` is one compiled class; it agrees with the rule on every code point of the BMP,
+    and above it (where Unicode has no white space, control or separator) refuses nothing."""
+    def rule(char: str) -> bool:
+        return char != " " and (char.isspace() or unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"})
+
+    plane = "".join(map(chr, range(0x10000)))
+    refused = {found.start() for found in REFUSED_RE.finditer(plane)}
+    assert refused == {code for code, char in enumerate(plane) if rule(char)}
+    assert REFUSED_RE.search("".join(map(chr, range(0x10000, 0x110000)))) is None
+    assert has_refused_character("a\u3000b") and not has_refused_character("a b")
