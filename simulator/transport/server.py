@@ -185,11 +185,11 @@ class ObservedSMTP(SMTP):
 
     def _admission(self) -> Reply | None:
         """Within the limits and welcomed by the handler: None; else the `421` that refuses."""
-        gate = self.gate or ConnectionGate()
-        refusal = gate.admit(self.peer_ip, self.event_handler.connection_limits())
-        if refusal is not None:
-            return refusal
-        self._admitted = True
+        if self.gate is not None:
+            refusal = self.gate.admit(self.peer_ip, self.event_handler.connection_limits())
+            if refusal is not None:
+                return refusal
+            self._admitted = True
         try:
             self.connection = self.event_handler.connection_opened(self)
         except Exception:
@@ -199,6 +199,7 @@ class ObservedSMTP(SMTP):
         return None
 
     def _release(self) -> None:
+        """Count the connection out of its gate, once."""
         if self._admitted and self.gate is not None:
             self.gate.release(self.peer_ip)
         self._admitted = False
