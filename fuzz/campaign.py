@@ -110,8 +110,11 @@ class Campaign:
         """Pin what stderr and the mail log gained to `transcript`; False if the child has died."""
         if transcript and transcript.session.steps and transcript.session.steps[-1].action != "send":
             time.sleep(HANG_UP_GRACE)  # the server's side of a hang-up runs once the FIN/RST is read
-        for finding in judge.stderr_findings(self.child.stderr.new()):
+        stderr = self.child.stderr.new()
+        for finding in judge.stderr_findings(stderr):
             outcome.fail(finding, transcript)
+        for finding in judge.stderr_reports(stderr):
+            outcome.show(finding, transcript)
         lines = self.child.mail_log.new().splitlines()
         self.owners.read(lines)
         dead, other = judge.log_findings(lines)

@@ -6,7 +6,8 @@ has a member. Internal text is what only a program can say: aiosmtpd's `500 Erro
 Python exception name, a traceback, an errno. `Critical:` mail-log lines that do not say a worker
 died are counted and shown, not failed: BEHAVIOUR.md §9.4 makes them the designed report of a bug met
 in one entry or connection, which the gateway survives (a worker that silently stops shows as a
-legitimate message not delivered, or as "Task exception was never retrieved" on stderr).
+legitimate message not delivered, or as "Task exception was never retrieved" on stderr); so are
+the mock endpoints' own reports on stderr of a bug they answered with a 4xx.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ALARM_RE = re.compile("|".join(re.escape(alarm) for alarm in STDERR_ALARMS))
 DEAD_WORKER_RE = re.compile(r"\bCritical: (?:.*\bworkers?\b.*\b(?:died|dead|stopped|ended|exited|lost)\b"
                             r"|.*Task exception|.*never retrieved)", re.IGNORECASE)
 CRITICAL_RE = re.compile(r"\bCritical: (.*)")
+ENDPOINT_BUG_RE = re.compile(r"^(\w+) answered (4\d\d)\b[^:]*: (.*)$", re.MULTILINE)  # an endpoint's report
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ def stderr_findings(text: str) -> list[Finding]:
         block = text[start: min(end, start + 4000)]
         findings.append(Finding(f"stderr: {alarm}: {_normalised(_last_exception_line(block))}", block[:1500]))
     return findings
+
+
+def stderr_reports(text: str) -> list[Finding]:
+    """The mock endpoints' reports of a bug they answered with a 4xx (they keep no mail log)."""
+    return [Finding(f"stderr: {name} answered {code}: {_normalised(error)[:100]}", found.group())
+            for found in ENDPOINT_BUG_RE.finditer(text) for name, code, error in [found.groups()]]
 
 
 def _last_exception_line(block: str) -> str:

@@ -54,7 +54,9 @@ def failure_text(number: int, failure: FailureClass, seed: int) -> list[str]:
     lines = [f"[{number}] {failure.kind}: {failure.count} time(s)", f"  evidence: {finding.evidence[:600]}"]
     if transcript is not None:
         first = failure.first[1] if failure.first and failure.first[1] else transcript
-        lines.append(f"  first after session {first.session.index}; replay the smallest alone with:")
+        caveat = " (stderr names no connection: the cause may be earlier)" if failure.kind.startswith(
+            "stderr") else ""
+        lines.append(f"  first after session {first.session.index}{caveat}; replay the smallest alone with:")
         lines.append(f"  python -m fuzz.run --seed {seed} --only {transcript.session.index}")
         lines += session_text(transcript.session) + transcript_text(transcript)
     return lines
@@ -72,7 +74,8 @@ def summary(outcome: Outcome) -> str:
     lines = [f"fuzz: {outcome.sessions:,} sessions (seed {outcome.seed}), {outcome.legit_sent:,} legitimate "
              f"messages, {outcome.seconds:.1f} s", replies_table(outcome)]
     if outcome.shown:
-        lines.append("Critical mail-log lines (shown, not failed: the gateway reports a bug and goes on):")
+        lines.append("Bugs the sandbox reported and survived (shown, not failed): Critical mail-log lines, "
+                     "endpoints' 4xx reports on stderr")
         lines += [line for shown in outcome.shown.values() for line in shown_text(shown, outcome.seed)]
     if not outcome.failures:
         lines.append("OK: no internal-error reply, no dead worker, every legitimate message delivered and "

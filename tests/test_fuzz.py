@@ -153,3 +153,11 @@ def test_a_log_line_is_pinned_to_the_session_whose_connection_it_names() -> None
     assert owners.owner("Critical: ICID 8 internal error") == (True, None)  # a legitimate message's
     assert owners.owner("Critical: MID 22 to RID [0] internal error") == (True, second)
     assert owners.owner("Critical: MID 99 internal error") == (False, None)
+
+
+def test_an_endpoints_report_of_a_bug_it_answered_is_shown() -> None:
+    stderr = ("MailboxHandler answered 451 4.3.0 Internal error, try again later: "
+              "AttributeError(\"'NoneType' object has no attribute '_write_appdata'\")\n")
+    assert [f.kind for f in judge.stderr_reports(stderr)] == [
+        "stderr: MailboxHandler answered 451: AttributeError(…)"]
+    assert judge.stderr_findings(stderr) == []
