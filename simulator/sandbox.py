@@ -242,6 +242,7 @@ class Sandbox:
             "local_domains": list(machine.holder.current.local_domains),
             "ca_cert": str(data / "ca.pem") if data else None,
             "data_dir": str(data) if data else None,
+            "pid": os.getpid(),
         }
 
 

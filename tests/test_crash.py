@@ -1,23 +1,48 @@
-"""Crash test: kill -9 the sandbox mid-run, restart it on the same data dir, lose nothing.
+"""Crash test: kill -9 the sandbox mid-run, restart it on the same data dir, lose nothing, split nothing.
 
 Not timed: it only counts. Every message that got a 250 must reach its mailbox, and its journal
-must reach Threat Defense; a message may arrive twice only if it was in flight at the crash.
+must reach Threat Defense; every original that reached a mailbox has its journal (a message's
+entries are one unit: never an original without its copy); a message may arrive twice only if it
+was in flight at the crash, never because a 451 left part of it behind for the client's retry to
+duplicate.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections import Counter
 from pathlib import Path
 
 from fixtures.messages import MessageFactory
 from fixtures.processes import SandboxProcess
-from fixtures.smtp_client import send
+from fixtures.smtp_client import Outgoing, send
 
 MESSAGES = 60
 KILL_AFTER = 25
+WAIT = 30.0
+DELIVERY_START_RE = re.compile(r"Delivery start DCID \d+ MID (\d+)")
 MESSAGE_ID_RE = re.compile(rb"^Message-ID: (<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
+#: Run in the child before `tdcsim`: flushes (fsync) under its spool are counted; the `refuse`-th
+#: fails once, as a filling disk would, and the child kills itself (-9) at the `crash`-th.
+SPOOL_FLUSH_FAULTS = """
+import os, signal
+real_fsync, flushes = os.fsync, []
+def fsync(descriptor):
+    if os.readlink(f"/proc/self/fd/{{descriptor}}").startswith({spool!r}):
+        flushes.append(descriptor)
+        if len(flushes) == {refuse}:
+            raise OSError(28, "No space left on device (injected)")
+        if len(flushes) == {crash}:
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_fsync(descriptor)
+os.fsync = fsync
+"""
+#: Where the faults fall was chosen against the spool of one file per queue entry, which flushed an
+#: original, then its journal copy, then the queue folder: the first message's copy is refused (its
+#: original stayed in `queue/`), and the crash comes just before the copy of message KILL_AFTER + 1.
+REFUSE_AT, CRASH_AT = 2, 5 + 3 * KILL_AFTER + 2
 
 
 def inbound(description: dict[str, object]) -> tuple[str, int]:
@@ -33,48 +58,80 @@ def ids_in(folder: Path, pattern: str) -> Counter[bytes]:
     return found
 
 
-def in_flight_at_crash(first_run: list[str]) -> int:
-    """Deliveries the first run started but did not finish (or fail) before it was killed."""
-    started: set[str] = set()
-    for line in first_run:
-        if found := re.search(r"Delivery start DCID \d+ MID (\d+)", line):
-            started.add(found.group(1))
-        elif found := re.search(r"(?:Message done DCID \d+|Delayed: DCID \d+|Bounced: DCID \d+) MID (\d+)",
-                                line):
-            started.discard(found.group(1))
-    return len(started)
+def started(lines: list[str]) -> set[str]:
+    """The MIDs whose delivery began in `lines`."""
+    return {found.group(1) for line in lines if (found := DELIVERY_START_RE.search(line))}
 
 
-def test_kill_9_mid_run_loses_nothing(tmp_path: Path, tdc_messages: MessageFactory) -> None:
-    data_dir = tmp_path / "data"
+def in_flight_at_crash(first_run: list[str], second_run: list[str]) -> int:
+    """Deliveries the first run started that the second started again: the spool still held them at
+    the crash, so they had not finished (the gateway logs "Message done" before it records the
+    entry done in the spool: a crash between the two is still in flight)."""
+    return len(started(first_run) & started(second_run))
+
+
+def message_id(mail: Outgoing) -> bytes:
+    return MESSAGE_ID_RE.findall(mail.data)[0]
+
+
+Arrivals = tuple[Counter[bytes], Counter[bytes]]
+
+
+def arrived(data_dir: Path) -> Arrivals:
+    """How often each Message-ID reached a mailbox, and a journal at Threat Defense."""
+    return ids_in(data_dir / "mailbox", "*/new/*"), ids_in(data_dir / "threat-defense", "*/*.eml")
+
+
+def wait_for(data_dir: Path, ids: list[bytes], drained: bool = False) -> Arrivals:
+    """What arrived once every message of `ids` is delivered and journaled (and, if `drained`,
+    the spool's queue is empty: whatever a restart resumed is done)."""
+    queue = data_dir / "machines" / "esa1" / "spool" / "queue"
+    deadline = time.monotonic() + WAIT
+    while True:
+        delivered, journaled = arrived(data_dir)
+        done = all(delivered[i] and journaled[i] for i in ids) and not (drained and any(queue.iterdir()))
+        if done or time.monotonic() > deadline:
+            return delivered, journaled
+        time.sleep(0.1)
+
+
+def test_kill_9_mid_run_loses_nothing_and_splits_nothing(
+    tmp_path: Path, tdc_messages: MessageFactory
+) -> None:
+    data_dir = tmp_path.resolve() / "data"
     accepted: list[bytes] = []
-    with SandboxProcess(data_dir) as first:
+    spool = str(data_dir / "machines" / "esa1" / "spool")
+    preload = SPOOL_FLUSH_FAULTS.format(spool=spool, refuse=REFUSE_AT, crash=CRASH_AT)
+    with SandboxProcess(data_dir, preload=preload) as first:
         description = first.start()
-        for number in range(MESSAGES):
+        refused = tdc_messages.message()  # 451 at its second flush; the client tries again
+        outcome = send(*inbound(description), refused)
+        assert outcome.data_reply is not None and outcome.data_reply[0] == 451, outcome
+        assert send(*inbound(description), refused).accepted
+        accepted.append(message_id(refused))
+        wait_for(data_dir, accepted)  # so that it is not in flight at the crash
+        for _ in range(MESSAGES):
             mail = tdc_messages.message()
             try:
                 outcome = send(*inbound(description), mail, timeout=5)
             except OSError:
                 break
             if outcome.accepted:
-                accepted.append(MESSAGE_ID_RE.findall(mail.data)[0])
-            if number == KILL_AFTER:
-                first.kill()
+                accepted.append(message_id(mail))
+        assert first.process is not None and first.process.wait(timeout=10) == -signal.SIGKILL
     assert len(accepted) > KILL_AFTER
     first_run = (data_dir / "machines" / "esa1" / "mail_logs" / "mail.current").read_text().splitlines()
     with SandboxProcess(data_dir) as second:
         second.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            delivered = ids_in(data_dir / "mailbox", "*/new/*")
-            journaled = ids_in(data_dir / "threat-defense", "*/*.eml")
-            if all(delivered[i] and journaled[i] for i in accepted):
-                break
-            time.sleep(0.1)
+        delivered, journaled = wait_for(data_dir, accepted, drained=True)
         assert second.stop() == 0, second.stderr()
     missing = [i for i in accepted if not delivered[i] or not journaled[i]]
     assert missing == [], f"{len(missing)} accepted messages lost"
-    allowed = in_flight_at_crash(first_run)
+    without_copy = [i for i in delivered if not journaled[i]]
+    assert without_copy == [], f"{len(without_copy)} originals delivered without their journal"
+    assert (delivered[message_id(refused)], journaled[message_id(refused)]) == (1, 1)
+    log = (data_dir / "machines" / "esa1" / "mail_logs" / "mail.current").read_text().splitlines()
+    allowed = in_flight_at_crash(first_run, log[len(first_run):])
     # only the originals' Message-IDs: a journal also carries its own wrapper's
     duplicates = sum(delivered[i] - 1 + journaled[i] - 1 for i in accepted)
     assert duplicates <= allowed, (duplicates, allowed)

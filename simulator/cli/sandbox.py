@@ -1,7 +1,8 @@
 """`tdcsim sandbox`: run the sandbox until SIGINT/SIGTERM, with `sandbox.json` while it listens.
 
 Design rule: loaded only when the sandbox command runs (the servers are heavy to import); a
-configuration error is one line and exit 2, a start failure one line and exit 1.
+configuration error or a data dir another sandbox holds is one line and exit 2, a start failure
+one line and exit 1. The data dir is claimed (locked, private) before anything is written to it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 import trustme
 
+from simulator.cli.data_dir import DataDirInUse, claim
 from simulator.core.clock import SystemClock
 from simulator.core.errors import ConfigError, SimulatorError
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
@@ -27,14 +29,21 @@ def run(arguments: argparse.Namespace) -> int:
     try:
         settings = sandbox_settings(arguments)
     except ConfigError as error:
-        print(f"tdcsim: {arguments.config}: {error}", file=sys.stderr)
-        return 2
+        return failed(f"{arguments.config}: {error}", 2)
+    assert settings.data_dir is not None
     try:
-        asyncio.run(run_sandbox(settings))
+        with claim(settings.data_dir):
+            asyncio.run(run_sandbox(settings))
+    except DataDirInUse as error:
+        return failed(str(error), 2)
     except (SimulatorError, OSError) as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 1
+        return failed(str(error), 1)
     return 0
+
+
+def failed(reason: str, status: int) -> int:
+    print(f"tdcsim: {reason}", file=sys.stderr)
+    return status
 
 
 def summary(description: dict[str, object]) -> str:
@@ -66,8 +75,6 @@ async def run_sandbox(settings: SandboxSettings) -> None:
     """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-    assert settings.data_dir is not None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
     sandbox = Sandbox(settings, tls, SystemClock())
     await sandbox.start()

@@ -59,7 +59,7 @@ class GatewayMachine:
                                          log_tail(self.log.path)))
         self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client, self.spool,
                                      on_bounce=self._notify_sender)
-        self.quarantines = Quarantines(home / "quarantine" if home else None)
+        self.quarantines = Quarantines(self._recovered.held)
         self.pipeline = Pipeline(
             self.holder, self.log, self.ids, self.spool, self.queues.enqueue, clock, self.quarantines
         )
@@ -99,8 +99,6 @@ class GatewayMachine:
         """Entries left by the last run go out at once; corrupt files were moved aside."""
         for moved, reason in self._recovered.corrupt:
             self.log.critical(f"Spool entry {moved.name} is corrupt ({reason}); moved aside to {moved}")
-        for path, reason in self.quarantines.load():
-            self.log.critical(f"Quarantined message {path.name} cannot be read ({reason}); left in place")
         for entry in self._recovered.entries:
             self.queues.enqueue(entry.due_now())
         if self._recovered.entries:

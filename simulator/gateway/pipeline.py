@@ -1,8 +1,9 @@
 """The shell around `processing.plan_message`: keep the plan on disk, then log and queue it.
 
-Design rule: nothing is acknowledged that the spool did not keep. The plan is stored before any
-of its log lines are written, so a message that could not be stored leaves no "queued" line, and
-the listener answers `451 4.3.0` instead of 250.
+Design rule: nothing is acknowledged that the spool did not keep. Everything the plan keeps (its
+queue entries and held splinters) is stored as one unit before any of its log lines are written or
+anything is queued or held in memory, so a message that could not be stored leaves no trace: no
+file, no "queued" line, nothing in a quarantine; the listener answers `451 4.3.0` instead of 250.
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ class Pipeline:
         plan = plan_message(message, inspect(message.raw), self._holder.current,
                             self._ids.next_mid, self._clock.now())
         try:
-            await self.quarantines.hold(plan.held)
-            await self._spool.store(plan.entries)
+            await self._spool.store(plan.entries, plan.held)
         except OSError as error:
             self._log.warning(f"MID {message.mid} could not be stored, answered 451: "
                               f"{error.strerror or error}")
             self._log.info(f"Message finished MID {message.mid} aborted")
             return replies.CANNOT_STORE
+        self.quarantines.hold(plan.held)
         self._carry_out(plan)
         return replies.MESSAGE_ACCEPTED.with_text(f"Ok: Message {message.mid} accepted")
 
@@ -54,8 +55,12 @@ class Pipeline:
         held = self.quarantines.get(mid)
         plan = plan_release(held, inspect(held.message.raw), self._holder.current,
                             self._ids.next_mid, self._clock.now())
-        await self._spool.store(plan.entries)
-        self.quarantines.released(mid)
+        self.quarantines.released(mid)  # a second release while this one is stored finds nothing
+        try:
+            await self._spool.store(plan.entries, releases=(mid,))
+        except BaseException:
+            self.quarantines.hold([held])
+            raise
         self._carry_out(plan)
         return f'Message {mid} released from quarantine "{held.quarantine}".'
 

@@ -1,0 +1,145 @@
+"""A spool unit: every queue entry and held splinter one accepted message left in the gateway's
+keeping (originals per destination, its journal copies, quarantined splinters), in one file.
+
+Design rule: a unit file is written once, whole, and never changed: a header naming its entries
+and held splinters, then their bodies (`blobs`, each stored once however many entries share it).
+What of a unit is still to do is its `Contents`; when that changes (an entry delivered, deferred
+or a splinter released) the spool keeps the new `Contents` in a small state file beside the unit,
+which refers to the unit's blobs by number. A unit may release held splinters of older units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from simulator.core.errors import CorruptEntry
+from simulator.core.mail.lifecycle import MessageState
+from simulator.core.mail.messages import Direction, HeldMessage, QueueEntry, ReceivedMessage
+from simulator.core.mail.retry import RetrySchedule
+from simulator.gateway.stored import pack, unpack
+
+Header = dict[str, Any]
+DAMAGE = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
+@dataclass
+class Contents:
+    """What of one unit is still to do: entry headers by entry key, held splinters' by MID."""
+
+    entries: dict[str, Header] = field(default_factory=dict)
+    held: dict[int, Header] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return not self.entries and not self.held
+
+    def header(self) -> Header:
+        return {"entries": list(self.entries.values()), "held": list(self.held.values())}
+
+
+def entry_header(entry: QueueEntry, blob: int) -> Header:
+    """Everything of `entry` but its bytes, which are the unit's blob number `blob`."""
+    return {"mid": entry.mid, "sender": entry.sender, "recipients": list(entry.recipients),
+            "rids": list(entry.rids), "destination": entry.destination,
+            "original_mid": entry.original_mid, "queued_at": entry.schedule.queued_at.isoformat(),
+            "next_attempt": entry.schedule.next_attempt.isoformat(),
+            "failures": entry.schedule.failures, "blob": blob}
+
+
+def entry_from(h: Header, blobs: Sequence[bytes]) -> QueueEntry:
+    schedule = RetrySchedule(datetime.fromisoformat(h["queued_at"]),
+                             datetime.fromisoformat(h["next_attempt"]), int(h["failures"]))
+    return QueueEntry(
+        mid=h["mid"], sender=h["sender"], recipients=tuple(h["recipients"]), rids=tuple(h["rids"]),
+        data=blobs[h["blob"]], destination=h["destination"], schedule=schedule,
+        original_mid=h["original_mid"],
+        state=MessageState.DEFERRED if schedule.failures else MessageState.QUEUED,
+    )
+
+
+def held_header(held: HeldMessage, blob: int) -> Header:
+    """Everything of a held splinter but the received bytes, which are blob number `blob`."""
+    m = held.message
+    return {"mid": held.mid, "quarantine": held.quarantine, "policy": held.policy,
+            "rids": list(held.rids), "received_mid": m.mid, "icid": m.icid,
+            "direction": m.direction.value, "peer_ip": m.peer_ip, "mail_from": m.mail_from,
+            "rcpt_tos": list(m.rcpt_tos), "blob": blob}
+
+
+def held_from(h: Header, blobs: Sequence[bytes]) -> HeldMessage:
+    message = ReceivedMessage(h["received_mid"], h["icid"], Direction(h["direction"]), h["peer_ip"],
+                              h["mail_from"], tuple(h["rcpt_tos"]), blobs[h["blob"]])
+    return HeldMessage(h["mid"], h["quarantine"], h["policy"], tuple(h["rids"]), message)
+
+
+def contents_from(header: Header) -> Contents:
+    return Contents({f"{h['mid']}-{h['rids'][0]}": h for h in header["entries"]},
+                    {int(h["mid"]): h for h in header["held"]})
+
+
+def materialise(contents: Contents, blobs: Sequence[bytes]) -> tuple[list[QueueEntry], list[HeldMessage]]:
+    """The entries and held splinters `contents` describes; `CorruptEntry` if it cannot."""
+    try:
+        return ([entry_from(h, blobs) for h in contents.entries.values()],
+                [held_from(h, blobs) for h in contents.held.values()])
+    except DAMAGE as error:
+        raise CorruptEntry(f"{type(error).__name__}: {error}") from error
+
+
+def encode_unit(
+    entries: Sequence[QueueEntry], held: Sequence[HeldMessage], releases: Sequence[int] = (),
+) -> tuple[bytes, Contents]:
+    """A new unit as stored, and its contents (what the spool tracks of it from now on)."""
+    blobs: list[bytes] = []
+    numbers: dict[int, int] = {}  # by identity: the splinters of a message share one bytes object
+
+    def blob(data: bytes) -> int:
+        if id(data) not in numbers:
+            numbers[id(data)] = len(blobs)
+            blobs.append(data)
+        return numbers[id(data)]
+
+    contents = Contents({entry.key: entry_header(entry, blob(entry.data)) for entry in entries},
+                        {each.mid: held_header(each, blob(each.message.raw)) for each in held})
+    header = {**contents.header(), "releases": list(releases), "blobs": [len(b) for b in blobs]}
+    return pack(header, b"".join(blobs)), contents
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit file as read back."""
+
+    contents: Contents
+    blobs: list[bytes]
+    releases: tuple[int, ...]
+
+
+def decode_unit(stored: bytes) -> Unit:
+    """The unit a stored file holds; raises `CorruptEntry` saying what is wrong."""
+    header, body = unpack(stored)
+    try:
+        blobs, offset = [], 0
+        for size in header["blobs"]:
+            blobs.append(body[offset:offset + size])
+            offset += size
+        unit = Unit(contents_from(header), blobs, tuple(int(mid) for mid in header["releases"]))
+    except DAMAGE as error:
+        raise CorruptEntry(f"{type(error).__name__}: {error}") from error
+    materialise(unit.contents, unit.blobs)
+    return unit
+
+
+def encode_state(contents: Contents) -> bytes:
+    return pack(contents.header(), b"")
+
+
+def decode_state(stored: bytes) -> Contents:
+    """The contents a state file holds; raises `CorruptEntry` saying what is wrong."""
+    header, _ = unpack(stored)
+    try:
+        return contents_from(header)
+    except DAMAGE as error:
+        raise CorruptEntry(f"{type(error).__name__}: {error}") from error
