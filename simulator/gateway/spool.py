@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from simulator.core.errors import CorruptEntry
 from simulator.core.mail.messages import HeldMessage, QueueEntry
-from simulator.gateway.stored import link_new, sync_folder, unpack, write_file, write_staged
-from simulator.gateway.units import (
-    Contents,
-    Unit,
-    decode_state,
-    decode_unit,
-    encode_state,
-    encode_unit,
-    entry_header,
-    materialise,
-)
+from simulator.gateway.spool_files import SpoolFolders
+from simulator.gateway.stored import link_new, sync_folder, write_file, write_staged
+from simulator.gateway.units import Contents, encode_state, encode_unit, entry_header, materialise
 
 
 @dataclass
@@ -85,8 +74,8 @@ class DiskSpool:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.queue, self.tmp, self.corrupt = folder / "queue", folder / "tmp", folder / "corrupt"
-        self.counters_file = folder / "counters.json"
+        self.files = SpoolFolders(folder)
+        self.queue, self.tmp = self.files.queue, self.files.tmp
         self._units: dict[str, Contents] = {}  # what remains of each stored unit, by its name
         self._unit_of: dict[str, str] = {}  # entry key -> its unit
         self._holding: dict[int, str] = {}  # held splinter's MID -> its unit
@@ -131,7 +120,7 @@ class DiskSpool:
         self._unit_of.update(dict.fromkeys(contents.entries, name))
         self._holding.update(dict.fromkeys(contents.held, name))
 
-    def _release(self, mids: Sequence[int] | set[int]) -> None:
+    def _release(self, mids: Iterable[int]) -> None:
         """Held splinters released (their entries are stored in a unit of their own)."""
         for mid in mids:
             if (name := self._holding.pop(mid, None)) is not None:
@@ -163,19 +152,17 @@ class DiskSpool:
 
     def write_counters(self, counters: dict[str, int]) -> None:
         """The next IDs at a clean stop (after a crash the spool and the mail log tell them)."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        staged = self.tmp / "counters.json"
-        staged.write_text(json.dumps(counters))
-        os.replace(staged, self.counters_file)
+        self.files.write_counters(counters)
 
     def load(self) -> Loaded:
-        """What every committed unit still holds; unreadable files are moved to `corrupt/` and
-        reported; staged files (never committed) are removed."""
+        """What every committed unit still holds (see `spool_files.py` for what is moved aside)."""
         for registry in (self._units, self._unit_of, self._holding):
             registry.clear()
-        loaded = Loaded(counters=self._load_counters())
-        self._adopt_entry_files(loaded)
-        units = self._read_units(loaded)
+        loaded = Loaded(counters=self.files.load_counters())
+        for path, entry in self.files.entry_files(loaded.corrupt):
+            self._commit([entry], (), ())
+            path.unlink()
+        units = self.files.read_units(loaded.corrupt)
         released = {mid for unit in units.values() for mid in unit.releases}
         for name, unit in units.items():
             self._register(name, unit.contents)
@@ -183,69 +170,7 @@ class DiskSpool:
             loaded.entries.extend(entries)
             loaded.held.extend(each for each in held if each.mid not in released)
         self._release(released)
-        self._sweep()
-        return loaded
-
-    def _read_units(self, loaded: Loaded) -> dict[str, Unit]:
-        units: dict[str, Unit] = {}
-        for path in sorted(self.queue.glob("*.unit")) if self.queue.is_dir() else []:
-            name, state = path.name.removesuffix(".unit"), path.with_suffix(".state")
-            try:
-                unit = decode_unit(path.read_bytes())
-            except CorruptEntry as error:
-                loaded.corrupt.append((self._move_aside(path), str(error)))
-                if state.exists():
-                    self._move_aside(state)
-                continue
-            units[name] = self._with_state(unit, state, loaded)
-        return units
-
-    def _with_state(self, unit: Unit, state: Path, loaded: Loaded) -> Unit:
-        """`unit` as its state file says it now is; with a damaged one, the whole unit again."""
-        if not state.exists():
-            return unit
-        try:
-            contents = decode_state(state.read_bytes())
-            materialise(contents, unit.blobs)
-        except CorruptEntry as error:
-            loaded.corrupt.append((self._move_aside(state), f"{error}; all of its unit is queued again"))
-            return unit
-        return Unit(contents, unit.blobs, unit.releases)
-
-    def _adopt_entry_files(self, loaded: Loaded) -> None:
-        """Entry files an earlier version left (`<MID>-<RID>.entry`) become units of their own."""
-        for path in sorted(self.queue.glob("*.entry")) if self.queue.is_dir() else []:
-            try:
-                header, data = unpack(path.read_bytes())
-                entry = materialise(Contents({path.stem: {**header, "blob": 0}}), [data])[0][0]
-            except CorruptEntry as error:
-                loaded.corrupt.append((self._move_aside(path), str(error)))
-                continue
-            self._commit([entry], (), ())
-            path.unlink()
-
-    def _sweep(self) -> None:
-        """Remove staged files (never committed) and state files whose unit is gone."""
-        for path in list(self.tmp.iterdir()) if self.tmp.is_dir() else []:
-            path.unlink(missing_ok=True)
-        for path in self.queue.glob("*.state") if self.queue.is_dir() else []:
-            if path.name.removesuffix(".state") not in self._units:
-                path.unlink(missing_ok=True)
         for name in [name for name, contents in self._units.items() if contents.done]:
             self._write_state(name, flush=False)
-
-    def _move_aside(self, path: Path) -> Path:
-        """Move `path` into `corrupt/` under a name no earlier corrupt file has."""
-        self.corrupt.mkdir(parents=True, exist_ok=True)
-        target, number = self.corrupt / path.name, 0
-        while target.exists():
-            number += 1
-            target = self.corrupt / f"{path.name}.{number}"
-        return path.rename(target)
-
-    def _load_counters(self) -> dict[str, int]:
-        try:
-            stored = json.loads(self.counters_file.read_text())
-        except (OSError, ValueError):
-            return {}
-        return {k: v for k, v in stored.items() if isinstance(v, int)} if isinstance(stored, dict) else {}
+        self.files.sweep(live=self._units)
+        return loaded
