@@ -119,6 +119,14 @@ def test_an_entry_read_back_is_deferred_if_it_failed_before_else_queued(tmp_path
     assert loaded == {ENTRY.mid: MessageState.DEFERRED, COPY.mid: MessageState.QUEUED}
 
 
+def test_a_unit_never_takes_the_name_of_another(tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path)
+    spool.save([ENTRY])
+    spool.save([dataclasses.replace(ENTRY, data=b"another message")])  # the same first key
+    assert names(tmp_path / "queue") == ["3-0.1.unit", "3-0.unit"]
+    assert sorted(entry.data for entry in DiskSpool(tmp_path).load().entries) == [DATA, b"another message"]
+
+
 def test_a_release_is_one_unit_that_takes_the_splinter_out_of_its_quarantine(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
     asyncio.run(spool.store([ENTRY], [HELD]))

@@ -169,8 +169,9 @@ class DiskSpool:
             entries, held = materialise(unit.contents, unit.blobs)  # checked when read
             loaded.entries.extend(entries)
             loaded.held.extend(each for each in held if each.mid not in released)
-        self._release(released)
-        for name in [name for name, contents in self._units.items() if contents.done]:
-            self._write_state(name, flush=False)
-        self.files.sweep(live=self._units)
+        with suppress(OSError):  # tidying only: the units on disk still say the same next time
+            self._release(released)
+            for name in [name for name, contents in self._units.items() if contents.done]:
+                self._write_state(name, flush=False)
+            self.files.sweep(live=self._units)
         return loaded
