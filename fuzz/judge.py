@@ -75,6 +75,13 @@ def _last_exception_line(block: str) -> str:
     return lines[-1].strip()[:160] if lines else block.splitlines()[0][:160]
 
 
+def _critical_kind(text: str) -> str:
+    """A Critical line's text without its traceback, and the function that raised, if it names one."""
+    head, _, traceback = text.partition("; Traceback")
+    frames = re.findall(r", in (\w+)", traceback)
+    return _normalised(head)[:120] + (f" (in {frames[-1]})" if frames else "")
+
+
 def _normalised(text: str) -> str:
     """Numbers, addresses and quoted values folded, so one bug is one class."""
     text = re.sub(r"0x[0-9a-f]+|\d+", "N", text)
@@ -89,5 +96,5 @@ def log_findings(lines: list[str]) -> tuple[list[Finding], list[Finding]]:
             text = line.split("Critical: ", 1)[1]
             dead.append(Finding("mail log: dead worker: " + _normalised(text)[:120], line))
         elif found := CRITICAL_RE.search(line):
-            other.append(Finding("mail log: Critical: " + _normalised(found.group(1))[:120], line))
+            other.append(Finding("mail log: Critical: " + _critical_kind(found.group(1)), line))
     return dead, other

@@ -161,3 +161,12 @@ def test_an_endpoints_report_of_a_bug_it_answered_is_shown() -> None:
     assert [f.kind for f in judge.stderr_reports(stderr)] == [
         "stderr: MailboxHandler answered 451: AttributeError(…)"]
     assert judge.stderr_findings(stderr) == []
+
+
+def test_a_critical_line_is_classed_without_its_traceback_but_with_the_function_that_raised() -> None:
+    _, other = judge.log_findings([
+        "Mon Nov 30 07:47:10 2026 Critical: ICID 3 internal error: TLSSetupException(); answered 451; "
+        'Traceback (most recent call last): | File "smtp.py", line 936, in smtp_STARTTLS | await waiter |'
+        ' File "x.py", line 5, in push | raise TLSSetupException()'])
+    assert [f.kind for f in other] == [
+        "mail log: Critical: ICID N internal error: TLSSetupException(); answered N (in push)"]
