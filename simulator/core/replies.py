@@ -50,6 +50,7 @@ STORAGE_TROUBLE = Reply(452, "4.3.1", "Insufficient system storage, try again la
 LISTENER_BUSY = Reply(421, "4.7.0", "Too many concurrent connections, try again later")
 HOST_BUSY = Reply(421, "4.7.0", "Too many concurrent connections from your address, try again later")
 UNAVAILABLE = Reply(421, "4.3.0", "Service not available, try again later")
+TLS_ALREADY_ACTIVE = Reply(503, "5.5.1", "TLS already active")
 
 CATALOGUE: tuple[Reply, ...] = (
     OK,
@@ -73,6 +74,7 @@ CATALOGUE: tuple[Reply, ...] = (
     LISTENER_BUSY,
     HOST_BUSY,
     UNAVAILABLE,
+    TLS_ALREADY_ACTIVE,
 )
 
 

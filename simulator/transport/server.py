@@ -103,6 +103,21 @@ class ObservedSMTP(SMTP):
         await self.loop.create_future()
         raise ConnectionAbortedError("dropped")  # not reached: the future is never set
 
+    async def push(self, status: str) -> None:
+        """A reply, unless the connection is closing: aiosmtpd goes on answering lines a client sent
+        before the server closed (after its `502 ... goodbye`), which cannot be written any more."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        await super().push(status)
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        """STARTTLS once: inside TLS it is refused (RFC 3207 §4.2), never TLS within TLS."""
+        if self.session is not None and self.session.ssl:
+            await self.push(replies.TLS_ALREADY_ACTIVE.line)
+            return
+        await super().smtp_STARTTLS(arg)
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         """DATA, asking the handler's `before_data` first where aiosmtpd would answer 354."""
