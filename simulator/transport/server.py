@@ -17,7 +17,7 @@ import logging
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, Protocol
+from typing import Any, AnyStr, NoReturn, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
@@ -103,7 +103,7 @@ class ObservedSMTP(SMTP):
         await self.loop.create_future()
         raise ConnectionAbortedError("dropped")  # not reached: the future is never set
 
-    async def push(self, status: str) -> None:
+    async def push(self, status: AnyStr) -> None:
         """A reply, unless the connection is closing: aiosmtpd goes on answering lines a client sent
         before the server closed (after its `502 ... goodbye`), which cannot be written any more."""
         if self.transport is None or self.transport.is_closing():
