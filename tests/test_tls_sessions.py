@@ -39,13 +39,15 @@ def test_a_second_starttls_inside_tls_is_refused_and_the_session_goes_on(
         assert client.noop()[0] == 250
 
 
+@pytest.mark.parametrize("after", [b"X\r\n" * 2, b"To: " + b"bob@example.com, " * 400 + b"\r\n"],
+                         ids=["short lines", "a line past aiosmtpd's limit"])
 def test_lines_sent_after_the_servers_goodbye_are_dropped_not_an_internal_error(
-    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, after: bytes
 ) -> None:
-    """aiosmtpd closes after ten unknown commands but still answers what was already read; those
-    answers cannot be written to the closed TLS transport. The scenario fails on a Critical line."""
+    """aiosmtpd closes after ten unknown commands but still reads and answers what the client had
+    sent; the closed TLS transport can take neither. The scenario fails on a Critical line."""
     with tls_client(tdc_sandbox, tdc_client_tls, "inbound") as client:
-        client.send(b"X\r\n" * 12)
+        client.send(b"X\r\n" * 10 + after)
         codes = []
         try:
             while True:

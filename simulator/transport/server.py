@@ -174,8 +174,11 @@ class ObservedSMTP(SMTP):
 
     async def handle_exception(self, error: Exception) -> str:
         """aiosmtpd's hook for an exception in any command: the handler's reply, else the named
-        `451`; never the exception's text. A transaction it interrupted is over."""
+        `451`; never the exception's text. A transaction it interrupted is over. On a closing
+        connection it is aiosmtpd reading on after the close (no bug of ours, nothing to tell)."""
         self.envelope = Envelope()
+        if self.transport is None or self.transport.is_closing():
+            return replies.INTERNAL_ERROR.line
         try:
             return await self.event_handler.command_failed(self, error)
         except Exception:
