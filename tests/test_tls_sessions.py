@@ -57,3 +57,15 @@ def test_lines_sent_after_the_servers_goodbye_are_dropped_not_an_internal_error(
     assert codes[-1] == 502 and set(codes[:-1]) == {500}
     tdc_sandbox.settle()
     assert tdc_sandbox.mail_log.matching("internal error") == []
+
+
+def test_an_authentication_answer_past_the_line_limit_gets_500_5_5_6_and_the_session_goes_on(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext
+) -> None:
+    """RFC 4954 §4: `500 5.5.6` for an AUTH exchange line that is too long (aiosmtpd raised)."""
+    with tls_client(tdc_sandbox, tdc_client_tls, "inbound") as client:
+        assert client.docmd("AUTH", "PLAIN")[0] == 334
+        client.send(b"A" * 3000 + b"\r\n")
+        code, text = client.getreply()
+        assert f"{code} {text.decode()}" == replies.AUTH_LINE_TOO_LONG.line
+        assert client.noop()[0] == 250

@@ -51,6 +51,7 @@ LISTENER_BUSY = Reply(421, "4.7.0", "Too many concurrent connections, try again 
 HOST_BUSY = Reply(421, "4.7.0", "Too many concurrent connections from your address, try again later")
 UNAVAILABLE = Reply(421, "4.3.0", "Service not available, try again later")
 TLS_ALREADY_ACTIVE = Reply(503, "5.5.1", "TLS already active")
+AUTH_LINE_TOO_LONG = Reply(500, "5.5.6", "Authentication Exchange line is too long")
 
 CATALOGUE: tuple[Reply, ...] = (
     OK,
@@ -75,6 +76,7 @@ CATALOGUE: tuple[Reply, ...] = (
     HOST_BUSY,
     UNAVAILABLE,
     TLS_ALREADY_ACTIVE,
+    AUTH_LINE_TOO_LONG,
 )
 
 

@@ -175,10 +175,13 @@ class ObservedSMTP(SMTP):
     async def handle_exception(self, error: Exception) -> str:
         """aiosmtpd's hook for an exception in any command: the handler's reply, else the named
         `451`; never the exception's text. A transaction it interrupted is over. On a closing
-        connection it is aiosmtpd reading on after the close (no bug of ours, nothing to tell)."""
+        connection it is aiosmtpd reading on after the close (no bug of ours, nothing to tell); an
+        AUTH answer past the line limit is the client's (RFC 4954's `500 5.5.6`)."""
         self.envelope = Envelope()
         if self.transport is None or self.transport.is_closing():
             return replies.INTERNAL_ERROR.line
+        if isinstance(error, ValueError) and isinstance(error.__context__, asyncio.LimitOverrunError):
+            return replies.AUTH_LINE_TOO_LONG.line  # the only line aiosmtpd reads with `readline`
         try:
             return await self.event_handler.command_failed(self, error)
         except Exception:
