@@ -1,6 +1,6 @@
 """Hostile MAIL and RCPT over real sockets: named replies, and a refused command changes nothing.
 
-The gateway's public listener and both mock endpoints share the rule (transport/server.py); bytes go
+The gateway's public listener and both mock endpoints share the rule (transport/smtp.py); bytes go
 on the wire as written here, so CR, NUL and undecodable bytes reach the server as a client sends them.
 """
 

@@ -23,7 +23,8 @@ from simulator.core import replies
 from simulator.core.records import Records
 from simulator.endpoints.faults import Command, FaultPlan
 from simulator.transport.limits import ConnectionLimits
-from simulator.transport.server import ObservedSMTP, SmtpServer
+from simulator.transport.server import SmtpServer
+from simulator.transport.smtp import ObservedSMTP
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
 
 _log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from simulator.core.clock import Clock
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointHandler
 from simulator.endpoints.faults import FaultPlan
-from simulator.transport.server import ObservedSMTP, envelope_sender
+from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from simulator.core.mail.td_analysis import Remediate, analyse
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointConnection, EndpointHandler
 from simulator.endpoints.faults import FaultPlan
-from simulator.transport.server import ObservedSMTP, envelope_sender
+from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from simulator.core.mail.messages import Direction, IdCounters, ReceivedMessage
 from simulator.core.replies import Reply
 from simulator.gateway.maillog import MailLog
 from simulator.transport.limits import ConnectionLimits
-from simulator.transport.server import ObservedSMTP, envelope_sender
+from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 Intake = Callable[[ReceivedMessage], Awaitable[Reply]]
 
