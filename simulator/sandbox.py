@@ -31,6 +31,7 @@ from simulator.endpoints.common import endpoint_server
 from simulator.endpoints.faults import Fault, FaultPlan
 from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
 from simulator.endpoints.threat_defense import JournalStore, ThreatDefenseHandler
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.machine import GatewayMachine
 from simulator.transport.server import SmtpServer
 from simulator.transport.tls import SandboxTls
@@ -62,6 +63,9 @@ class SandboxSettings:
     #: The admin API's port: 0 (the OS chooses) unless given, as callers that set every SMTP port to 0
     #: (the test fixtures) know nothing of it; `tdcsim sandbox` passes DEFAULT_PORTS["admin"].
     admin_port: int = 0
+    #: Message bodies larger than this (bytes) wait in the spool's files, not in memory (with a data
+    #: dir; without one every body is in memory).
+    spool_body_threshold: int = DEFAULT_THRESHOLD
 
     def listener_ports(self, index: int) -> tuple[int, int]:
         """(inbound, relay) of the `index`-th machine (0-based): +10 per machine, 0 stays 0."""
@@ -128,7 +132,8 @@ class Sandbox:
         for index, name in enumerate(cluster.topology.machines):
             inbound, relay = s.listener_ports(index)
             self.machines[name] = GatewayMachine(cluster.effective(name), s.data_dir, self.clock,
-                                                 self.tls, s.host, inbound, relay, s.kept_in_memory)
+                                                 self.tls, s.host, inbound, relay, s.kept_in_memory,
+                                                 s.spool_body_threshold)
 
     def _committed(self, cluster: ClusterConfig) -> None:
         """A commit reaches every machine: each runs with its new effective configuration."""

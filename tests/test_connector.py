@@ -116,8 +116,8 @@ def test_the_copy_is_queued_and_due_now() -> None:
 @pytest.mark.attachment_format
 def test_the_copy_carries_a_valid_journal_of_the_delivered_bytes() -> None:
     copy = connector.journal_copy(SPLINTER, ENABLED, INTAKE, 4, NOW)
-    assert embedded_original(copy.data) == SPLINTER.delivered
-    assert check_journal(copy.data, copy.sender, copy.recipients, [INTAKE]) == []
+    assert embedded_original(copy.body.read()) == SPLINTER.delivered
+    assert check_journal(copy.body.read(), copy.sender, copy.recipients, [INTAKE]) == []
 
 
 def test_the_copy_uses_the_configured_system_address_and_hostname() -> None:
@@ -127,5 +127,5 @@ def test_the_copy_uses_the_configured_system_address_and_hostname() -> None:
     )
     copy = connector.journal_copy(SPLINTER, config, INTAKE, 9, NOW)
     assert copy.sender == "journal@esa2.sandbox.test"
-    assert b"\r\nFrom: journal@esa2.sandbox.test\r\n" in copy.data
-    assert b"@esa2.sandbox.test>" in copy.data.partition(b"\r\n\r\n")[0]
+    assert b"\r\nFrom: journal@esa2.sandbox.test\r\n" in copy.body.read()
+    assert b"@esa2.sandbox.test>" in copy.body.read().partition(b"\r\n\r\n")[0]

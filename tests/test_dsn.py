@@ -10,6 +10,7 @@ from email.message import EmailMessage, Message
 import pytest
 
 from simulator.core.errors import PermanentDeliveryError
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.dsn import build_dsn
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import RetrySchedule
@@ -22,7 +23,7 @@ INJECTING = PermanentDeliveryError("550 5.1.1 No such user\r\nX-Injected: yes", 
 def bounced(sender: str, recipients: tuple[str, ...] = ("bob@example.com",)) -> QueueEntry:
     return QueueEntry(
         mid=3, sender=sender, recipients=recipients, rids=tuple(range(len(recipients))),
-        data=b"Subject: s\r\nMessage-ID: <m@x.test>\r\n\r\nbody\r\n", destination="example.com",
+        body=InMemoryBody(b"Subject: s\r\nMessage-ID: <m@x.test>\r\n\r\nbody\r\n"), destination="example.com",
         schedule=RetrySchedule.starting(NOW),
     )
 
@@ -44,19 +45,19 @@ SENDERS = [
 def test_a_dsn_is_built_for_any_sender_and_no_header_takes_a_line_break(sender: str) -> None:
     dsn = build_dsn(bounced(sender), REFUSAL, "esa1.sandbox.test", 9, NOW)
     assert dsn.recipients == (sender,) and dsn.sender == ""
-    lines = dsn.data.split(b"\r\n")
+    lines = dsn.body.read().split(b"\r\n")
     assert not [line for line in lines if line.startswith((b"Bcc:", b"X-Injected:"))]
-    message = parsed(dsn.data)
+    message = parsed(dsn.body.read())
     assert message.get_content_type() == "multipart/report" and "Bcc" not in message
 
 
 def test_a_non_ascii_sender_gets_an_smtputf8_dsn() -> None:
     dsn = build_dsn(bounced("jörg@outside.test", ("zoë@example.com",)), REFUSAL, "esa1.sandbox.test", 9, NOW)
-    assert "To: jörg@outside.test".encode() in dsn.data
-    assert "Final-Recipient: rfc822; zoë@example.com".encode() in dsn.data
+    assert "To: jörg@outside.test".encode() in dsn.body.read()
+    assert "Final-Recipient: rfc822; zoë@example.com".encode() in dsn.body.read()
 
 
 def test_the_remote_reason_stays_on_its_line() -> None:
     dsn = build_dsn(bounced("alice@outside.test"), INJECTING, "esa1.sandbox.test", 9, NOW)
-    (line,) = [line for line in dsn.data.split(b"\r\n") if line.startswith(b"Diagnostic-Code:")]
+    (line,) = [line for line in dsn.body.read().split(b"\r\n") if line.startswith(b"Diagnostic-Code:")]
     assert line.startswith(b"Diagnostic-Code: smtp; 550 5.1.1 No such user") and b"X-Injected" in line

@@ -20,6 +20,7 @@ from simulator.core import replies
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import MailPolicy
 from simulator.defaults import machine_dir
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.units import decode_unit
 from simulator.sandbox import SandboxSettings
 from simulator.transport.tls import SandboxTls
@@ -65,8 +66,8 @@ def test_a_message_held_for_some_and_queued_for_others_is_one_unit(
         first._runner.call(first.sandbox.mailbox_server.stop())
         mid = send(*first.listener_address("inbound"), tdc_messages.with_gtube(to=[VIP, BOB])).mid
         (unit,) = spooled(tdc_sandbox_settings)
-        contents = decode_unit((machine_folder(tdc_sandbox_settings) / "spool" / "queue" / unit).read_bytes()
-                               ).contents
+        path = machine_folder(tdc_sandbox_settings) / "spool" / "queue" / unit
+        contents = decode_unit(path.read_bytes(), path, DEFAULT_THRESHOLD).contents
         assert [h["rcpt_tos"][h["rids"][0]] for h in contents.held.values()] == [BOB]
         assert sorted(h["recipients"][0] for h in contents.entries.values()) == [
             "sandbox-tenant@intake.threatdefense.test", VIP]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from simulator.core.errors import IllegalTransition, SimulatorError
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import TRANSITIONS, MessageState, transition
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import RetrySchedule
@@ -28,7 +29,7 @@ PAIRS = list(itertools.product(MessageState, repeat=2))
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 ENTRY = QueueEntry(mid=3, sender="alice@sender.test", recipients=("bob@example.com",), rids=(0,),
-                   data=b"Subject: hi\r\n\r\nbody\r\n", destination="example.com",
+                   body=InMemoryBody(b"Subject: hi\r\n\r\nbody\r\n"), destination="example.com",
                    schedule=RetrySchedule.starting(NOW))
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simulator.core.errors import IllegalTransition
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import IdCounters, QueueEntry, next_ids
 from simulator.core.mail.retry import RetrySchedule
@@ -18,7 +19,7 @@ ENTRY = QueueEntry(
     sender="alice@sender.test",
     recipients=("bob@example.com", "carol@example.com", "dave@example.com"),
     rids=(0, 1, 2),
-    data=b"Subject: hi\r\n\r\nbody\r\n",
+    body=InMemoryBody(b"Subject: hi\r\n\r\nbody\r\n"),
     destination="example.com",
     schedule=RetrySchedule.starting(NOW),
 )

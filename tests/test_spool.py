@@ -13,31 +13,39 @@ from typing import Any
 import pytest
 
 from simulator.core.errors import CorruptEntry
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE, Direction, HeldMessage, QueueEntry, ReceivedMessage
 from simulator.core.mail.retry import RetrySchedule
 from simulator.gateway import stored
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.spool import DiskSpool
 from simulator.gateway.stored import pack
-from simulator.gateway.units import decode_unit, encode_unit, materialise
+from simulator.gateway.units import Encoded, Unit, decode_unit, encode_unit, materialise
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 DATA = b"Subject: hi\r\n\r\n\xc3\xa9 body\r\n"
 ENTRY = QueueEntry(
     mid=3, sender="alice@outside.test", recipients=("bob@example.com", "carol@example.com"),
-    rids=(0, 1), data=DATA, destination="example.com", schedule=RetrySchedule.starting(NOW),
+    rids=(0, 1), body=InMemoryBody(DATA), destination="example.com", schedule=RetrySchedule.starting(NOW),
 )
 OTHER = dataclasses.replace(ENTRY, recipients=("dave@example.net",), rids=(2,), destination="example.net")
 COPY = dataclasses.replace(ENTRY, mid=4, recipients=("intake@td.test",), rids=(0,),
-                           destination=TDC_QUEUE, original_mid=3, data=b"journal of " + DATA)
+                           destination=TDC_QUEUE, original_mid=3,
+                           body=InMemoryBody(b"journal of " + DATA))
 RECEIVED = ReceivedMessage(3, 1, Direction.INCOMING, "192.0.2.1", "alice@outside.test",
                            ("bob@example.com", "carol@example.com", "spam@example.com"), b"raw\r\n")
-HELD = HeldMessage(5, "Spam Quarantine", "DEFAULT", (2,), RECEIVED)
+HELD = HeldMessage(5, "Spam Quarantine", "DEFAULT", (2,), RECEIVED.envelope, InMemoryBody(RECEIVED.raw))
 
 
 def failed_once(entry: QueueEntry, at: datetime = NOW) -> QueueEntry:
     """`entry` after one failed attempt at `at`."""
     return entry.moved_to(MessageState.DELIVERING).retried(entry.schedule.after_failure(at))
+
+
+def decoded(encoded: Encoded) -> Unit:
+    """A unit read back from the bytes it was encoded to (its bodies small: in memory)."""
+    return decode_unit(encoded.stored, Path("3-0.unit"), DEFAULT_THRESHOLD)
 
 
 def names(folder: Path) -> list[str]:
@@ -46,7 +54,7 @@ def names(folder: Path) -> list[str]:
 
 def test_a_unit_survives_encoding_byte_for_byte() -> None:
     entries = [ENTRY, OTHER, failed_once(COPY)]
-    unit = decode_unit(encode_unit(entries, [HELD], releases=[9])[0])
+    unit = decoded(encode_unit(entries, [HELD], releases=[9]))
     assert materialise(unit.contents, unit.blobs) == (entries, [HELD])
     assert unit.releases == (9,)
     assert len(unit.blobs) == 3  # the two originals share their bytes: stored once
@@ -66,7 +74,7 @@ def test_a_unit_survives_encoding_byte_for_byte() -> None:
 )
 def test_damage_is_detected(damage: Callable[[bytes], bytes]) -> None:
     with pytest.raises(CorruptEntry):
-        decode_unit(damage(encode_unit([ENTRY, COPY], [])[0]))
+        decode_unit(damage(encode_unit([ENTRY, COPY], []).stored), Path("3-0.unit"), DEFAULT_THRESHOLD)
 
 
 def test_one_message_is_one_file_and_loads_back_with_the_counters(tmp_path: Path) -> None:
@@ -122,9 +130,10 @@ def test_an_entry_read_back_is_deferred_if_it_failed_before_else_queued(tmp_path
 def test_a_unit_never_takes_the_name_of_another(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path)
     spool.save([ENTRY])
-    spool.save([dataclasses.replace(ENTRY, data=b"another message")])  # the same first key
+    spool.save([dataclasses.replace(ENTRY, body=InMemoryBody(b"another message"))])  # the same first key
     assert names(tmp_path / "queue") == ["3-0.1.unit", "3-0.unit"]
-    assert sorted(entry.data for entry in DiskSpool(tmp_path).load().entries) == [DATA, b"another message"]
+    loaded = DiskSpool(tmp_path).load().entries
+    assert sorted(entry.body.read() for entry in loaded) == [DATA, b"another message"]
 
 
 def test_a_release_is_one_unit_that_takes_the_splinter_out_of_its_quarantine(tmp_path: Path) -> None:
@@ -179,7 +188,7 @@ def test_entry_files_of_an_earlier_version_are_adopted(tmp_path: Path) -> None:
     old = {"mid": 4, "sender": COPY.sender, "recipients": ["intake@td.test"], "rids": [0],
            "destination": TDC_QUEUE, "original_mid": 3, "queued_at": NOW.isoformat(),
            "next_attempt": NOW.isoformat(), "failures": 0}
-    (tmp_path / "queue" / "4-0.entry").write_bytes(pack(old, COPY.data))
+    (tmp_path / "queue" / "4-0.entry").write_bytes(pack(old, COPY.body.read()))
     assert DiskSpool(tmp_path).load().entries == [COPY]
     assert names(tmp_path / "queue") == ["4-0.unit"]
 

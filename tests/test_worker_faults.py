@@ -20,6 +20,7 @@ from fixtures.smtp_client import send
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import ConfigHolder, GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import IdCounters, QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES, RetrySchedule
@@ -223,7 +224,7 @@ def test_a_bug_outside_any_batch_pauses_the_worker_but_never_ends_it(
 
 CLOCK = ManualClock()
 ENTRY = QueueEntry(mid=3, sender="alice@sender.test", recipients=(f"bob@{LOCAL}",), rids=(0,),
-                   data=b"Subject: hi\r\n\r\nbody\r\n", destination=LOCAL,
+                   body=InMemoryBody(b"Subject: hi\r\n\r\nbody\r\n"), destination=LOCAL,
                    schedule=RetrySchedule.starting(CLOCK.now()))
 
 

@@ -6,8 +6,9 @@ hosts, lowest priority first, are tried in order for that connection only: a hos
 entries' own. Every entry of the batch moves on through the lifecycle table and ends in `settle`
 with its parts, each delivered, deferred (to retry) or bounced; those moved values are what is logged,
 settled and bounced. The destination's tally hears of every outcome. Wording lives in `delivery_log.py`.
-Whatever handling one entry raises (its DSN, its log lines, a bug) parks that entry alone on its retry
-schedule (`park`: one Critical line, never raising); its batch-mates go on.
+Whatever handling one entry raises (its DSN, its log lines, its body that cannot be read, a bug) parks
+that entry alone on its retry schedule (`park`: one Critical line, never raising); its batch-mates go
+on. An entry's bytes are read (`read_body`) just before its transaction and dropped after it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE, IdCounters, QueueEntry
 from simulator.core.mail.routing import Resolution, resolve, route_for
 from simulator.core.reports.status import DestinationTally
+from simulator.gateway.bodies import read_body
 from simulator.gateway.delivery_log import DeliveryLog
 from simulator.gateway.outbound import OutboundSession
 
@@ -145,9 +147,10 @@ class BatchDelivery:
         self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
     ) -> list[QueueEntry]:
         """Deliver one entry; returns its parts: the delivered one, and each refused recipient's."""
+        data = await read_body(entry.body)  # raises before the transaction: the entry is parked
         self._log.started(dcid, entry)
         try:
-            response, refused = await session.send(entry.sender, entry.recipients, entry.data)
+            response, refused = await session.send(entry.sender, entry.recipients, data)
         except DeliveryError as error:
             return [self._failed_or_parked(batch, dcid, entry, error)]
         accepted = [r for r in entry.recipients if r not in refused]

@@ -15,6 +15,7 @@ from simulator.core.errors import DeliveryError
 from simulator.core.mail.dsn import build_dsn, generated_line, wants_dsn
 from simulator.core.mail.messages import IdCounters, QueueEntry, next_ids
 from simulator.defaults import machine_dir, mail_log_path
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.delivery import DeliveryQueues
 from simulator.gateway.listener import GatewayListener
 from simulator.gateway.maillog import MailLog
@@ -46,6 +47,7 @@ class GatewayMachine:
     def __init__(
         self, config: GatewayConfig, data_dir: Path | None, clock: Clock, tls: SandboxTls,
         host: str, inbound_port: int, relay_port: int, kept_in_memory: int | None = None,
+        body_threshold: int = DEFAULT_THRESHOLD,
     ) -> None:
         self.name = config.machine
         self.holder = ConfigHolder(config)
@@ -53,7 +55,7 @@ class GatewayMachine:
         home = machine_dir(data_dir, self.name) if data_dir else None
         self.log = MailLog(clock, mail_log_path(data_dir, self.name) if data_dir else None,
                            kept=kept_in_memory)
-        self.spool: Spool = DiskSpool(home / "spool") if home else MemorySpool()
+        self.spool: Spool = DiskSpool(home / "spool", body_threshold) if home else MemorySpool()
         self._recovered = self.spool.load()
         self.ids = IdCounters(**next_ids(self._recovered.counters, self._recovered.entries,
                                          log_tail(self.log.path)))
@@ -88,12 +90,12 @@ class GatewayMachine:
         dsn = build_dsn(bounced, error, self.holder.current.hostname, self.ids.next_mid(),
                         self._clock.now())
         try:
-            self.spool.save([dsn])
+            (stored,) = self.spool.save([dsn])
         except OSError as trouble:
             self.log.warning(f"MID {dsn.mid} DSN for MID {bounced.mid} could not be stored: {trouble}")
             return
         self.log.info(generated_line(dsn.mid, bounced.mid))
-        self.queues.enqueue(dsn)
+        self.queues.enqueue(stored)
 
     def _resume_spooled(self) -> None:
         """Entries left by the last run go out at once; corrupt files were moved aside."""

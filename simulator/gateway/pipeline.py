@@ -4,6 +4,8 @@ Design rule: nothing is acknowledged that the spool did not keep. Everything the
 queue entries and held splinters) is stored as one unit before any of its log lines are written or
 anything is queued or held in memory, so a message that could not be stored leaves no trace: no
 file, no "queued" line, nothing in a quarantine; the listener answers `451 4.3.0` instead of 250.
+What is queued and held is what the spool gives back: large bodies as references to its files.
+A release reads the held body back (off the event loop); one that cannot be read stays held.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from simulator.core.mail.inspection import inspect
 from simulator.core.mail.messages import IdCounters, QueueEntry, ReceivedMessage
 from simulator.core.mail.processing import Plan, plan_message, plan_release
 from simulator.core.replies import Reply
+from simulator.gateway.bodies import read_body
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.quarantine import Quarantines
 from simulator.gateway.spool import Spool
@@ -40,33 +43,35 @@ class Pipeline:
         plan = plan_message(message, inspect(message.raw), self._holder.current,
                             self._ids.next_mid, self._clock.now())
         try:
-            await self._spool.store(plan.entries, plan.held)
+            stored = await self._spool.store(plan.entries, plan.held)
         except OSError as error:
             self._log.warning(f"MID {message.mid} could not be stored, answered 451: "
                               f"{error.strerror or error}")
             self._log.info(f"Message finished MID {message.mid} aborted")
             return replies.CANNOT_STORE
-        self.quarantines.hold(plan.held)
-        self._carry_out(plan)
+        self.quarantines.hold(stored.held)
+        self._carry_out(plan, stored.entries)
         return replies.MESSAGE_ACCEPTED.with_text(f"Ok: Message {message.mid} accepted")
 
     async def release(self, mid: int) -> str:
-        """Release a quarantined message: queued for delivery and copied now (NotFound if none)."""
+        """Release a quarantined message: queued for delivery and copied now (NotFound if none;
+        `UnreadableBody`, the message still held, if its bytes cannot be read back)."""
         held = self.quarantines.get(mid)
-        plan = plan_release(held, inspect(held.message.raw), self._holder.current,
+        raw = await read_body(held.body)
+        plan = plan_release(held, raw, inspect(raw), self._holder.current,
                             self._ids.next_mid, self._clock.now())
         self.quarantines.released(mid)  # a second release while this one is stored finds nothing
         try:
-            await self._spool.store(plan.entries, releases=(mid,))
+            stored = await self._spool.store(plan.entries, releases=(mid,))
         except BaseException:
             self.quarantines.hold([held])
             raise
-        self._carry_out(plan)
+        self._carry_out(plan, stored.entries)
         return f'Message {mid} released from quarantine "{held.quarantine}".'
 
-    def _carry_out(self, plan: Plan) -> None:
-        """A stored plan: its log lines, then its entries into the queues."""
+    def _carry_out(self, plan: Plan, entries: list[QueueEntry]) -> None:
+        """A stored plan: its log lines, then its `entries` (as stored) into the queues."""
         for line in plan.log_lines:
             self._log.info(line)
-        for entry in plan.entries:
+        for entry in entries:
             self._enqueue(entry)

@@ -5,7 +5,9 @@ gateway's keeping is one file, `queue/<first entry key>.unit`, written to `tmp/`
 and only then linked into `queue/`, so all of it becomes visible at once or none of it does; a
 write that fails removes what it staged. Later changes (an entry delivered or deferred, a splinter
 released) rewrite the unit's small `<unit>.state`; the unit goes when nothing of it is left. A file
-that cannot be read at start-up is moved to `corrupt/`, never deleted.
+that cannot be read at start-up is moved to `corrupt/`, never deleted. What a write or a start-up
+gives back to be queued and held carries its bodies as placed in the unit file (`bodies.py`): those
+larger than the threshold are references to the file, read when needed, not bytes in memory.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from simulator.core.mail.body import Body
 from simulator.core.mail.messages import HeldMessage, QueueEntry
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.spool_files import SpoolFolders
 from simulator.gateway.stored import link_new, sync_folder, write_file, write_staged
 from simulator.gateway.units import Contents, encode_state, encode_unit, entry_header, materialise
@@ -34,13 +38,21 @@ class Loaded:
     counters: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Entries and held splinters as stored: what to queue and hold (their bodies as kept)."""
+
+    entries: list[QueueEntry]
+    held: list[HeldMessage]
+
+
 class Spool(Protocol):
     """Keeps queue entries and held splinters until they are delivered, bounced or released."""
 
-    def save(self, entries: Sequence[QueueEntry]) -> None: ...
+    def save(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]: ...
 
     async def store(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage] = (),
-                    releases: Sequence[int] = ()) -> None: ...
+                    releases: Sequence[int] = ()) -> Stored: ...
 
     def write_counters(self, counters: dict[str, int]) -> None: ...
 
@@ -52,12 +64,14 @@ class Spool(Protocol):
 class MemorySpool:
     """No durability (no data dir): the in-memory queue entries are the only copy."""
 
-    def save(self, entries: Sequence[QueueEntry]) -> None:
-        """Nothing to write."""
+    def save(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
+        """Nothing to write: the entries, bytes in memory."""
+        return list(entries)
 
     async def store(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage] = (),
-                    releases: Sequence[int] = ()) -> None:
-        """Nothing to write."""
+                    releases: Sequence[int] = ()) -> Stored:
+        """Nothing to write: the entries and splinters, bytes in memory."""
+        return Stored(list(entries), list(held))
 
     def write_counters(self, counters: dict[str, int]) -> None:
         """Nothing to write."""
@@ -70,34 +84,49 @@ class MemorySpool:
 
 
 class DiskSpool:
-    """Units under `folder/queue`, written through `folder/tmp`."""
+    """Units under `folder/queue`, written through `folder/tmp`; bodies larger than `threshold`
+    bytes are read from their unit when needed, not held in memory."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files = SpoolFolders(folder)
+    def __init__(self, folder: Path, threshold: int = DEFAULT_THRESHOLD) -> None:
+        self.folder, self.threshold = folder, threshold
+        self.files = SpoolFolders(folder, threshold)
         self.queue, self.tmp = self.files.queue, self.files.tmp
         self._units: dict[str, Contents] = {}  # what remains of each stored unit, by its name
         self._unit_of: dict[str, str] = {}  # entry key -> its unit
         self._holding: dict[int, str] = {}  # held splinter's MID -> its unit
         self._staging = itertools.count()
 
-    def save(self, entries: Sequence[QueueEntry]) -> None:
-        """Store `entries` as one unit, flushed (OSError, and nothing left, if the disk refuses)."""
-        if entries:
-            self._register(*self._commit(entries, (), ()))
+    def save(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
+        """Store `entries` as one unit, flushed (OSError, and nothing left, if the disk refuses);
+        returns them as stored."""
+        if not entries:
+            return []
+        return self._kept(*self._commit(entries, (), ()), entries, ()).entries
 
     async def store(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage] = (),
-                    releases: Sequence[int] = ()) -> None:
+                    releases: Sequence[int] = ()) -> Stored:
         """`save` of one message's entries and held splinters (and the held MIDs it releases),
         off the event loop: messages arriving together are flushed side by side."""
+        stored = Stored([], [])
         if entries or held:
-            self._register(*await asyncio.to_thread(self._commit, entries, held, releases))
+            committed = await asyncio.to_thread(self._commit, entries, held, releases)
+            stored = self._kept(*committed, entries, held)
         with suppress(OSError):  # the stored unit says what it releases: a restart catches up
             self._release(releases)
+        return stored
+
+    def _kept(self, name: str, contents: Contents, bodies: list[Body], entries: Sequence[QueueEntry],
+              held: Sequence[HeldMessage]) -> Stored:
+        """Unit `name` registered; its entries and splinters with the bodies it keeps."""
+        self._register(name, contents)
+        return Stored(
+            [replace(entry, body=bodies[contents.entries[entry.key]["blob"]]) for entry in entries],
+            [replace(each, body=bodies[contents.held[each.mid]["blob"]]) for each in held])
 
     def _commit(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage],
-                releases: Sequence[int]) -> tuple[str, Contents]:
-        stored, contents = encode_unit(entries, held, releases)
+                releases: Sequence[int]) -> tuple[str, Contents, list[Body]]:
+        encoded = encode_unit(entries, held, releases)
+        stored, contents = encoded.stored, encoded.contents
         stem = next(iter(contents.entries), None) or f"held-{next(iter(contents.held))}"
         for folder in (self.queue, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
@@ -113,7 +142,7 @@ class DiskSpool:
         finally:
             with suppress(OSError):
                 staged.unlink(missing_ok=True)
-        return final.name.removesuffix(".unit"), contents
+        return final.name.removesuffix(".unit"), contents, encoded.bodies(final, self.threshold)
 
     def _register(self, name: str, contents: Contents) -> None:
         self._units[name] = contents

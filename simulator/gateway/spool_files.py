@@ -14,7 +14,9 @@ from collections.abc import Collection
 from pathlib import Path
 
 from simulator.core.errors import CorruptEntry
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.messages import QueueEntry
+from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.stored import unpack
 from simulator.gateway.units import Contents, Unit, decode_state, decode_unit, materialise
 
@@ -24,8 +26,9 @@ Damage = list[tuple[Path, str]]  # where an unreadable file was moved, and why
 class SpoolFolders:
     """`queue/` (units and their state), `tmp/` (staging), `corrupt/` and `counters.json`."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threshold: int = DEFAULT_THRESHOLD) -> None:
         self.queue, self.tmp, self.corrupt = folder / "queue", folder / "tmp", folder / "corrupt"
+        self.threshold = threshold  # bodies larger than this are read back as references
         self.counters_file = folder / "counters.json"
 
     def _in_queue(self, pattern: str) -> list[Path]:
@@ -37,7 +40,7 @@ class SpoolFolders:
         for path in self._in_queue("*.unit"):
             state = path.with_suffix(".state")
             try:
-                unit = decode_unit(path.read_bytes())
+                unit = decode_unit(path.read_bytes(), path, self.threshold)
             except CorruptEntry as error:
                 damage.append((self.move_aside(path), str(error)))
                 if state.exists():
@@ -65,7 +68,7 @@ class SpoolFolders:
         for path in self._in_queue("*.entry"):
             try:
                 header, data = unpack(path.read_bytes())
-                entry = materialise(Contents({path.stem: {**header, "blob": 0}}), [data])[0][0]
+                entry = materialise(Contents({path.stem: {**header, "blob": 0}}), [InMemoryBody(data)])[0][0]
             except CorruptEntry as error:
                 damage.append((self.move_aside(path), str(error)))
                 continue

@@ -6,6 +6,8 @@ and held splinters, then their bodies (`blobs`, each stored once however many en
 What of a unit is still to do is its `Contents`; when that changes (an entry delivered, deferred
 or a splinter released) the spool keeps the new `Contents` in a small state file beside the unit,
 which refers to the unit's blobs by number. A unit may release held splinters of older units.
+Once stored, the entries and splinters of a unit carry its blobs as bodies placed in the file
+(`bodies.py`): the large ones a reference to where the file keeps them, never the bytes.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from simulator.core.errors import CorruptEntry
+from simulator.core.mail.body import Body
 from simulator.core.mail.lifecycle import MessageState
-from simulator.core.mail.messages import Direction, HeldMessage, QueueEntry, ReceivedMessage
+from simulator.core.mail.messages import Direction, Envelope, HeldMessage, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
+from simulator.gateway.bodies import place
 from simulator.gateway.stored import pack, unpack
 
 Header = dict[str, Any]
@@ -49,12 +54,12 @@ def entry_header(entry: QueueEntry, blob: int) -> Header:
             "failures": entry.schedule.failures, "blob": blob}
 
 
-def entry_from(h: Header, blobs: Sequence[bytes]) -> QueueEntry:
+def entry_from(h: Header, blobs: Sequence[Body]) -> QueueEntry:
     schedule = RetrySchedule(datetime.fromisoformat(h["queued_at"]),
                              datetime.fromisoformat(h["next_attempt"]), int(h["failures"]))
     return QueueEntry(
         mid=h["mid"], sender=h["sender"], recipients=tuple(h["recipients"]), rids=tuple(h["rids"]),
-        data=blobs[h["blob"]], destination=h["destination"], schedule=schedule,
+        body=blobs[h["blob"]], destination=h["destination"], schedule=schedule,
         original_mid=h["original_mid"],
         state=MessageState.DEFERRED if schedule.failures else MessageState.QUEUED,
     )
@@ -69,10 +74,11 @@ def held_header(held: HeldMessage, blob: int) -> Header:
             "rcpt_tos": list(m.rcpt_tos), "blob": blob}
 
 
-def held_from(h: Header, blobs: Sequence[bytes]) -> HeldMessage:
-    message = ReceivedMessage(h["received_mid"], h["icid"], Direction(h["direction"]), h["peer_ip"],
-                              h["mail_from"], tuple(h["rcpt_tos"]), blobs[h["blob"]])
-    return HeldMessage(h["mid"], h["quarantine"], h["policy"], tuple(h["rids"]), message)
+def held_from(h: Header, blobs: Sequence[Body]) -> HeldMessage:
+    message = Envelope(h["received_mid"], h["icid"], Direction(h["direction"]), h["peer_ip"],
+                       h["mail_from"], tuple(h["rcpt_tos"]))
+    return HeldMessage(h["mid"], h["quarantine"], h["policy"], tuple(h["rids"]), message,
+                       blobs[h["blob"]])
 
 
 def contents_from(header: Header) -> Contents:
@@ -80,7 +86,7 @@ def contents_from(header: Header) -> Contents:
                     {int(h["mid"]): h for h in header["held"]})
 
 
-def materialise(contents: Contents, blobs: Sequence[bytes]) -> tuple[list[QueueEntry], list[HeldMessage]]:
+def materialise(contents: Contents, blobs: Sequence[Body]) -> tuple[list[QueueEntry], list[HeldMessage]]:
     """The entries and held splinters `contents` describes; `CorruptEntry` if it cannot."""
     try:
         return ([entry_from(h, blobs) for h in contents.entries.values()],
@@ -89,42 +95,58 @@ def materialise(contents: Contents, blobs: Sequence[bytes]) -> tuple[list[QueueE
         raise CorruptEntry(f"{type(error).__name__}: {error}") from error
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A new unit as it is to be stored, and its contents (what the spool tracks of it from now on)."""
+
+    stored: bytes
+    contents: Contents
+    sizes: list[int]  # of its blobs, stored one after another at the end of `stored`
+
+    def bodies(self, path: Path, threshold: int) -> list[Body]:
+        """Its blobs once stored as `path` (references for those larger than `threshold`)."""
+        return place(self.stored, len(self.stored) - sum(self.sizes), self.sizes, path, threshold)
+
+
 def encode_unit(
     entries: Sequence[QueueEntry], held: Sequence[HeldMessage], releases: Sequence[int] = (),
-) -> tuple[bytes, Contents]:
-    """A new unit as stored, and its contents (what the spool tracks of it from now on)."""
+) -> Encoded:
+    """A new unit of `entries`, `held` splinters and the held MIDs it `releases`."""
     blobs: list[bytes] = []
     numbers: dict[int, int] = {}  # by identity: the splinters of a message share one bytes object
 
-    def blob(data: bytes) -> int:
+    def blob(body: Body) -> int:
+        data = body.read()
         if id(data) not in numbers:
             numbers[id(data)] = len(blobs)
             blobs.append(data)
         return numbers[id(data)]
 
-    contents = Contents({entry.key: entry_header(entry, blob(entry.data)) for entry in entries},
-                        {each.mid: held_header(each, blob(each.message.raw)) for each in held})
-    header = {**contents.header(), "releases": list(releases), "blobs": [len(b) for b in blobs]}
-    return pack(header, b"".join(blobs)), contents
+    contents = Contents({entry.key: entry_header(entry, blob(entry.body)) for entry in entries},
+                        {each.mid: held_header(each, blob(each.body)) for each in held})
+    sizes = [len(b) for b in blobs]
+    header = {**contents.header(), "releases": list(releases), "blobs": sizes}
+    return Encoded(pack(header, b"".join(blobs)), contents, sizes)
 
 
 @dataclass(frozen=True)
 class Unit:
-    """A unit file as read back."""
+    """A unit file as read back: its blobs as bodies placed in the file."""
 
     contents: Contents
-    blobs: list[bytes]
+    blobs: list[Body]
     releases: tuple[int, ...]
 
 
-def decode_unit(stored: bytes) -> Unit:
-    """The unit a stored file holds; raises `CorruptEntry` saying what is wrong."""
+def decode_unit(stored: bytes, path: Path, threshold: int) -> Unit:
+    """The unit the file `path` holds (`stored`: its bytes); raises `CorruptEntry` saying what is
+    wrong. Blobs larger than `threshold` are references to `path`, the others in memory."""
     header, body = unpack(stored)
     try:
-        blobs, offset = [], 0
-        for size in header["blobs"]:
-            blobs.append(body[offset:offset + size])
-            offset += size
+        sizes = [int(size) for size in header["blobs"]]
+        if sum(sizes) != len(body) or min(sizes, default=0) < 0:
+            raise ValueError(f"blob sizes {sum(sizes)} bytes, body {len(body)}")
+        blobs = place(stored, len(stored) - len(body), sizes, path, threshold)
         unit = Unit(contents_from(header), blobs, tuple(int(mid) for mid in header["releases"]))
     except DAMAGE as error:
         raise CorruptEntry(f"{type(error).__name__}: {error}") from error

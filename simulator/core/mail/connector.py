@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from simulator.core.config.values import GatewayConfig, MailPolicy
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
 from simulator.core.mail.messages import TDC_QUEUE, Direction, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
@@ -34,7 +35,7 @@ def journal_copy(
         sender=config.system_address,
         recipients=(intake,),
         rids=(0,),
-        data=build_journal(splinter, addressing, copy_mid, now),
+        body=InMemoryBody(build_journal(splinter, addressing, copy_mid, now)),
         destination=TDC_QUEUE,
         schedule=RetrySchedule.starting(now),
         original_mid=splinter.original_mid,

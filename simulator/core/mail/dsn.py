@@ -16,6 +16,7 @@ from email.utils import format_datetime
 
 from simulator.core.config.values import domain_of
 from simulator.core.errors import DeliveryError
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import RetrySchedule
 from simulator.core.reports.logformat import one_line
@@ -24,6 +25,10 @@ from simulator.core.reports.logformat import one_line
 def wants_dsn(bounced: QueueEntry) -> bool:
     """Does this hard bounce notify the sender?"""
     return not bounced.is_copy and bool(bounced.sender)
+
+
+#: How much of a bounced message is read for its header block (a larger one is cut there).
+HEADERS_READ = 64 * 1024
 
 
 def _headers_of(data: bytes) -> bytes:
@@ -79,13 +84,14 @@ def build_dsn(
     )
     report.make_mixed()
     report.attach(_delivery_status(bounced, error, hostname, chosen))
-    report.add_attachment(_headers_of(bounced.data), maintype="text", subtype="rfc822-headers",
-                          cte="8bit")
+    report.add_attachment(_headers_of(bounced.body.head(HEADERS_READ)), maintype="text",
+                          subtype="rfc822-headers", cte="8bit")
     report.set_type("multipart/report")
     report.set_param("report-type", "delivery-status")
     return QueueEntry(
-        mid=dsn_mid, sender="", recipients=(bounced.sender,), rids=(0,), data=report.as_bytes(),
-        destination=domain_of(bounced.sender), schedule=RetrySchedule.starting(now),
+        mid=dsn_mid, sender="", recipients=(bounced.sender,), rids=(0,),
+        body=InMemoryBody(report.as_bytes()), destination=domain_of(bounced.sender),
+        schedule=RetrySchedule.starting(now),
     )
 
 

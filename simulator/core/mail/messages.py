@@ -1,15 +1,18 @@
-"""The values that travel through the gateway: received messages and queue entries, and their IDs.
+"""The values that travel through the gateway: received messages, queue entries and held
+splinters, and their IDs.
 
-Design rule: frozen values; a change of state makes a new value through the lifecycle table.
+Design rule: frozen values; a change of state makes a new value through the lifecycle table. A queue
+entry or a held splinter carries its bytes as a `Body` (`body.py`), never as bytes of its own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from simulator.core.mail.body import Body
 from simulator.core.mail.lifecycle import MessageState, transition
 from simulator.core.mail.retry import RetrySchedule
 
@@ -24,8 +27,8 @@ class Direction(Enum):
 
 
 @dataclass(frozen=True)
-class ReceivedMessage:
-    """One message as the listener accepted it; `raw` is exactly the DATA bytes."""
+class Envelope:
+    """A message as the listener accepted it, but for its bytes."""
 
     mid: int
     icid: int
@@ -33,18 +36,36 @@ class ReceivedMessage:
     peer_ip: str
     mail_from: str
     rcpt_tos: tuple[str, ...]
-    raw: bytes
+
+
+@dataclass(frozen=True)
+class ReceivedMessage(Envelope):
+    """One message as the listener accepted it; `raw` is exactly the DATA bytes."""
+
+    raw: bytes = field(repr=False)
+
+    @property
+    def envelope(self) -> Envelope:
+        """The same message without its bytes."""
+        return Envelope(self.mid, self.icid, self.direction, self.peer_ip, self.mail_from, self.rcpt_tos)
 
 
 @dataclass(frozen=True)
 class HeldMessage:
-    """One splinter in a quarantine: the message as received, and whom of it this splinter is."""
+    """One splinter in a quarantine: the message as received (its envelope, and its bytes as a
+    `Body`), and whom of it this splinter is."""
 
     mid: int
     quarantine: str
     policy: str
     rids: tuple[int, ...]
-    message: ReceivedMessage
+    message: Envelope
+    body: Body
+
+    def received(self, raw: bytes) -> ReceivedMessage:
+        """The message as received again, with `raw` (its body's bytes, read)."""
+        m = self.message
+        return ReceivedMessage(m.mid, m.icid, m.direction, m.peer_ip, m.mail_from, m.rcpt_tos, raw)
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -59,7 +80,7 @@ class QueueEntry:
     sender: str
     recipients: tuple[str, ...]
     rids: tuple[int, ...]
-    data: bytes
+    body: Body
     destination: str
     schedule: RetrySchedule
     state: MessageState = MessageState.QUEUED

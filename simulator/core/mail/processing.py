@@ -16,6 +16,7 @@ from email.utils import format_datetime
 
 from simulator.core.config.values import GatewayConfig, MailPolicy, domain_of
 from simulator.core.mail import connector
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.inspection import MessageFacts
 from simulator.core.mail.journal import JournalSource
 from simulator.core.mail.messages import Direction, HeldMessage, QueueEntry, ReceivedMessage
@@ -80,15 +81,16 @@ def plan_message(
 
 
 def plan_release(
-    held: HeldMessage, facts: MessageFacts, config: GatewayConfig, next_mid: Callable[[], int],
-    now: datetime,
+    held: HeldMessage, raw: bytes, facts: MessageFacts, config: GatewayConfig,
+    next_mid: Callable[[], int], now: datetime,
 ) -> Plan:
-    """A quarantined splinter released: queued for delivery and, being safe now, copied."""
+    """A quarantined splinter released (`raw`: its body's bytes, read): queued for delivery and,
+    being safe now, copied."""
     incoming = held.message.direction is Direction.INCOMING
     policies = config.incoming_policies if incoming else OUTGOING_POLICIES
     policy = next((p for p in policies if p.name == held.policy), policies[-1])
     plan = Plan([f'MID {held.mid} released from quarantine "{held.quarantine}"'])
-    _queue(plan, held.message, facts, config, held.mid, policy, held.rids, next_mid, now)
+    _queue(plan, held.received(raw), facts, config, held.mid, policy, held.rids, next_mid, now)
     return plan
 
 
@@ -101,7 +103,8 @@ def _splinter(
     if verdict.disposition is Disposition.DROP:
         plan.log_lines.append(f"Message finished MID {mid} aborted")
     elif verdict.disposition is Disposition.QUARANTINE:
-        plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message))
+        plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message.envelope,
+                                     InMemoryBody(message.raw)))
     else:
         _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)
 
@@ -111,10 +114,11 @@ def _queue(
     policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
 ) -> None:
     delivered = with_trace_headers(message, config.hostname, now)
+    body = InMemoryBody(delivered)  # one value for every destination's entry: the unit stores it once
     for domain, group in by_domain(rids, message.rcpt_tos).items():
         plan.entries.append(QueueEntry(
             mid=mid, sender=message.mail_from, recipients=tuple(message.rcpt_tos[r] for r in group),
-            rids=group, data=delivered, destination=domain, schedule=RetrySchedule.starting(now),
+            rids=group, body=body, destination=domain, schedule=RetrySchedule.starting(now),
         ))
     plan.log_lines.append(f"MID {mid} queued for delivery")
     intake = connector.intake_for(message.direction, policy, config)
