@@ -20,6 +20,7 @@ from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
 from simulator.core import replies
 from simulator.core.clock import ManualClock
+from simulator.core.mail.body import InMemoryBody
 from simulator.endpoints.mailbox import MailboxStore
 from simulator.endpoints.threat_defense import JournalRecord, JournalStore
 
@@ -33,7 +34,8 @@ def blocked(tmp_path: Path) -> Path:
 
 
 def record(number: int) -> JournalRecord:
-    return JournalRecord(number, INTAKE, "tdc@esa1.test", (INTAKE,), "TLSv1.3", "c", 1, 1, (), b"x")
+    return JournalRecord(number, INTAKE, "tdc@esa1.test", (INTAKE,), "TLSv1.3", "c", 1, 1, (),
+                         InMemoryBody(b"x"))
 
 
 def test_the_mailbox_answers_storage_trouble_with_452_and_stores_nothing(

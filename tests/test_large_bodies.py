@@ -2,7 +2,7 @@
 original, its journal copy and a quarantined message hold a reference into their spool unit; each is
 delivered byte for byte after a retry, a restart and a release; a body that cannot be read back parks
 its entry alone (one Critical line) while the others are delivered; without a data dir, bodies stay in
-memory and are delivered the same."""
+memory and are delivered the same. The endpoints' records keep a large message's file, not its bytes."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from simulator.core.mail.messages import TDC_QUEUE, HeldMessage
 from simulator.core.mail.scanning import GTUBE
 from simulator.core.reports.logformat import Level
 from simulator.defaults import machine_dir
+from simulator.endpoints.kept import StoredFile
 from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
 from simulator.sandbox import SandboxSettings
@@ -68,13 +69,15 @@ def send_accepted(sandbox: SandboxFacade, mail: Outgoing) -> int:
     return outcome.mid
 
 
-def assert_delivered_whole(sandbox: SandboxFacade, mail: Outgoing) -> None:
+def assert_delivered_whole(sandbox: SandboxFacade, mail: Outgoing, kept: type = StoredFile) -> None:
     """The mailbox has exactly the bytes sent (after the gateway's trace headers), and Threat
-    Defense's journal embeds exactly what the mailbox got."""
+    Defense's journal embeds exactly what the mailbox got; both endpoints' records keep the large
+    message as `kept` (with a data dir: its file, not its bytes)."""
     (delivery,) = sandbox.mailbox()
     assert delivery.data.partition(TRACE_END)[2] == mail.data
     (journal,) = sandbox.journals()
     assert embedded_original(journal.data) == delivery.data
+    assert isinstance(delivery.body, kept) and isinstance(journal.body, kept)
 
 
 def held(sandbox: SandboxFacade, mid: int) -> HeldMessage:
@@ -196,7 +199,7 @@ def test_without_a_data_dir_a_large_message_waits_in_memory_and_is_delivered_who
         assert isinstance(waiting.body, InMemoryBody)
         sandbox.set_faults("mailbox")
         sandbox.advance(timedelta(seconds=60))
-        assert_delivered_whole(sandbox, mail)
+        assert_delivered_whole(sandbox, mail, kept=InMemoryBody)
 
 
 def test_the_threshold_is_a_setting(

@@ -23,9 +23,11 @@ from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
 from simulator.core.clock import Clock
+from simulator.core.mail.body import Body
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointHandler
 from simulator.endpoints.faults import FaultPlan
+from simulator.endpoints.kept import HEAD_READ, kept
 from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
@@ -36,7 +38,12 @@ class MailboxDelivery:
     recipient: str
     mail_from: str
     path: Path | None
-    data: bytes = field(repr=False)
+    body: Body = field(repr=False)  # in memory, or its Maildir file when large (`kept.py`)
+
+    @property
+    def data(self) -> bytes:
+        """The message exactly as received."""
+        return self.body.read()
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ class MailboxStore:
         paths: list[Path | None] = [None] * len(recipients)
         if self.root is not None:
             paths = [temporary.rename(final) for temporary, final in self._write(recipients, data)]
-        deliveries = [MailboxDelivery(recipient.lower(), mail_from, path, data)
+        deliveries = [MailboxDelivery(recipient.lower(), mail_from, path, kept(data, path))
                       for recipient, path in zip(recipients, paths, strict=True)]
         for delivery in deliveries:
             self.deliveries.append(delivery)
@@ -138,7 +145,7 @@ class MailboxStore:
         for delivery in self.for_recipient(recipient):
             if delivery.path is not None and not delivery.path.exists():
                 continue  # moved already
-            if message_id_of(delivery.data) == message_id:
+            if message_id_of(delivery.body.head(HEAD_READ)) == message_id:
                 moved = self._move(delivery.path, recipient, folder) if delivery.path else None
                 self.remediations.append(Remediation(recipient.lower(), message_id, folder, moved))
 

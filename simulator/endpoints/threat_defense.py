@@ -13,17 +13,20 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
+from simulator.core.mail.body import Body, InMemoryBody
 from simulator.core.mail.journal_check import check_journal
 from simulator.core.mail.td_analysis import Remediate, analyse
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointConnection, EndpointHandler
 from simulator.endpoints.faults import FaultPlan
+from simulator.endpoints.kept import kept
 from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
@@ -40,7 +43,7 @@ class JournalRecord:
     connection: int
     message_on_connection: int
     broken_rules: tuple[str, ...]
-    data: bytes = field(repr=False)
+    body: Body = field(repr=False)  # in memory, or its .eml file when large (`kept.py`)
     verdict: str = ""
     sender_ip: str = ""
     remediation: str = ""  # what read/write mode did: quarantine, trash, junk, or "" (nothing)
@@ -49,14 +52,19 @@ class JournalRecord:
     def valid(self) -> bool:
         return not self.broken_rules
 
+    @property
+    def data(self) -> bytes:
+        """The journal exactly as received."""
+        return self.body.read()
+
     def summary(self) -> dict[str, object]:
         """The JSON record stored beside the .eml file."""
-        fields = asdict(self)
-        del fields["data"]
+        fields = {each.name: getattr(self, each.name) for each in dataclass_fields(self)}
+        del fields["body"]
         fields["rcpt_tos"] = list(self.rcpt_tos)
         fields["broken_rules"] = list(self.broken_rules)
         fields["check"] = "valid" if self.valid else "invalid"
-        fields["size"] = len(self.data)
+        fields["size"] = self.body.size
         return fields
 
 
@@ -80,14 +88,16 @@ class JournalStore:
         """Store `record` (the last number given out); raises OSError, having stored nothing."""
         if self.root is not None:
             try:
-                self._write(self.root / record.intake_address, record)
+                eml = self._write(self.root / record.intake_address, record)
             except OSError:
                 self._counts[record.intake_address] = record.number - 1  # the next try reuses it
                 raise
+            record = replace(record, body=kept(record.data, eml))
         self.records.append(record)
 
     @staticmethod
-    def _write(folder: Path, record: JournalRecord) -> None:
+    def _write(folder: Path, record: JournalRecord) -> Path:
+        """Write `<n>.eml` and `<n>.json` (both or neither); the .eml file's path."""
         files = (folder / f"{record.number}.eml", folder / f"{record.number}.json")
         summary = json.dumps(record.summary(), indent=2, sort_keys=True) + "\n"
         try:
@@ -99,6 +109,7 @@ class JournalStore:
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
             raise
+        return files[0]
 
 
 class ThreatDefenseHandler(EndpointHandler):
@@ -154,7 +165,7 @@ class ThreatDefenseHandler(EndpointHandler):
             connection=connection.number,
             message_on_connection=connection.messages,
             broken_rules=broken_rules,
-            data=data,
+            body=InMemoryBody(data),
             **findings,
         )
         try:
