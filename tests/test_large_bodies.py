@@ -6,6 +6,7 @@ memory and are delivered the same. The endpoints' records keep a large message's
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import re
@@ -21,6 +22,7 @@ from fixtures.messages import MessageFactory
 from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import Outgoing, send
 from simulator.core.clock import ManualClock
+from simulator.core.errors import NotFound
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
 from simulator.core.mail.lifecycle import MessageState
@@ -29,7 +31,7 @@ from simulator.core.mail.scanning import GTUBE
 from simulator.core.reports.logformat import Level
 from simulator.defaults import machine_dir
 from simulator.endpoints.kept import StoredFile
-from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody
+from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody, UnreadableBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
 from simulator.sandbox import SandboxSettings
 from simulator.transport.tls import SandboxTls
@@ -214,3 +216,40 @@ def test_the_threshold_is_a_setting(
     (waiting,) = sandbox.queued(LOCAL)
     assert isinstance(waiting.body, InMemoryBody)
     assert len(spooled_units(tdc_sandbox_settings)) == 2  # still on disk: the unit and its state
+
+
+def test_a_quarantined_message_whose_bytes_cannot_be_read_stays_held_and_says_why(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    tdc_sandbox.expect_warning("cannot be released")
+    mid = send_accepted(tdc_sandbox, large(tdc_messages, first_line=f"{GTUBE.decode()}\n"))
+    tdc_sandbox.settle()
+    body = held(tdc_sandbox, mid).body
+    assert isinstance(body, SpooledBody)
+    changed(body)
+    with pytest.raises(UnreadableBody, match="changed since they were stored"):
+        tdc_sandbox.release(mid)
+    assert held(tdc_sandbox, mid).body == body
+    [line] = [line.text for line in tdc_sandbox.mail_log.lines() if line.level is Level.CRITICAL]
+    assert line.startswith(f'MID {mid} cannot be released, it stays in quarantine "Spam Quarantine": '
+                           f"message bytes in {body.path} changed")
+    assert tdc_sandbox.mailbox() == [] and tdc_sandbox.journals() == []
+
+
+def test_two_releases_at_once_deliver_the_message_once(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    """The held bytes are read off the event loop: a second release meanwhile finds nothing."""
+    mail = large(tdc_messages, first_line=f"{GTUBE.decode()}\n")
+    mid = send_accepted(tdc_sandbox, mail)
+    tdc_sandbox.settle()
+    pipeline = tdc_sandbox.machine.pipeline
+
+    async def both() -> list[object]:
+        return await asyncio.gather(pipeline.release(mid), pipeline.release(mid), return_exceptions=True)
+
+    first, second = tdc_sandbox._runner.call(both())
+    assert first == f'Message {mid} released from quarantine "Spam Quarantine".'
+    assert isinstance(second, NotFound)
+    tdc_sandbox.settle()
+    assert_delivered_whole(tdc_sandbox, mail)

@@ -60,7 +60,7 @@ class Destination:
         """Remove and return up to `limit` due entries of one domain (one route), oldest first."""
         taken: list[QueueEntry] = []
         waiting: list[QueueEntry] = []
-        for entry in self.entries:  # one pass, no comparisons of whole entries (they hold the bytes)
+        for entry in self.entries:  # one pass, no comparisons of whole entries (small ones hold bytes)
             fits = len(taken) < limit and (not taken or entry.domain == taken[0].domain)
             (taken if fits and entry.schedule.is_due(now) else waiting).append(entry)
         self.entries = waiting

@@ -16,13 +16,13 @@ from simulator.core import replies
 from simulator.core.clock import Clock
 from simulator.core.config.values import ConfigHolder
 from simulator.core.mail.inspection import inspect
-from simulator.core.mail.messages import IdCounters, QueueEntry, ReceivedMessage
+from simulator.core.mail.messages import HeldMessage, IdCounters, QueueEntry, ReceivedMessage
 from simulator.core.mail.processing import Plan, plan_message, plan_release
 from simulator.core.replies import Reply
-from simulator.gateway.bodies import read_body
+from simulator.gateway.bodies import UnreadableBody, read_body
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.quarantine import Quarantines
-from simulator.gateway.spool import Spool
+from simulator.gateway.spool import Spool, Stored
 
 Enqueue = Callable[[QueueEntry], None]
 
@@ -55,19 +55,27 @@ class Pipeline:
 
     async def release(self, mid: int) -> str:
         """Release a quarantined message: queued for delivery and copied now (NotFound if none;
-        `UnreadableBody`, the message still held, if its bytes cannot be read back)."""
+        `UnreadableBody`, logged and the message still held, if its bytes cannot be read back)."""
         held = self.quarantines.get(mid)
-        raw = await read_body(held.body)
-        plan = plan_release(held, raw, inspect(raw), self._holder.current,
-                            self._ids.next_mid, self._clock.now())
-        self.quarantines.released(mid)  # a second release while this one is stored finds nothing
+        self.quarantines.released(mid)  # a second release while this one runs finds nothing
         try:
-            stored = await self._spool.store(plan.entries, releases=(mid,))
+            plan, stored = await self._stored_release(held)
         except BaseException:
             self.quarantines.hold([held])
             raise
         self._carry_out(plan, stored.entries)
         return f'Message {mid} released from quarantine "{held.quarantine}".'
+
+    async def _stored_release(self, held: HeldMessage) -> tuple[Plan, Stored]:
+        try:
+            raw = await read_body(held.body)
+        except UnreadableBody as error:
+            self._log.critical(f"MID {held.mid} cannot be released, it stays in quarantine "
+                               f'"{held.quarantine}": {error}')
+            raise
+        plan = plan_release(held, raw, inspect(raw), self._holder.current, self._ids.next_mid,
+                            self._clock.now())
+        return plan, await self._spool.store(plan.entries, releases=(held.mid,))
 
     def _carry_out(self, plan: Plan, entries: list[QueueEntry]) -> None:
         """A stored plan: its log lines, then its `entries` (as stored) into the queues."""

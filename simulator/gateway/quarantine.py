@@ -4,8 +4,9 @@
 Design rule: a held splinter is as durable as a queued one, and stored with it: it is part of its
 message's spool unit (`spool.py`), flushed before the listener answers 250, so a message is held
 and queued together or not at all. This module is the in-memory view: it learns of a splinter
-only once its unit is stored, and forgets it once its release is. Release re-plans the message
-against the configuration of that moment.
+only once its unit is stored, and forgets it once its release is; a large splinter's bytes stay in
+its unit (its `body` is a reference, read at release). Release re-plans the message against the
+configuration of that moment.
 """
 
 from __future__ import annotations
