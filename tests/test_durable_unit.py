@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from fixtures.harness import SandboxFacade
+from fixtures.harness import running, spooled
 from fixtures.messages import MessageFactory
-from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import send
 from simulator.core import replies
-from simulator.core.clock import ManualClock
 from simulator.core.config.values import MailPolicy
 from simulator.defaults import machine_dir
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
@@ -38,24 +34,10 @@ def tdc_sandbox_settings(tmp_path: Path) -> SandboxSettings:
                                                                      incoming_policies=policies))
 
 
-@contextmanager
-def running(settings: SandboxSettings, tls: SandboxTls) -> Iterator[SandboxFacade]:
-    runner = SimulatorThread(settings, tls, ManualClock())
-    runner.start()
-    try:
-        yield SandboxFacade(runner)
-    finally:
-        runner.stop()
-
 
 def machine_folder(settings: SandboxSettings) -> Path:
     assert settings.data_dir is not None
     return machine_dir(settings.data_dir, "esa1")
-
-
-def spooled(settings: SandboxSettings) -> list[str]:
-    queue = machine_folder(settings) / "spool" / "queue"
-    return sorted(path.name for path in queue.iterdir()) if queue.is_dir() else []
 
 
 def test_a_message_held_for_some_and_queued_for_others_is_one_unit(

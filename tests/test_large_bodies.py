@@ -11,17 +11,14 @@ import dataclasses
 import random
 import re
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from fixtures.harness import SandboxFacade
+from fixtures.harness import SandboxFacade, running, spooled
 from fixtures.messages import MessageFactory
-from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import Outgoing, send
-from simulator.core.clock import ManualClock
 from simulator.core.errors import NotFound
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
@@ -29,7 +26,6 @@ from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE, HeldMessage
 from simulator.core.mail.scanning import GTUBE
 from simulator.core.reports.logformat import Level
-from simulator.defaults import machine_dir
 from simulator.endpoints.kept import StoredFile
 from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody, UnreadableBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
@@ -49,20 +45,6 @@ def large(messages: MessageFactory, first_line: str = "") -> Outgoing:
     return mail
 
 
-@contextmanager
-def running(settings: SandboxSettings, tls: SandboxTls) -> Iterator[SandboxFacade]:
-    runner = SimulatorThread(settings, tls, ManualClock())
-    runner.start()
-    try:
-        yield SandboxFacade(runner)
-    finally:
-        runner.stop()
-
-
-def spooled_units(settings: SandboxSettings) -> list[str]:
-    assert settings.data_dir is not None
-    folder = machine_dir(settings.data_dir, "esa1") / "spool" / "queue"
-    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
 def send_accepted(sandbox: SandboxFacade, mail: Outgoing) -> int:
@@ -104,7 +86,7 @@ def test_a_queued_large_message_and_its_copy_are_references_delivered_whole_afte
     with running(tdc_sandbox_settings, tdc_tls) as second:
         second.settle()
         assert_delivered_whole(second, mail)
-    assert spooled_units(tdc_sandbox_settings) == []
+    assert spooled(tdc_sandbox_settings) == []
 
 
 def test_a_large_message_retried_is_read_back_and_delivered_whole(
@@ -120,7 +102,7 @@ def test_a_large_message_retried_is_read_back_and_delivered_whole(
     tdc_sandbox.set_faults("mailbox")
     tdc_sandbox.advance(timedelta(seconds=60))
     assert_delivered_whole(tdc_sandbox, mail)
-    assert tdc_sandbox.queued(LOCAL) == [] and spooled_units(tdc_sandbox.sandbox.settings) == []
+    assert tdc_sandbox.queued(LOCAL) == [] and spooled(tdc_sandbox.sandbox.settings) == []
 
 
 def test_a_large_quarantined_message_is_a_reference_and_released_whole_after_a_restart(
@@ -138,7 +120,7 @@ def test_a_large_quarantined_message_is_a_reference_and_released_whole_after_a_r
         assert second.release(mid) == f'Message {mid} released from quarantine "Spam Quarantine".'
         second.settle()
         assert_delivered_whole(second, mail)
-    assert spooled_units(tdc_sandbox_settings) == []
+    assert spooled(tdc_sandbox_settings) == []
 
 
 def removed(body: SpooledBody) -> None:
@@ -215,7 +197,7 @@ def test_the_threshold_is_a_setting(
     sandbox.settle()
     (waiting,) = sandbox.queued(LOCAL)
     assert isinstance(waiting.body, InMemoryBody)
-    assert len(spooled_units(tdc_sandbox_settings)) == 2  # still on disk: the unit and its state
+    assert len(spooled(tdc_sandbox_settings)) == 2  # still on disk: the unit and its state
 
 
 def test_a_quarantined_message_whose_bytes_cannot_be_read_stays_held_and_says_why(

@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from fixtures.harness import SandboxFacade
+from fixtures.harness import SandboxFacade, running, spooled
 from fixtures.messages import MessageFactory
-from fixtures.runner import SimulatorThread
 from fixtures.smtp_client import send
 from simulator.core import replies
-from simulator.core.clock import ManualClock
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.defaults import machine_dir
 from simulator.sandbox import SandboxSettings
 from simulator.transport.tls import SandboxTls
-
-
-@contextmanager
-def running(settings: SandboxSettings, tls: SandboxTls) -> Iterator[SandboxFacade]:
-    runner = SimulatorThread(settings, tls, ManualClock())
-    runner.start()
-    try:
-        yield SandboxFacade(runner)
-    finally:
-        runner.stop()
-
-
-def spool_queue(settings: SandboxSettings) -> list[str]:
-    assert settings.data_dir is not None
-    folder = machine_dir(settings.data_dir, "esa1") / "spool" / "queue"
-    return sorted(path.name for path in folder.iterdir())
 
 
 def test_a_restart_delivers_what_was_still_queued_at_once(
@@ -46,7 +26,7 @@ def test_a_restart_delivers_what_was_still_queued_at_once(
         assert first.journals() == [] and len(first.mailbox()) == 1
     # the copy's message is one unit (named by its first entry); the original is done, the copy not
     unit = f"{copy.original_mid}-0"
-    assert spool_queue(tdc_sandbox_settings) == [f"{unit}.state", f"{unit}.unit"]
+    assert spooled(tdc_sandbox_settings) == [f"{unit}.state", f"{unit}.unit"]
     with running(tdc_sandbox_settings, tdc_tls) as second:
         second.settle()
         (journal,) = second.journals()
@@ -54,7 +34,7 @@ def test_a_restart_delivers_what_was_still_queued_at_once(
         second.mail_log.wait_for(rf"TDC: Message {copy.mid} delivered to Cisco Secure Email Threat Defense")
         assert second.mailbox() == [] and second.queued(TDC_QUEUE) == []
         assert second.mail_log.matching(r"Start MID (\d+)") == []
-    assert spool_queue(tdc_sandbox_settings) == []
+    assert spooled(tdc_sandbox_settings) == []
 
 
 def test_mids_continue_after_a_restart(
