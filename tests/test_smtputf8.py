@@ -49,6 +49,15 @@ def plain_next_hop() -> Iterator[tuple[SmtpServer, MailboxStore]]:
         loop.close()
 
 
+@pytest.fixture
+def plain_route(tdc_sandbox: SandboxFacade, plain_next_hop: tuple[SmtpServer, MailboxStore]) -> MailboxStore:
+    """Mail for example.com routed to `plain_next_hop`; what it stores."""
+    server, store = plain_next_hop
+    route = SmtpRoute("example.com", (NextHop(server.host, server.port),))
+    tdc_sandbox.reconfigure(lambda c: dataclasses.replace(c, routes=(route,)))
+    return store
+
+
 def test_a_non_ascii_envelope_is_delivered_with_smtputf8_and_journaled(tdc_sandbox: SandboxFacade) -> None:
     code, _ = send_utf8(tdc_sandbox.listener_address("inbound"), "jörg@outside.test", "zoë@example.com")
     assert code == 250
@@ -63,11 +72,9 @@ def test_a_non_ascii_envelope_is_delivered_with_smtputf8_and_journaled(tdc_sandb
 
 
 def test_a_next_hop_without_smtputf8_hard_bounces_it_at_once_with_5_6_7(
-    tdc_sandbox: SandboxFacade, plain_next_hop: tuple[SmtpServer, MailboxStore]
+    tdc_sandbox: SandboxFacade, plain_route: MailboxStore
 ) -> None:
-    server, store = plain_next_hop
-    route = SmtpRoute("example.com", (NextHop(server.host, server.port),))
-    tdc_sandbox.reconfigure(lambda c: dataclasses.replace(c, routes=(route,)))
+    store = plain_route
     code, _ = send_utf8(tdc_sandbox.listener_address("inbound"), "alice@outside.test", "zoë@example.com")
     assert code == 250
     tdc_sandbox.mail_log.wait_for(r"Bounced: DCID \d+ MID \d+ to RID \[0\] - 5\.6\.7 - The next hop "
@@ -83,11 +90,9 @@ def test_a_next_hop_without_smtputf8_hard_bounces_it_at_once_with_5_6_7(
 
 
 def test_an_ascii_envelope_still_goes_to_a_next_hop_without_smtputf8(
-    tdc_sandbox: SandboxFacade, plain_next_hop: tuple[SmtpServer, MailboxStore]
+    tdc_sandbox: SandboxFacade, plain_route: MailboxStore
 ) -> None:
-    server, store = plain_next_hop
-    route = SmtpRoute("example.com", (NextHop(server.host, server.port),))
-    tdc_sandbox.reconfigure(lambda c: dataclasses.replace(c, routes=(route,)))
+    store = plain_route
     code, _ = send_utf8(tdc_sandbox.listener_address("inbound"), "alice@outside.test", "bob@example.com")
     assert code == 250
     tdc_sandbox.settle()
