@@ -19,7 +19,7 @@ import pytest
 from fixtures.harness import SandboxFacade, running, spooled
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import Outgoing, send
-from simulator.core.errors import NotFound
+from simulator.core.errors import NotFound, Refused
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
 from simulator.core.mail.lifecycle import MessageState
@@ -27,7 +27,7 @@ from simulator.core.mail.messages import TDC_QUEUE, HeldMessage
 from simulator.core.mail.scanning import GTUBE
 from simulator.core.reports.logformat import Level
 from simulator.endpoints.kept import StoredFile
-from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody, UnreadableBody
+from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
 from simulator.sandbox import SandboxSettings
 from simulator.transport.tls import SandboxTls
@@ -209,8 +209,9 @@ def test_a_quarantined_message_whose_bytes_cannot_be_read_stays_held_and_says_wh
     body = held(tdc_sandbox, mid).body
     assert isinstance(body, SpooledBody)
     changed(body)
-    with pytest.raises(UnreadableBody, match="changed since they were stored"):
-        tdc_sandbox.release(mid)
+    with pytest.raises(Refused, match=r"changed since they were stored .*; nothing changed$") as refused:
+        tdc_sandbox.admin_client().call("POST", "/quarantine/release", {"mid": mid})
+    assert refused.value.status == 503
     assert held(tdc_sandbox, mid).body == body
     [line] = [line.text for line in tdc_sandbox.mail_log.lines() if line.level is Level.CRITICAL]
     assert line.startswith(f'MID {mid} cannot be released, it stays in quarantine "Spam Quarantine": '

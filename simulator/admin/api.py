@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler
 from simulator.admin.bounds import LARGEST_BODY, TOO_LARGE
 from simulator.admin.handlers import OPERATIONS, ROUTES, Operations
 from simulator.admin.operated import RunningSandbox
-from simulator.core.errors import BadRequest, ConfigError, NotFound, ServerStartError
+from simulator.core.errors import BadRequest, ConfigError, CorruptEntry, NotFound, ServerStartError
 
 TOKEN = web.AppKey("token", str)
 LOG = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ async def answer_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return refusal(404, str(error))
     except ConfigError as error:
         return refusal(422, str(error))
+    except CorruptEntry as error:  # stored bytes that cannot be read back: the operation did nothing
+        return refusal(503, f"{error}; nothing changed")
     except web.HTTPRequestEntityTooLarge:  # aiohttp's, reading a body past client_max_size
         return refusal(413, TOO_LARGE)
     except web.HTTPException as error:  # aiohttp's own: unknown path, wrong method

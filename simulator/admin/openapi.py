@@ -47,6 +47,8 @@ ERRORS = {
     "415": "a body with a Content-Encoding (gzip, deflate, ...): bodies are plain UTF-8 JSON",
     "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
     "500": "a bug in the simulator, never an answer to input: `internal error`, the traceback in the log",
+    "503": "stored bytes the operation needs cannot be read back (e.g. a damaged quarantined message; "
+           "the message names the file); nothing changed",
 }
 
 
