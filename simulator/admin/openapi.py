@@ -71,12 +71,15 @@ def _operation(summary: str, answer: str, parameters: tuple[dict[str, Any], ...]
                   for code, meaning in ERRORS.items()}
     operation: dict[str, Any] = {"summary": summary, "parameters": list(parameters), "responses": responses}
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        needed = body.get("type") != "object" or "required" in body  # an empty body reads as `{}`
+        operation["requestBody"] = {"required": needed, "content": {"application/json": {"schema": body}}}
     return operation
 
 
 def _object(required: tuple[str, ...], **properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(required)}
+    """An object schema; OpenAPI 3.0 wants `required` left out rather than empty."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    return schema | {"required": list(required)} if required else schema
 
 
 def _level_field() -> dict[str, Any]:
