@@ -75,6 +75,21 @@ class SandboxSettings:
         return shifted(self.inbound_port), shifted(self.relay_port)
 
 
+TD_HOSTNAME = "intake.threatdefense.test"
+MAILBOX_HOSTNAME = "mailbox.sandbox.test"
+
+
+def mailbox_names(settings: SandboxSettings) -> tuple[str, ...]:
+    """What a gateway may verify the mailbox host by: its banner name, every machine's local
+    domains, their MX hosts in the given zone, and the sandbox's host (the MX written here)."""
+    given = settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
+    cluster = dataclasses.replace(given, base=settings.gateway)
+    domains = {domain.lower() for machine in cluster.topology.machines
+               for domain in cluster.effective(machine).local_domains}
+    mx_hosts = (record.host for record in given.base.dns_zone if record.domain.lower() in domains)
+    return (MAILBOX_HOSTNAME, *sorted(domains), *mx_hosts, settings.host)
+
+
 class Sandbox:
     """The whole simulated system: Threat Defense, mailbox host and gateway `esa1`."""
 
@@ -90,13 +105,15 @@ class Sandbox:
         td_handler = ThreatDefenseHandler(
             self.journals, settings.intake_addresses, faults=self.threat_defense_faults,
             remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None)
+        tenant_domains = (domain_of(address) for address in settings.intake_addresses)
         self.threat_defense_server = endpoint_server(
-            "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port, tls,
-            hostname="intake.threatdefense.test", require_starttls=False,
+            "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port,
+            tls.naming(TD_HOSTNAME, settings.host, *tenant_domains),
+            hostname=TD_HOSTNAME, require_starttls=False,
         )
         self.mailbox_server = endpoint_server(
             "mailbox host", MailboxHandler(self.mailbox, self.mailbox_faults), settings.host,
-            settings.mailbox_port, tls, hostname="mailbox.sandbox.test",
+            settings.mailbox_port, tls.naming(*mailbox_names(settings)), hostname=MAILBOX_HOSTNAME,
         )
         self.machines: dict[str, GatewayMachine] = {}
         self.store: ConfigStore | None = None
@@ -131,9 +148,10 @@ class Sandbox:
         s = self.settings
         for index, name in enumerate(cluster.topology.machines):
             inbound, relay = s.listener_ports(index)
-            self.machines[name] = GatewayMachine(cluster.effective(name), s.data_dir, self.clock,
-                                                 self.tls, s.host, inbound, relay, s.kept_in_memory,
-                                                 s.spool_body_threshold)
+            config = cluster.effective(name)
+            self.machines[name] = GatewayMachine(config, s.data_dir, self.clock,
+                                                 self.tls.naming(config.hostname, s.host), s.host,
+                                                 inbound, relay, s.kept_in_memory, s.spool_body_threshold)
 
     def _committed(self, cluster: ClusterConfig) -> None:
         """A commit reaches every machine: each runs with its new effective configuration."""

@@ -2,14 +2,16 @@
 
 Design rule: certificates come from trustme at run time and live in memory; only the CA's public
 certificate is written out (to the data dir) so that outside clients can verify the sandbox.
-The bad certificates of the TLS faults are minted the same way, on first use, per endpoint.
+Each server presents a certificate naming every name a client may verify it by (`naming`: minted
+per server at sandbox start from the one CA); the bad certificates of the TLS faults are minted
+the same way, with the same names, on first use, per endpoint.
 """
 
 from __future__ import annotations
 
 import ssl
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import trustme
@@ -45,9 +47,23 @@ class SandboxTls:
 
     @classmethod
     def issue(cls, ca: trustme.CA, *names: str) -> SandboxTls:
-        """Issue a server certificate for `names` from `ca` and build both contexts."""
+        """Issue a server certificate for `names` (each once) from `ca` and build both contexts."""
+        names = distinct(names)
         leaf = ca.issue_cert(*names)
         return cls(ca.cert_pem.bytes(), server_context(leaf), client_context(ca), ca, names)
+
+    def naming(self, *names: str) -> SandboxTls:
+        """This TLS with a server certificate from the same CA naming `names` too (a server's own
+        names: its banner host, the domains it is the MX of); without the CA, this TLS unchanged."""
+        if self.ca is None:
+            return self
+        every = distinct((*self.names, *names))
+        return replace(self, server=server_context(self.ca.issue_cert(*every)), names=every)
+
+
+def distinct(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` lower-cased, each once, in their first order (a certificate lists a name once)."""
+    return tuple(dict.fromkeys(name.lower() for name in names))
 
 
 WRONG_HOST_NAME = "wrong-host.sandbox.test"

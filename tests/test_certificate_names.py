@@ -1,0 +1,94 @@
+"""Certificates name what the banners, MX records and intake addresses name (BEHAVIOUR.md §8.8).
+
+A strict client (Postfix `smtp_tls_security_level = secure`, `match=` a domain) verifies the server's
+certificate against the name it expects, not against the address it connected to: here a client
+trusting only the sandbox CA completes STARTTLS over a real socket by each of those names, and fails
+by an unrelated one (so the check is really made).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import replace
+from typing import BinaryIO
+
+import pytest
+
+from fixtures.harness import SandboxFacade
+from simulator.sandbox import SandboxSettings
+from simulator.transport.server import SmtpServer
+
+SECOND_TENANT = "second-tenant@tenant-two.test"
+
+
+@pytest.fixture
+def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettings:
+    """Two tenants in two intake domains, so the second domain has to be on the certificate too."""
+    return replace(tdc_sandbox_settings,
+                   intake_addresses=("sandbox-tenant@intake.threatdefense.test", SECOND_TENANT))
+
+
+def read_reply(reader: BinaryIO) -> bytes:
+    """One SMTP reply (all its lines); its last line."""
+    line = reader.readline()
+    while line[3:4] == b"-":
+        line = reader.readline()
+    return line
+
+
+def command(raw: socket.socket, reader: BinaryIO, line: bytes) -> bytes:
+    raw.sendall(line + b"\r\n")
+    return read_reply(reader)
+
+
+def starttls_by_name(server: SmtpServer, name: str, context: ssl.SSLContext) -> str:
+    """EHLO, STARTTLS and EHLO again with `server`, verifying its certificate by `name`; the
+    EHLO reply's last line over TLS."""
+    with socket.create_connection((server.host, server.port), timeout=10) as raw:
+        reader = raw.makefile("rb")
+        assert read_reply(reader).startswith(b"220")
+        assert command(raw, reader, b"EHLO gateway.test").startswith(b"250")
+        assert command(raw, reader, b"STARTTLS").startswith(b"220")
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            tls_reader = tls.makefile("rb")
+            reply = command(tls, tls_reader, b"EHLO gateway.test")
+            command(tls, tls_reader, b"QUIT")
+            return reply.decode().strip()
+
+
+def strict(context: ssl.SSLContext) -> ssl.SSLContext:
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    return context
+
+
+@pytest.mark.parametrize("name", ["intake.threatdefense.test", "tenant-two.test", "127.0.0.1"])
+def test_threat_defense_is_verified_by_its_banner_name_and_each_intake_domain(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, name: str
+) -> None:
+    server = tdc_sandbox.sandbox.threat_defense_server
+    assert starttls_by_name(server, name, strict(tdc_client_tls)).startswith("250")
+
+
+@pytest.mark.parametrize("name", ["example.com", "mailbox.sandbox.test", "127.0.0.1"])
+def test_mailbox_host_is_verified_by_the_local_domain_and_its_banner_name(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, name: str
+) -> None:
+    server = tdc_sandbox.sandbox.mailbox_server
+    assert starttls_by_name(server, name, strict(tdc_client_tls)).startswith("250")
+
+
+def test_gateway_listener_is_verified_by_the_machine_host_name(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext
+) -> None:
+    listener = tdc_sandbox.machine.inbound
+    assert starttls_by_name(listener, "esa1.sandbox.test", strict(tdc_client_tls)).startswith("250")
+
+
+@pytest.mark.parametrize("endpoint", ["threat_defense_server", "mailbox_server"])
+def test_an_unrelated_name_fails_verification(
+    tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, endpoint: str
+) -> None:
+    server = getattr(tdc_sandbox.sandbox, endpoint)
+    with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
+        starttls_by_name(server, "unrelated.example.org", strict(tdc_client_tls))
