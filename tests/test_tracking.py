@@ -322,3 +322,31 @@ def test_every_message_of_a_real_log_tracks_alike_from_memory_and_from_its_files
     assert len(mids) >= 8
     for mid in mids:
         assert track_log(path, mid) == track(memory, mid), mid
+
+
+def test_a_three_way_split_is_logged_before_any_splinter_is_processed_as_the_vendor_does(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    policies = (MailPolicy("EXECUTIVES", recipients=("ceo@example.com",)),
+                MailPolicy("SALES", recipients=("amy@example.com",)))
+    tdc_sandbox.reconfigure(lambda c: dataclasses.replace(c, incoming_policies=(*policies,
+                                                                                *c.incoming_policies)))
+    mail = tdc_messages.message(to=("bob@example.com", "ceo@example.com", "amy@example.com"))
+    outcome = send(*tdc_sandbox.listener_address("inbound"), mail)
+    assert outcome.accepted and outcome.mid is not None
+    tdc_sandbox.settle()
+    mid = outcome.mid
+    texts = [line.text for line in tdc_sandbox.mail_log.lines()]
+    splits = [i for i, text in enumerate(texts) if text.startswith(f"MID {mid} was split creating MID ")]
+    splinters = [int(texts[i].split()[6]) for i in splits]
+    assert len(splits) == 2
+    arrival_forms = re.compile(rf"MID {mid} (?:ICID \d+ |Message-ID |Subject |ready |was split )")
+    named = re.compile(rf"MID (?:{'|'.join(map(str, (mid, *splinters)))}) ")
+    # per-splinter processing: the policy match, the engines' verdicts, queueing
+    first_processing = min(i for i, text in enumerate(texts)
+                           if named.match(text) and not arrival_forms.match(text))
+    assert max(splits) < first_processing, texts
+    events = [re.sub(r"^.*?\(GMT \+00:00\) ", "", e) for e in track(tdc_sandbox.mail_log.lines(), mid)]
+    split_rows = [i for i, e in enumerate(events) if "was split creating" in e]
+    matched = [i for i, e in enumerate(events) if "matched all recipients" in e or "queued for" in e]
+    assert len(split_rows) == 2 and max(split_rows) < min(matched), events

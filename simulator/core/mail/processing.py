@@ -2,7 +2,8 @@
 
 Design rule: pure. Splitting by policy, scanning, the trace headers and the connector's copy are
 decided here against one configuration snapshot; `gateway/pipeline.py` stores the plan, then logs and
-queues it. Splinters keep the original's RIDs, so a RID means the same recipient everywhere.
+queues it. As the vendor does, every split is logged (its MIDs taken) before any splinter is
+matched, scanned or queued. Splinters keep the original's RIDs, so a RID means the same recipient everywhere.
 Dropping, quarantining and releasing are decisions of the plan, not stored states: the lifecycle
 table (`lifecycle.py`) starts with the queue entries a plan makes.
 """
@@ -68,11 +69,12 @@ def plan_message(
     unassigned: dict[str, list[int]] = {}
     for rid, address in enumerate(message.rcpt_tos):
         unassigned.setdefault(address, []).append(rid)
-    for index, (policy, recipients) in enumerate(split_by_policy(message.rcpt_tos, policies)):
-        mid = message.mid if index == 0 else next_mid()
-        if index:
-            plan.log_lines.append(f"MID {message.mid} was split creating MID {mid} due to a "
-                                  f"per-recipient policy {policy.name} in the {table} table")
+    splits = split_by_policy(message.rcpt_tos, policies)
+    mids = [message.mid, *(next_mid() for _ in splits[1:])]
+    for mid, (policy, _) in zip(mids[1:], splits[1:], strict=True):  # the vendor logs every split first
+        plan.log_lines.append(f"MID {message.mid} was split creating MID {mid} due to a "
+                              f"per-recipient policy {policy.name} in the {table} table")
+    for mid, (policy, recipients) in zip(mids, splits, strict=True):
         plan.log_lines.append(f"MID {mid} matched all recipients for per-recipient policy "
                               f"{policy.name} in the {table} table")
         rids = tuple(unassigned[address].pop(0) for address in recipients)
