@@ -84,7 +84,8 @@ def test_internal_error_text_in_a_reply_is_a_failure(reply: bytes) -> None:
 
 @pytest.mark.parametrize("reply", [
     b"500 Error: bad syntax", b'500 Error: command "XERROR" not recognized', b"451 4.3.0 Internal error",
-    b"501 5.1.7 Bad sender address syntax", b"552 Error: Too much mail data", b"500 Command line too long",
+    b"501 5.1.7 Bad sender address syntax", b"552 5.3.4 Message size exceeds fixed maximum message size",
+    b"500 Command line too long",
 ])
 def test_the_servers_own_error_replies_are_not(reply: bytes) -> None:
     assert judge.internal_reply(Exchange(b"MAIL FROM:<\r\n", reply[:3].decode(), reply)) is None

@@ -68,4 +68,5 @@ def test_size_limit_is_read_from_the_committed_configuration(
     assert send(*tdc_sandbox.listener_address("inbound"), mail).accepted
     tdc_sandbox.reconfigure(lambda c: dataclasses.replace(c, max_message_size=1000))
     outcome = send(*tdc_sandbox.listener_address("inbound"), mail)
-    assert outcome.data_reply is not None and outcome.data_reply[0] == 552
+    assert outcome.data_reply is not None
+    assert f"{outcome.data_reply[0]} {outcome.data_reply[1]}" == replies.MESSAGE_TOO_BIG.line

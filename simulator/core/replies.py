@@ -2,8 +2,9 @@
 
 Design rule: handlers return these names, tests compare against these names; the wire text is
 produced in exactly one place (`Reply.line`). Replies that aiosmtpd itself produces (syntax errors,
-`552` for too much data, `500` for long lines) are aiosmtpd's and are not repeated here; an
-exception in our own handlers is never aiosmtpd's `500 Error: (Type) text` but `INTERNAL_ERROR`.
+`500` for long lines) are aiosmtpd's and are not repeated here, except its `552`s, which the
+servers replace with `MESSAGE_TOO_BIG` (the vendor's enhanced code); an exception in our own
+handlers is never aiosmtpd's `500 Error: (Type) text` but `INTERNAL_ERROR`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ HOST_BUSY = Reply(421, "4.7.0", "Too many concurrent connections from your addre
 UNAVAILABLE = Reply(421, "4.3.0", "Service not available, try again later")
 TLS_ALREADY_ACTIVE = Reply(503, "5.5.1", "TLS already active")
 AUTH_LINE_TOO_LONG = Reply(500, "5.5.6", "Authentication Exchange line is too long")
+MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
 
 CATALOGUE: tuple[Reply, ...] = (
     OK,
@@ -77,6 +79,7 @@ CATALOGUE: tuple[Reply, ...] = (
     UNAVAILABLE,
     TLS_ALREADY_ACTIVE,
     AUTH_LINE_TOO_LONG,
+    MESSAGE_TOO_BIG,
 )
 
 

@@ -3,7 +3,8 @@
 Design rule: bind the port asked for (0 lets the OS choose) and read the real one back; a failure to
 listen becomes `ServerStartError` naming host and port; stopping closes live connections too, and
 pausing does the same but keeps the port, to listen there again. aiosmtpd's `Controller` cannot
-report a port-0 bind, hence this runner. The protocol itself is `smtp.py`'s.
+report a port-0 bind, hence this runner. The protocol itself is `smtp.py`'s; its banner is the
+vendor's `220 <hostname> ESMTP` (aiosmtpd's `ident`), never `Python SMTP <version>`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class SmtpServer:
         self._gate = ConnectionGate()
 
     def _protocol(self) -> ObservedSMTP:
-        options = {"enable_SMTPUTF8": True, "tls_context": self._tls_context, **self._smtp_options}
+        options = {"enable_SMTPUTF8": True, "tls_context": self._tls_context, "ident": "ESMTP",
+                   **self._smtp_options}
         options.update(self._per_connection() if self._per_connection else {})
         protocol = ObservedSMTP(self.handler, **options)
         protocol.gate = self._gate

@@ -1,11 +1,14 @@
 """aiosmtpd's SMTP protocol as every server of the simulator speaks it: connection hooks, the DATA
-hook before the 354, RFC 5321 addresses, named replies for exceptions, connection limits.
+hook before the 354, RFC 5321 addresses, named replies for exceptions, connection limits, and the
+vendor's surface (EHLO keywords, the `552 5.3.4` size refusal).
 
 Design rule: only aiosmtpd's public API: `SMTP` subclassed with `smtp_<COMMAND>` overrides (its
 documented extension mechanism), its `handle_exception` and `push`, and its documented attributes.
 Addresses at MAIL and RCPT are refused by RFC 5321 before aiosmtpd parses them (so a refusal changes
 nothing); any exception is a named `451` (never aiosmtpd's `500 Error: (Type) text`); STARTTLS is
-accepted once per connection; nothing is written to a connection that is closing.
+accepted once per connection; nothing is written to a connection that is closing. EHLO announces
+what aiosmtpd implements but does not say (PIPELINING, ENHANCEDSTATUSCODES: `ehlo_keywords`), and
+aiosmtpd's two size refusals are written as the named `552 5.3.4` (`push`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,33 @@ from simulator.core.replies import Reply
 from simulator.transport.limits import ConnectionGate, ConnectionLimits
 
 _log = logging.getLogger(__name__)
+
+#: aiosmtpd's own replies that the servers give in the vendor's words (its size refusals, at MAIL
+#: `SIZE=` and after DATA); the transaction they end is aiosmtpd's and keeps nothing.
+AIOSMTPD_REPLIES = {
+    "552 Error: Too much mail data": replies.MESSAGE_TOO_BIG.line,
+    "552 Error: message size exceeds fixed maximum message size": replies.MESSAGE_TOO_BIG.line,
+}
+#: EHLO keywords in the order announced; aiosmtpd implements PIPELINING (it reads commands in
+#: turn from one stream) and its replies carry enhanced codes, but it announces neither.
+KEYWORD_ORDER = ("PIPELINING", "SIZE", "8BITMIME", "SMTPUTF8", "STARTTLS", "AUTH",
+                 "ENHANCEDSTATUSCODES", "HELP")
+
+
+def ehlo_keywords(lines: list[str]) -> list[str]:
+    """aiosmtpd's EHLO reply lines with PIPELINING and ENHANCEDSTATUSCODES added, in
+    `KEYWORD_ORDER`; a refusal (no 250) is left as it is."""
+    if not lines or not lines[0].startswith("250"):
+        return lines
+    greeting, keywords = lines[0][4:], [line[4:] for line in lines[1:]]
+    keywords += [extra for extra in ("PIPELINING", "ENHANCEDSTATUSCODES") if extra not in keywords]
+    keywords.sort(key=lambda keyword: _rank(keyword.split(" ")[0].upper()))
+    every = [greeting, *keywords]
+    return [f"250-{text}" for text in every[:-1]] + [f"250 {every[-1]}"]
+
+
+def _rank(keyword: str) -> int:
+    return KEYWORD_ORDER.index(keyword) if keyword in KEYWORD_ORDER else len(KEYWORD_ORDER)
 
 
 def envelope_sender(address: str) -> str:
@@ -81,6 +111,7 @@ class ObservedSMTP(SMTP):
     _admitted = False
     _refused = False
     _written = ""  # the address of the MAIL or RCPT being handled, as RFC 5321 reads it
+    _ehlo: list[str] | None = None  # aiosmtpd's EHLO reply lines while `smtp_EHLO` collects them
 
     def close_connection(self) -> None:
         """Close the client connection (e.g. after a 421)."""
@@ -103,7 +134,21 @@ class ObservedSMTP(SMTP):
         before the server closed (after its `502 ... goodbye`), which cannot be written any more."""
         if self.transport is None or self.transport.is_closing():
             return
-        await super().push(status)
+        if self._ehlo is not None and isinstance(status, str):
+            self._ehlo.append(status)
+            return
+        await super().push(AIOSMTPD_REPLIES.get(status, status) if isinstance(status, str) else status)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        """aiosmtpd's EHLO, its reply lines collected and given with `ehlo_keywords`."""
+        self._ehlo = []
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            lines, self._ehlo = self._ehlo, None
+        for line in ehlo_keywords(lines):
+            await self.push(line)
 
     @syntax("STARTTLS", when="tls_context")
     async def smtp_STARTTLS(self, arg: str) -> None:
