@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import socket
 import ssl
+import warnings
 from dataclasses import replace
 from typing import BinaryIO
 
 import pytest
+import trustme
+from cryptography import x509
 
 from fixtures.harness import SandboxFacade
 from simulator.sandbox import SandboxSettings
 from simulator.transport.server import SmtpServer
+from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls
 
 SECOND_TENANT = "second-tenant@tenant-two.test"
 
@@ -42,14 +46,19 @@ def command(raw: socket.socket, reader: BinaryIO, line: bytes) -> bytes:
     return read_reply(reader)
 
 
+def plain_part(raw: socket.socket) -> None:
+    """Banner, EHLO and STARTTLS in clear: the socket is ready for the handshake."""
+    reader = raw.makefile("rb")
+    assert read_reply(reader).startswith(b"220")
+    assert command(raw, reader, b"EHLO gateway.test").startswith(b"250")
+    assert command(raw, reader, b"STARTTLS").startswith(b"220")
+
+
 def starttls_by_name(server: SmtpServer, name: str, context: ssl.SSLContext) -> str:
     """EHLO, STARTTLS and EHLO again with `server`, verifying its certificate by `name`; the
     EHLO reply's last line over TLS."""
     with socket.create_connection((server.host, server.port), timeout=10) as raw:
-        reader = raw.makefile("rb")
-        assert read_reply(reader).startswith(b"220")
-        assert command(raw, reader, b"EHLO gateway.test").startswith(b"250")
-        assert command(raw, reader, b"STARTTLS").startswith(b"220")
+        plain_part(raw)
         with context.wrap_socket(raw, server_hostname=name) as tls:
             tls_reader = tls.makefile("rb")
             reply = command(tls, tls_reader, b"EHLO gateway.test")
@@ -92,3 +101,45 @@ def test_an_unrelated_name_fails_verification(
     server = getattr(tdc_sandbox.sandbox, endpoint)
     with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
         starttls_by_name(server, "unrelated.example.org", strict(tdc_client_tls))
+
+
+def any_certificate() -> ssl.SSLContext:
+    """A client that takes whatever certificate (and TLS version) it is shown: to read the names."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with warnings.catch_warnings():  # TLS 1.1 for the tls1.1-only fault
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def presented_names(server: SmtpServer) -> set[str]:
+    """The DNS names on the certificate `server` presents after STARTTLS."""
+    with socket.create_connection((server.host, server.port), timeout=10) as raw:
+        plain_part(raw)
+        with any_certificate().wrap_socket(raw) as tls:
+            der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    names = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    return set(names.get_values_for_type(x509.DNSName))
+
+
+@pytest.mark.parametrize("fault", ["untrusted-cert", "expired-cert", "tls1.1-only"])
+def test_tls_fault_certificates_carry_the_same_names(tdc_sandbox: SandboxFacade, fault: str) -> None:
+    """The fault is what it says (old TLS, expired, unknown CA), not also a wrong name."""
+    tdc_sandbox.set_faults("threat_defense", fault)
+    names = presented_names(tdc_sandbox.sandbox.threat_defense_server)
+    assert {"intake.threatdefense.test", "tenant-two.test", "localhost"} <= names
+
+
+def test_wrong_host_cert_names_only_the_wrong_host(tdc_sandbox: SandboxFacade) -> None:
+    tdc_sandbox.set_faults("mailbox", "wrong-host-cert")
+    assert presented_names(tdc_sandbox.sandbox.mailbox_server) == {WRONG_HOST_NAME}
+
+
+def test_a_certificate_lists_each_name_once() -> None:
+    tls = SandboxTls.issue(trustme.CA(), "localhost", "127.0.0.1", "::1", "127.0.0.1", "LOCALHOST")
+    assert tls.names == ("localhost", "127.0.0.1", "::1")
+    assert tls.naming("esa1.sandbox.test", "127.0.0.1").names == (*tls.names, "esa1.sandbox.test")
