@@ -12,6 +12,7 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from simulator.core import replies
+from simulator.core.mail.journal_check import RULES
 
 
 def endpoint(sandbox: SandboxFacade) -> tuple[str, int]:
@@ -87,5 +88,8 @@ def test_a_non_journal_is_stored_with_the_rules_it_breaks(
     summary = json.loads((folder / "1.json").read_text())
     assert summary["check"] == "invalid"
     assert "wrapper.journal-marker" in summary["broken_rules"]
+    assert {"rule": "wrapper.journal-marker", "description": RULES["wrapper.journal-marker"]} in (
+        summary["broken_rules_described"])
+    assert [each["rule"] for each in summary["broken_rules_described"]] == summary["broken_rules"]
     assert summary["tls_protocol"] in {"TLSv1.2", "TLSv1.3"}
     assert summary["rcpt_tos"] == [intake(tdc_sandbox)] and not record.valid

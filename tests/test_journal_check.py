@@ -12,7 +12,7 @@ from email import message_from_bytes
 import pytest
 
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
-from simulator.core.mail.journal_check import RULES, check_journal
+from simulator.core.mail.journal_check import RULES, check_journal, described, report_fields
 
 SYSTEM = "tdc-journal@esa1.sandbox.test"
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
@@ -214,3 +214,23 @@ def test_check_never_raises_on_a_damaged_journal() -> None:
         else:
             assert set(result) <= set(RULES)
     assert failures == [], f"{len(failures)} damaged journals raised, e.g. {failures[:3]}"
+
+
+@pytest.mark.parametrize("spelling", [b"Message-Id", b"MESSAGE-ID", b"message-id"])
+def test_report_field_names_are_matched_in_any_case(spelling: bytes) -> None:
+    """Another product may write `Message-Id:` in the report part: the same field, still valid."""
+    raw = edit(REPORT, rb"Message-ID: <q3", spelling + b": <q3")(journal())
+    assert check(raw) == []
+    assert report_fields(raw)["Message-ID"] == ["<q3-report@sender.test>"]
+
+
+def test_sender_and_to_are_matched_in_any_case_too() -> None:
+    raw = edit(REPORT, rb"Sender: ", b"SENDER: ")(edit(REPORT, rb"\nTo: ", b"\nto: ", count=2)(journal()))
+    assert check(raw) == []
+    assert report_fields(raw)["To"] == ["bob@example.com", "carol@example.com"]
+
+
+def test_a_broken_rule_is_described_by_what_it_requires() -> None:
+    rules = broken("wrapper.from")
+    assert described(rules) == [{"rule": "wrapper.from", "description": RULES["wrapper.from"]}]
+    assert "envelope sender" in described(rules)[0]["description"]

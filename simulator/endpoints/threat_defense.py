@@ -3,7 +3,8 @@
 Design rule: the same aiosmtpd listener as the gateway's, with a handler that requires STARTTLS
 (`530 5.7.0` before it), takes only its tenants' intake addresses (`550 5.1.1`), answers
 `421 4.7.0` after the 10th message of a connection, and stores every journal exactly as received
-with a JSON record beside it: envelope, TLS, connection, and the §3 conformance result.
+with a JSON record beside it: envelope, TLS, connection, and the §3 conformance result (each broken
+rule with its description).
 Scripted faults (§8.7) answer first, before any of that. A journal is stored whole or not at all:
 storage trouble removes what was written, gives its number back and answers `452 4.3.1` (§8.9).
 """
@@ -21,7 +22,7 @@ from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
 from simulator.core.mail.body import Body, InMemoryBody
-from simulator.core.mail.journal_check import check_journal
+from simulator.core.mail.journal_check import check_journal, described
 from simulator.core.mail.td_analysis import Remediate, analyse
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointConnection, EndpointHandler
@@ -63,6 +64,7 @@ class JournalRecord:
         del fields["body"]
         fields["rcpt_tos"] = list(self.rcpt_tos)
         fields["broken_rules"] = list(self.broken_rules)
+        fields["broken_rules_described"] = described(self.broken_rules)
         fields["check"] = "valid" if self.valid else "invalid"
         fields["size"] = self.body.size
         return fields

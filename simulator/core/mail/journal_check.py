@@ -2,7 +2,9 @@
 
 Design rule: pure and independent of `journal.build_journal` except for `split_parts`, so that a
 vendor's gateway pointed at the mock endpoint gets a fair conformance report. Rule names are stable
-strings; an empty list means the journal is valid.
+strings; an empty list means the journal is valid; `described` gives each with what it requires, so
+a report explains itself. Report field names are matched case-insensitively (`Message-Id:` written
+by another product is the same field) and handed out under their names in §3 (`REPORT_FIELDS`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ RULES: dict[str, str] = {
     "original.rfc822": "part 2 is message/rfc822",
     "original.remote-ip": "the original carries X-IronPort-RemoteIP:",
 }
+
+
+#: The report part's fields that §3 names, as `report_fields` spells them whatever case was written.
+REPORT_FIELDS = ("Sender", "Subject", "Message-ID", "To")
+_CANONICAL = {name.lower(): name for name in REPORT_FIELDS}
+
+
+def described(rules: Sequence[str]) -> list[dict[str, str]]:
+    """Each broken rule with what it requires (`RULES`), for a conformance report."""
+    return [{"rule": rule, "description": RULES.get(rule, "")} for rule in rules]
 
 
 def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
@@ -66,12 +78,14 @@ def _report_fields(part: bytes) -> dict[str, list[str]]:
     for line in body.splitlines():
         name, sep, value = line.partition(":")
         if sep:
-            fields.setdefault(name.strip(), []).append(value.strip())
+            name = name.strip()
+            fields.setdefault(_CANONICAL.get(name.lower(), name), []).append(value.strip())
     return fields
 
 
 def report_fields(raw: bytes) -> dict[str, list[str]]:
-    """The report part's fields of a journal (`To` lists the envelope recipients); {} if none."""
+    """The report part's fields of a journal (`To` lists the envelope recipients); {} if none.
+    The §3 fields are keyed as `REPORT_FIELDS` spells them, in whatever case they were written."""
     parts = split_parts(raw)
     return _report_fields(parts[0]) if parts else {}
 
