@@ -142,4 +142,7 @@ def test_wrong_host_cert_names_only_the_wrong_host(tdc_sandbox: SandboxFacade) -
 def test_a_certificate_lists_each_name_once() -> None:
     tls = SandboxTls.issue(trustme.CA(), "localhost", "127.0.0.1", "::1", "127.0.0.1", "LOCALHOST")
     assert tls.names == ("localhost", "127.0.0.1", "::1")
-    assert tls.naming("esa1.sandbox.test", "127.0.0.1").names == (*tls.names, "esa1.sandbox.test")
+    named = tls.naming("esa1.sandbox.test", "127.0.0.1")
+    assert named.names == (*tls.names, "esa1.sandbox.test")
+    assert tls.naming("ESA1.sandbox.test") is named  # minted once per set of names, then kept
+    assert tls.naming("::1") is tls

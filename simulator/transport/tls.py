@@ -44,6 +44,8 @@ class SandboxTls:
     client: ssl.SSLContext
     ca: trustme.CA | None = field(default=None, compare=False, repr=False)  # to mint bad certificates
     names: tuple[str, ...] = ()
+    #: `naming`'s certificates, kept: sandboxes started with this TLS (a test session's) share them
+    _named: dict[tuple[str, ...], SandboxTls] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def issue(cls, ca: trustme.CA, *names: str) -> SandboxTls:
@@ -54,11 +56,15 @@ class SandboxTls:
 
     def naming(self, *names: str) -> SandboxTls:
         """This TLS with a server certificate from the same CA naming `names` too (a server's own
-        names: its banner host, the domains it is the MX of); without the CA, this TLS unchanged."""
-        if self.ca is None:
-            return self
+        names: its banner host, the domains it is the MX of); without the CA, this TLS unchanged.
+        Minted once per set of names (a few ms) and kept."""
         every = distinct((*self.names, *names))
-        return replace(self, server=server_context(self.ca.issue_cert(*every)), names=every)
+        if self.ca is None or every == self.names:
+            return self
+        if every not in self._named:
+            leaf = self.ca.issue_cert(*every)
+            self._named[every] = replace(self, server=server_context(leaf), names=every, _named={})
+        return self._named[every]
 
 
 def distinct(names: tuple[str, ...]) -> tuple[str, ...]:
