@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.processes import SandboxProcess
+from simulator import __version__
+from simulator.cli.main import build_parser
+from simulator.cli.tables import policies_table
 
 START_TIMEOUT = 15.0
 FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0", "--admin-port", "0"]
@@ -96,6 +101,16 @@ def test_start_describe_and_stop_on_a_signal(tmp_path: Path, signum: signal.Sign
     assert "Traceback" not in sandbox.stderr()
     assert not sandbox.state_file.exists()
     assert "stopped" in sandbox.stdout()
+    assert_aligned(sandbox.stdout())
+
+
+def assert_aligned(printed: str) -> None:
+    """The start-up banner's values all start in one column, two spaces after the longest label."""
+    rows = [line for line in printed.splitlines() if line.startswith("  ")]
+    starts = {re.search(r"\S {2,}\S", line).end() - 1 for line in rows}  # type: ignore[union-attr]
+    assert len(rows) >= 9 and len(starts) == 1, "\n".join(rows)
+    labels = {line[:min(starts)].strip() for line in rows}
+    assert {"Threat Defense Connector", "local domains", "CA certificate", "admin API"} <= labels
 
 
 @pytest.mark.bad_input
@@ -138,3 +153,40 @@ def test_tracking_an_unknown_or_bad_mid_is_one_line(tmp_path: Path, mid: str, ex
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert expected in line
+
+
+def test_version_is_the_packages(tmp_path: Path) -> None:
+    result = tdcsim("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"tdcsim {__version__}\n", "")
+    assert __version__ == importlib.metadata.version("tdc-simulator")
+
+
+def command_groups() -> list[tuple[str, ...]]:
+    """`()` (tdcsim itself) and every command that has sub-commands, with their names."""
+    groups: list[tuple[str, ...]] = [()]
+    for action in build_parser()._subparsers._group_actions:  # type: ignore[union-attr]
+        groups += [(name,) for name, parser in action.choices.items() if parser._subparsers is not None]
+    return groups
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("group", command_groups(), ids=lambda group: " ".join(("tdcsim", *group)))
+def test_a_command_group_alone_is_one_line_naming_its_commands(tmp_path: Path, group: tuple[str, ...]
+                                                               ) -> None:
+    parser = build_parser()
+    for name in group:
+        parser = parser._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
+    names = list(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    result = tdcsim(*group, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "_command" not in line and "required" not in line
+    assert f"a command is needed: {', '.join(names)}" in line
+
+
+def test_policy_list_shows_long_cells_whole() -> None:
+    recipients = [f"someone-with-a-long-name-{n}@a-rather-long-subdomain.example.com" for n in range(12)]
+    intake = "tenant-" + "x" * 80 + "@intake.threatdefense.test"
+    policy = {"name": "P" * 60, "recipients": recipients, "tdc": "custom", "tdc_intake": intake}
+    table = policies_table({"machines": {"esa1": {"level": "cluster", "policies": [policy]}}})
+    assert ", ".join(recipients) in table and intake in table and "P" * 60 in table

@@ -13,9 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from simulator import __version__
 from simulator.cli import admin
 from simulator.cli.monitor import add_monitor_commands
-from simulator.cli.parsing import OneLineParser, with_data_dir
+from simulator.cli.parsing import OneLineParser, check_complete, sub_commands, with_data_dir
 from simulator.core.errors import UnknownMessage
 from simulator.core.reports.tracking import render
 from simulator.defaults import DEFAULT_PORTS, mail_log_path
@@ -54,7 +55,8 @@ def _mid(text: str) -> int:
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="tdcsim", description=__doc__.splitlines()[0] if __doc__ else "")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    parser.add_argument("--version", action="version", version=f"tdcsim {__version__}")
+    commands = sub_commands(parser, "command")
     _add_sandbox(commands)
     tracking = commands.add_parser(
         "tracking", help="one message's history from a machine's mail log",
@@ -118,6 +120,7 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    check_complete(arguments)
     if arguments.command == "tracking":
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
     if arguments.command != "sandbox":

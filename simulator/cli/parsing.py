@@ -1,7 +1,8 @@
 """The command line's parser pieces: one-line usage errors, argument types and common options.
 
-Design rule: a usage error is one line and exit status 2 (`OneLineParser`); every operator command
-takes `--data-dir` to find its sandbox, and a level is checked before anything is sent.
+Design rule: a usage error is one line and exit status 2 (`OneLineParser`), a missing sub-command
+too, naming the sub-commands (`sub_commands`, `check_complete`); every operator command takes
+`--data-dir` to find its sandbox, and a level is checked before anything is sent.
 """
 
 from __future__ import annotations
@@ -60,8 +61,21 @@ def with_data_dir(parser: argparse.ArgumentParser, meaning: str) -> None:
 
 def group(commands: Commands, name: str, help: str) -> Commands:
     """A command with sub-commands (`tdc enable`, `routes add`, ...)."""
-    parser = commands.add_parser(name, help=help, description=help)
-    return parser.add_subparsers(dest=f"{name}_command", required=True, parser_class=OneLineParser)
+    return sub_commands(commands.add_parser(name, help=help, description=help), f"{name}_command")
+
+
+def sub_commands(parser: OneLineParser, dest: str) -> Commands:
+    """`parser`'s sub-commands; the deepest parser reached is remembered for `check_complete`."""
+    commands = parser.add_subparsers(dest=dest, parser_class=OneLineParser, metavar="COMMAND")
+    parser.set_defaults(incomplete=(parser, commands))
+    return commands
+
+
+def check_complete(arguments: argparse.Namespace) -> None:
+    """A command group given without its sub-command: one line naming them, exit 2."""
+    parser, commands = arguments.incomplete
+    if getattr(arguments, commands.dest) is None:
+        parser.error(f"a command is needed: {', '.join(commands.choices or ())}")
 
 
 def with_level(parser: OneLineParser) -> OneLineParser:

@@ -47,28 +47,27 @@ def failed(reason: str, status: int) -> int:
 
 
 def summary(description: dict[str, object]) -> str:
-    """The short text printed once the sandbox listens."""
-    machines = description["machines"]
-    assert isinstance(machines, dict)
-    lines = ["tdc-simulator sandbox is running"]
+    """The short text printed once the sandbox listens: labels and values in two aligned columns."""
+    machines, td = description["machines"], description["threat_defense"]
+    mailbox, admin = description["mailbox"], description["admin"]
+    assert isinstance(machines, dict) and isinstance(td, dict)
+    assert isinstance(mailbox, dict) and isinstance(admin, dict)
+    rows: list[tuple[str, str]] = []
     for name, machine in machines.items():
         inbound, relay = machine["inbound"], machine["relay"]
-        lines.append(f"  {name} public listener (incoming)  {inbound['host']}:{inbound['port']}")
-        lines.append(f"  {name} private listener (relay)    {relay['host']}:{relay['port']}")
-        lines.append(f"  {name} mail log                    {machine['mail_log']}")
-    td, mailbox, admin = description["threat_defense"], description["mailbox"], description["admin"]
-    assert isinstance(td, dict) and isinstance(mailbox, dict) and isinstance(admin, dict)
+        rows += [(f"{name} public listener (incoming)", f"{inbound['host']}:{inbound['port']}"),
+                 (f"{name} private listener (relay)", f"{relay['host']}:{relay['port']}"),
+                 (f"{name} mail log", str(machine["mail_log"]))]
     state = "enabled" if description["tdc_enabled"] else "disabled"
-    lines += [
-        f"  Threat Defense endpoint             {td['host']}:{td['port']}",
-        f"  mailbox host                        {mailbox['host']}:{mailbox['port']}",
-        f"  admin API                           {admin['url']} (bearer token in sandbox.json)",
-        f"  Threat Defense Connector {state}; intake address {description['intake_address']}",
-        f"  local domains: {', '.join(description['local_domains'])}",  # type: ignore[arg-type]
-        f"  CA certificate: {description['ca_cert']}",
-        "Press Ctrl+C to stop.",
-    ]
-    return "\n".join(lines)
+    rows += [("Threat Defense endpoint", f"{td['host']}:{td['port']}"),
+             ("mailbox host", f"{mailbox['host']}:{mailbox['port']}"),
+             ("admin API", f"{admin['url']} (bearer token in sandbox.json)"),
+             ("Threat Defense Connector", f"{state}; intake address {description['intake_address']}"),
+             ("local domains", ", ".join(description["local_domains"])),  # type: ignore[arg-type]
+             ("CA certificate", str(description["ca_cert"]))]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    return "\n".join(["tdc-simulator sandbox is running", *lines, "Press Ctrl+C to stop."])
 
 
 async def run_sandbox(settings: SandboxSettings) -> None:
