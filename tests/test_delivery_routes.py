@@ -19,6 +19,7 @@ from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
 from simulator.core.reports.status import DestinationStatus
+from simulator.core.reports.tracking import track
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, IDLE_RELEASE, Destination
 
 HOST = "127.0.0.1"
@@ -108,8 +109,8 @@ def test_a_dead_first_host_hands_the_connection_to_the_next(
     tdc_sandbox.settle()
     assert len(tdc_sandbox.mailbox()) == 1
     lines = [line.text for line in tdc_sandbox.mail_log.lines()]
-    handover = re.compile(rf"DCID (\d+) connection to {HOST} port {dead} failed: Connection failed "
-                          r"\(.*\); trying the next host")
+    handover = re.compile(rf"DCID (\d+) connection to {HOST} port {dead} failed: Connection refused; "
+                          r"trying the next host")
     failed = [(i, match[1]) for i, text in enumerate(lines) if (match := handover.fullmatch(text))]
     assert len(failed) == 1
     (at, dcid), = failed
@@ -142,7 +143,7 @@ def test_a_tls_failure_hands_the_copy_to_the_next_host(
     tdc_sandbox.settle()
     intake = tdc_sandbox.config.connector.intake_address
     assert tdc_sandbox.journals() == [] and len(tdc_sandbox.mailbox(intake)) == 1
-    assert texts(tdc_sandbox, rf"port {td} failed: TLS Error \(STARTTLS not offered\); trying the next host")
+    assert texts(tdc_sandbox, rf"port {td} failed: TLS failed: STARTTLS not offered; trying the next host")
     assert not texts(tdc_sandbox, r"^TDC: .*delivery failed")
     assert counters(status(tdc_sandbox, TDC_QUEUE)) == (0, 0, 1, 0, 0)
 
@@ -154,7 +155,7 @@ def test_when_every_host_fails_the_batch_is_retried_and_the_destination_is_down(
     mid = send_one(tdc_sandbox, tdc_messages)
     tdc_sandbox.settle()
     assert len(texts(tdc_sandbox, r"trying the next host")) == 1, "the last host's failure is the batch's"
-    assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID \[0\] - 4\.0\.0 - Connection failed$")
+    assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID 0 - 4\.4\.0 - Connection refused$")
     row = status(tdc_sandbox, LOCAL)
     assert counters(row) == (1, 0, 0, 1, 0) and row.down
     assert row.last_attempt == tdc_sandbox.clock.now()
@@ -170,7 +171,7 @@ def test_no_route_is_a_soft_failure_that_marks_no_host_down(
     tdc_sandbox.reconfigure(lambda config: dataclasses.replace(config, dns_zone=()))
     mid = send_one(tdc_sandbox, tdc_messages)
     tdc_sandbox.settle()
-    assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID \[0\] - 4\.4\.0 - No route for {LOCAL}$")
+    assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID 0 - 4\.4\.0 - No route for {LOCAL}$")
     row = status(tdc_sandbox, LOCAL)
     assert counters(row) == (1, 0, 0, 1, 0) and not row.down and row.last_attempt is None
 
@@ -309,3 +310,67 @@ def test_an_empty_queue_naps_until_it_may_be_released() -> None:
     assert queue.is_released(now + IDLE_RELEASE)
     queue.in_flight = 1
     assert not queue.is_released(now + IDLE_RELEASE), "a batch in flight keeps it"
+
+
+# --- outbound failures in the vendor's words ----------------------------------------------------------
+
+PYTHON_TEXT = r"Errno|_ssl\.c|\[SSL|Traceback|Error connecting|Connect call failed"
+
+
+def dcid_lines(sandbox: SandboxFacade, dcid: str) -> list[str]:
+    return [text for text in (line.text for line in sandbox.mail_log.lines())
+            if re.search(rf"\bDCID {dcid}\b", text)]
+
+
+def test_a_refused_connection_has_its_new_smtp_dcid_line_and_the_vendors_delayed_line(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    dead = dead_port()
+    use_routes(tdc_sandbox, route(LOCAL, dead))
+    mid = send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    (delayed,) = texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} ")
+    dcid = delayed.split()[2]
+    assert dcid_lines(tdc_sandbox, dcid) == [
+        f"New SMTP DCID {dcid} interface {HOST} address {HOST} port {dead}",
+        f"Delayed: DCID {dcid} MID {mid} to RID 0 - 4.4.0 - Connection refused",
+        f"DCID {dcid} close"]
+    assert texts(tdc_sandbox, PYTHON_TEXT) == []
+
+
+def test_a_copy_failing_certificate_verification_is_logged_without_python_text(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    td = tdc_sandbox.sandbox.threat_defense_server.port
+    tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
+    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    (failed,) = texts(tdc_sandbox, r"^DCID \d+ TLS failed")
+    dcid = failed.split()[1]
+    lines = dcid_lines(tdc_sandbox, dcid)
+    assert lines == [f"New SMTP DCID {dcid} interface {HOST} address {HOST} port {td}",
+                     f"DCID {dcid} TLS failed: certificate verification failed", f"DCID {dcid} close"]
+    assert len(texts(tdc_sandbox, r"^TDC: Message \d+ delivery failed to Cisco Secure Email Threat "
+                                  r"Defense: TLS Error\.$")) == 1, "the seed's line, as it was"
+    assert texts(tdc_sandbox, PYTHON_TEXT) == []
+
+
+def test_smtp_refusals_carry_the_reply_in_the_vendors_form(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    tdc_sandbox.set_faults("mailbox", "reply:RCPT=451")
+    delayed = send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    tdc_sandbox.set_faults("mailbox", "reply:RCPT=550")
+    bounced = send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.settle()
+    reply = r"\['[245]\.\d\.\d+ [^']*'\]"
+    assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {delayed} to RID 0 - 4\.0\.0 - Unknown address "
+                              rf"error \('451', {reply}\) \[\]$")
+    assert texts(tdc_sandbox, rf"^Bounced: DCID \d+ MID {bounced} to RID 0 - 5\.1\.0 - Unknown address "
+                              rf"error \('550', {reply}\) \[\]$")
+    events = [re.sub(r"^.*?\(GMT \+00:00\) ", "", event)
+              for event in track(tdc_sandbox.mail_log.lines(), bounced)]
+    assert [event for event in events if re.fullmatch(
+        rf"\(DCID \d+\) Bounced delivery of message {bounced} to \S+@\S+: 5\.1\.0 - "
+        rf"Unknown address error \('550', {reply}\) \[\]\.?", event)], events

@@ -77,7 +77,7 @@ def test_a_next_hop_without_smtputf8_hard_bounces_it_at_once_with_5_6_7(
     store = plain_route
     code, _ = send_utf8(tdc_sandbox.listener_address("inbound"), "alice@outside.test", "zoë@example.com")
     assert code == 250
-    tdc_sandbox.mail_log.wait_for(r"Bounced: DCID \d+ MID \d+ to RID \[0\] - 5\.6\.7 - The next hop "
+    tdc_sandbox.mail_log.wait_for(r"Bounced: DCID \d+ MID \d+ to RID 0 - 5\.6\.7 - The next hop "
                                   r"does not offer SMTPUTF8")
     tdc_sandbox.settle()
     assert tdc_sandbox.mail_log.matching(r"Delayed:|Connection failed") == []

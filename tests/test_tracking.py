@@ -133,7 +133,7 @@ def test_the_seed_example_word_for_word() -> None:
            *delivered(0, 3, "[0]", "/dev/null")]
     log.insert(log.index("MID 3 RID [0] Response '/dev/null'"), "Incoming connection (ICID 3) lost.")
     log += ["New SMTP DCID 1 interface 127.0.0.1 address 127.0.0.1 port 2526",
-            "DCID 1 TLS failed: certificate verify failed",
+            "DCID 1 TLS failed: certificate verification failed",
             f"TDC: Message 4 delivery failed to {TD}: TLS Error.", "DCID 1 close"]
     tracked = history(log, 3)
     assert [line for line in tracked if line in SEED] == SEED
@@ -217,6 +217,19 @@ def test_delays_bounces_and_the_dsn_name_their_recipients() -> None:
         "Message 13 was generated based on MID 12 by bounce profile 'Default'.",
     ]
     assert events(log, 13)[-1] == "(DCID 3) Delivery started for message 13 to sender@outside.test."
+
+
+def test_the_vendors_delayed_and_bounced_forms_name_their_recipients() -> None:
+    log = [*arrival(12, 7, "gone@example.com", "also@example.com"), "MID 12 queued for delivery",
+           "Delayed: DCID 1 MID 12 to RID 1 - 4.0.0 - Unknown address error ('451', ['4.3.0 Try later']) []",
+           "Bounced: DCID 2 MID 12 to RID 0 - 5.1.0 - Unknown address error "
+           "('550', ['5.1.1 <gone@example.com>... User unknown']) []"]
+    assert events(log, 12)[-2:] == [
+        "(DCID 1) Delayed delivery of message 12 to also@example.com: 4.0.0 - Unknown address error "
+        "('451', ['4.3.0 Try later']) [].",
+        "(DCID 2) Bounced delivery of message 12 to gone@example.com: 5.1.0 - Unknown address error "
+        "('550', ['5.1.1 <gone@example.com>... User unknown']) [].",
+    ]
 
 
 def test_an_unknown_mid_is_a_clear_error() -> None:

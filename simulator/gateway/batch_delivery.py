@@ -123,6 +123,7 @@ class BatchDelivery:
         try:
             await stack.enter_async_context(session)
         except DeliveryError:
+            self._log.connected(dcid, session, hop)  # every DCID's line, before its failure's
             batch.tally.unreachable(self._clock.now())
             raise
         batch.tally.connected(self._clock.now())

@@ -2,7 +2,11 @@
 
 Design rule: wording lives here; decisions, and the entries' moves through the lifecycle, in
 `batch_delivery.py`: each method is handed the entry in the state it describes. A copy's events get
-the connector's `TDC:` lines; an original's get the gateway's `Delayed:` / `Bounced:` lines.
+the connector's `TDC:` lines (the seed's form, unchanged); an original's get the gateway's `Delayed:` /
+`Bounced:` lines in the vendor's documented form: an SMTP reply as `Unknown address error ('550',
+['5.1.1 ...']) []` (class 5.1.0 bounced, 4.0.0 delayed), a connection failure as `4.4.0 - Connection
+refused` (or timed out, or error). Every DCID gets its `New SMTP DCID` line, a failed connection too.
+No Python exception text reaches these lines (`outbound.py` words failures).
 """
 
 from __future__ import annotations
@@ -16,11 +20,35 @@ from simulator.core.mail import connector
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.reports.logformat import format_timestamp
 from simulator.gateway.maillog import MailLog
-from simulator.gateway.outbound import OutboundSession
+from simulator.gateway.outbound import CONNECTION_FAILED, OutboundSession
 
 
 def rid_list(entry: QueueEntry) -> str:
     return "[" + ", ".join(str(rid) for rid in entry.rids) + "]"
+
+
+def failure_rids(entry: QueueEntry) -> str:
+    """`0` for one recipient, as the vendor's `Delayed:` / `Bounced:` lines; `[0, 1]` for several."""
+    return str(entry.rids[0]) if len(entry.rids) == 1 else rid_list(entry)
+
+
+def failure_text(error: DeliveryError, kind: str) -> str:
+    """`5.1.0 - Unknown address error ('550', ['5.1.1 ...']) []`, `4.4.0 - Connection refused`, ..."""
+    if error.code is not None and error.reason.startswith(f"{error.code} "):  # the next hop's reply
+        reply = error.reason.removeprefix(str(error.code)).strip()
+        status = "5.1.0" if kind == "Bounced" else "4.0.0"
+        return f"{status} - Unknown address error ({str(error.code)!r}, {reply.splitlines()!r}) []"
+    if error.reason == CONNECTION_FAILED:
+        return f"{error.enhanced or '4.4.0'} - {error.detail or 'Connection error'}"
+    default = "4.0.0" if kind == "Delayed" else "5.0.0"
+    return f"{error.enhanced or default} - {error.reason}"
+
+
+def attempt_failure(error: DeliveryError) -> str:
+    """How one host failed the connection, for the `trying the next host` line."""
+    if isinstance(error, TlsDeliveryError):
+        return f"TLS failed: {error.detail}"
+    return error.detail if error.reason == CONNECTION_FAILED and error.detail else error.reason
 
 
 def describe(bug: BaseException) -> str:
@@ -64,8 +92,8 @@ class DeliveryLog:
 
     def next_host(self, dcid: int, hop: NextHop, error: DeliveryError) -> None:
         """One of a route's hosts failed the connection; the next one is tried."""
-        self._log.info(f"DCID {dcid} connection to {hop.host} port {hop.port} failed: {error}; "
-                       "trying the next host")
+        self._log.info(f"DCID {dcid} connection to {hop.host} port {hop.port} failed: "
+                       f"{attempt_failure(error)}; trying the next host")
 
     def _failure(self, dcid: int, entry: QueueEntry, error: DeliveryError, kind: str) -> None:
         if isinstance(error, TlsDeliveryError):
@@ -73,9 +101,8 @@ class DeliveryLog:
         if entry.is_copy:
             self._log.info(connector.failed_line(entry.mid, error.reason))
             return
-        default = "4.0.0" if kind == "Delayed" else "5.0.0"
-        self._log.info(f"{kind}: DCID {dcid} MID {entry.mid} to RID {rid_list(entry)} - "
-                       f"{error.enhanced or default} - {error.reason}")
+        self._log.info(f"{kind}: DCID {dcid} MID {entry.mid} to RID {failure_rids(entry)} - "
+                       f"{failure_text(error, kind)}")
 
     def delayed(self, dcid: int, entry: QueueEntry, error: DeliveryError) -> None:
         self._failure(dcid, entry, error, "Delayed")

@@ -6,10 +6,16 @@ STARTTLS is *required* (`start_tls=True`) where asked: aiosmtplib's opportunisti
 falls back to plaintext, which the connector must never do. A non-ASCII envelope goes with SMTPUTF8
 when the next hop offers it; when it does not, or an address cannot be written on a command line at
 all, the failure is permanent (`5.6.7`, `5.1.3`): never a network fault retried for 72 hours.
+A failure's `detail` is worded for the mail log in the vendor's terms ("Connection refused",
+"certificate verification failed"); the Python exception behind it goes to this module's debug
+logger only, never to the mail log.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,6 +33,9 @@ from simulator.core.errors import (
 TIMEOUT_SECONDS = 30.0
 NO_SMTPUTF8 = "The next hop does not offer SMTPUTF8, which a non-ASCII address needs"
 UNWRITABLE_ADDRESS = "An address that cannot be written on an SMTP command line"
+CONNECTION_FAILED = "Connection failed"  # the reason, as the `TDC:` lines give it; `detail` says how
+NO_INTERFACE = "0.0.0.0"
+debug_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,47 @@ def _tls_cause(error: BaseException) -> BaseException | None:
     return None
 
 
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def tls_phrase(error: BaseException) -> str:
+    """A TLS failure as the mail log words it (the Python text goes to the debug log)."""
+    debug_log.debug("TLS failure: %r", error, exc_info=error)
+    if any(isinstance(cause, ssl.SSLCertVerificationError | ssl.CertificateError)
+           for cause in _causes(error)):
+        return "certificate verification failed"
+    if isinstance(error, ssl.SSLError):
+        return "handshake failed"
+    return "STARTTLS failed"
+
+
+def connection_phrase(error: BaseException) -> str:
+    """A connection failure as the vendor words it: refused, timed out, or a connection error."""
+    debug_log.debug("connection failure: %r", error, exc_info=error)
+    causes = _causes(error)
+    if any(isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED
+           for cause in causes):
+        return "Connection refused"
+    if any(isinstance(cause, TimeoutError | aiosmtplib.SMTPTimeoutError) for cause in causes):
+        return "Connection timed out"
+    if any(isinstance(cause, aiosmtplib.SMTPServerDisconnected) for cause in causes):
+        return "Connection closed by remote host"
+    return "Connection error"
+
+
 def classify(error: BaseException, recipient: str = "") -> DeliveryError:
     """Turn a client-side failure into a transient, TLS or permanent `DeliveryError`."""
     if isinstance(error, DeliveryError):
         return error
     tls = _tls_cause(error)
     if tls is not None:
-        return TlsDeliveryError("TLS Error", recipient=recipient, detail=str(tls))
+        return TlsDeliveryError("TLS Error", recipient=recipient, detail=tls_phrase(tls))
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         error = error.recipients[0]
     if isinstance(error, aiosmtplib.SMTPResponseException):
@@ -63,7 +106,19 @@ def classify(error: BaseException, recipient: str = "") -> DeliveryError:
         if not enhanced[:1].isdigit() or "." not in enhanced:
             enhanced = ""
         return kind(f"{error.code} {error.message}", error.code, enhanced, recipient)
-    return TransientDeliveryError("Connection failed", recipient=recipient, detail=str(error))
+    return TransientDeliveryError(CONNECTION_FAILED, enhanced="4.4.0", recipient=recipient,
+                                  detail=connection_phrase(error))
+
+
+def interface_towards(host: str, port: int) -> str:
+    """The local address the system would connect to `host` from (no packet is sent)."""
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.connect(where)
+            return str(probe.getsockname()[0])
+    except OSError:
+        return NO_INTERFACE
 
 
 class OutboundSession:
@@ -79,11 +134,20 @@ class OutboundSession:
             tls_context=tls_context, timeout=TIMEOUT_SECONDS,
         )
         self._require_tls = require_tls
+        self._hop = hop
         self.tls: TlsInfo | None = None
+        self.local_address = ""  # the interface the connection left from, known once it was tried
 
     async def __aenter__(self) -> OutboundSession:
         try:
             await self._client.connect()
+        except Exception as error:
+            self.local_address = interface_towards(self._hop.host, self._hop.port)
+            self._client.close()
+            raise classify(error) from error
+        sockname = self._client.get_transport_info("sockname")
+        self.local_address = str(sockname[0]) if sockname else NO_INTERFACE
+        try:
             await self._client.ehlo()
         except Exception as error:
             self._client.close()
@@ -102,7 +166,7 @@ class OutboundSession:
             await self._client.starttls()
         except Exception as error:
             self._client.close()
-            raise TlsDeliveryError("TLS Error", detail=str(_tls_cause(error) or error)) from error
+            raise TlsDeliveryError("TLS Error", detail=tls_phrase(_tls_cause(error) or error)) from error
         ssl_object = self._client.get_transport_info("ssl_object")
         if ssl_object is not None:
             cipher = ssl_object.cipher()
@@ -112,11 +176,6 @@ class OutboundSession:
         except Exception as error:
             self._client.close()
             raise classify(error) from error
-
-    @property
-    def local_address(self) -> str:
-        sockname = self._client.get_transport_info("sockname")
-        return str(sockname[0]) if sockname else ""
 
     def _mail_options(self, sender: str, recipients: tuple[str, ...]) -> list[str]:
         """SMTPUTF8 for a non-ASCII envelope; a permanent failure if the next hop lacks it."""

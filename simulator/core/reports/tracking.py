@@ -10,7 +10,8 @@ structural MIDs count, never one inside a subject, address or reply, so `MID 3` 
 Forms: `<d Mon YYYY HH:MM:SS> (GMT +00:00) <event>`, the day NOT padded (`7 Aug 2022`), as the seed's
 `<d Mon ...>` reads. BEHAVIOUR.md §7.3's events are word for word, one per recipient; `TDC:` and
 "connection lost" lines as logged; `Start`, `From:`, `To:`, `Delayed:`, `Bounced:` and "finished"
-lines in the gateway's tracking wording; any other line about the message as `Message <mid> <rest>.`.
+lines in the gateway's tracking wording (`Delayed:` / `Bounced:` name one RID as `to RID 0`, several as
+`to RID [0, 1]`); any other line about the message as `Message <mid> <rest>.`.
 A splinter keeps the original's RIDs (`core/mail/processing.py`), ICID and sender; a copy's only recipient is
 the intake address, a DSN's the bounced message's sender. A message's history shows its copies'
 `TDC:` lines; a RID the log never named reads `RID <n>`.
@@ -33,6 +34,7 @@ NAMED_MIDS = re.compile(r"(?:Start |Message (?:finished|aborted) |(?:Delivery st
 TDC_MID = re.compile(r"TDC: Message (\d+) ")
 LOST_ICID = re.compile(r"Incoming connection \(ICID (\d+)\) lost\.")
 RIDS = r"to RID \[(?P<rids>[\d, ]*)\]"
+FAILED_RIDS = r"to RID (?:\[(?P<rids>[\d, ]*)\]|(?P<rid>\d+))"  # the vendor's `to RID 0` for one
 #: What ties two messages together (a splinter, a DSN, a journal copy), and a message to its connection.
 TIES = re.compile(r"MID (\d+) (?:was split creating|was generated based on|DSN for) MID (\d+)|"
                   r"TDC: Message (\d+) created from message (\d+) ")
@@ -105,7 +107,7 @@ def _per_rid(template: str) -> Wording:
     def word(found: re.Match[str], facts: _Facts) -> list[str]:
         fields = found.groupdict()
         text = _unquote(fields.get("quoted") or "")
-        rids = [int(rid) for rid in fields["rids"].split(",") if rid.strip()]
+        rids = [int(rid) for rid in (fields["rids"] or fields.get("rid") or "").split(",") if rid.strip()]
         return [template.format(**fields, text=text, rcpt=facts.recipient(int(fields["mid"]), rid))
                 for rid in rids]
     return word
@@ -119,7 +121,7 @@ WORDINGS: tuple[tuple[re.Pattern[str], Wording], ...] = tuple((re.compile(p), w)
      _per_rid("(CID {dcid}) Delivery details: Message {mid} sent to {rcpt}")),
     (r"MID (?P<mid>\d+) RID \[(?P<rids>[\d, ]*)\] Response (?P<quoted>.*)",
      _per_rid('Message {mid} to {rcpt} received remote SMTP response "{text}"')),
-    (rf"(?P<kind>Delayed|Bounced): DCID (?P<dcid>\d+) MID (?P<mid>\d+) {RIDS} - (?P<status>\S+) - "
+    (rf"(?P<kind>Delayed|Bounced): DCID (?P<dcid>\d+) MID (?P<mid>\d+) {FAILED_RIDS} - (?P<status>\S+) - "
      r"(?P<reason>.*?)\.?",
      _per_rid("(DCID {dcid}) {kind} delivery of message {mid} to {rcpt}: {status} - {reason}.")),
     (r"(?P<line>(?:TDC: |Incoming connection \(ICID ).*)", _once("{line}")),
