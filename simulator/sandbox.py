@@ -30,6 +30,7 @@ from simulator.defaults import DEFAULT_INTAKE_ADDRESSES, DEFAULT_PORTS, ENDPOINT
 from simulator.endpoints.common import endpoint_server
 from simulator.endpoints.faults import Fault, FaultPlan
 from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
+from simulator.endpoints.refused import ENDPOINT_FOLDERS, RefusedAttempt, RefusedLog
 from simulator.endpoints.threat_defense import JournalStore, ThreatDefenseHandler
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.machine import GatewayMachine
@@ -102,9 +103,12 @@ class Sandbox:
         self.journals = JournalStore(data / "threat-defense" if data else None, kept)
         self.mailbox = MailboxStore(data / "mailbox" if data else None, clock, kept=kept)
         self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
+        self.refused_logs = {endpoint: RefusedLog(data / folder if data else None, clock, kept)
+                             for endpoint, folder in ENDPOINT_FOLDERS.items()}
         td_handler = ThreatDefenseHandler(
             self.journals, settings.intake_addresses, faults=self.threat_defense_faults,
-            remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None)
+            remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None,
+            refused=self.refused_logs["threat_defense"])
         tenant_domains = (domain_of(address) for address in settings.intake_addresses)
         self.threat_defense_server = endpoint_server(
             "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port,
@@ -112,8 +116,9 @@ class Sandbox:
             hostname=TD_HOSTNAME, require_starttls=False,
         )
         self.mailbox_server = endpoint_server(
-            "mailbox host", MailboxHandler(self.mailbox, self.mailbox_faults), settings.host,
-            settings.mailbox_port, tls.naming(*mailbox_names(settings)), hostname=MAILBOX_HOSTNAME,
+            "mailbox host", MailboxHandler(self.mailbox, self.mailbox_faults, self.refused_logs["mailbox"]),
+            settings.host, settings.mailbox_port, tls.naming(*mailbox_names(settings)),
+            hostname=MAILBOX_HOSTNAME,
         )
         self.machines: dict[str, GatewayMachine] = {}
         self.store: ConfigStore | None = None
@@ -220,6 +225,10 @@ class Sandbox:
 
     async def release(self, machine: str, mid: int) -> str:
         return await self.machines[machine].pipeline.release(mid)
+
+    def refused(self, endpoint: str) -> list[RefusedAttempt]:
+        """The refused attempts an endpoint keeps in memory (the latest), oldest first."""
+        return self.refused_logs[endpoint].snapshot()
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:
         return {"threat_defense": self.threat_defense_faults.faults, "mailbox": self.mailbox_faults.faults}

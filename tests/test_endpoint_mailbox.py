@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import smtplib
+from pathlib import Path
+
+import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
@@ -48,3 +52,27 @@ def test_every_address_has_a_folder_name_inside_the_root() -> None:
         name = folder_name(address)
         assert "/" not in name and "\\" not in name and not name.startswith(".")
         assert 0 < len(name.encode()) <= 255
+
+
+def test_the_mailbox_records_storage_trouble_and_dropped_connections(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, tmp_path: Path
+) -> None:
+    """§8.9: storage trouble (`452 4.3.1` at the end of data) and a scripted drop are refused attempts,
+    in memory and in `DATA/mailbox/refused.jsonl`."""
+    mailbox, server = tdc_sandbox.sandbox.mailbox, tdc_sandbox.sandbox.mailbox_server
+    (tmp_path / "not-a-dir").write_bytes(b"")
+    root, mailbox.root = mailbox.root, tmp_path / "not-a-dir" / "root"
+    mail = tdc_messages.message(to=("a@outside.test",))
+    with smtplib.SMTP(server.host, server.port, timeout=10) as client, pytest.raises(smtplib.SMTPDataError):
+        client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
+    mailbox.root = root
+    tdc_sandbox.set_faults("mailbox", "drop:MAIL")
+    with smtplib.SMTP(server.host, server.port, timeout=10) as client, \
+            pytest.raises(smtplib.SMTPServerDisconnected):
+        client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
+    attempts = tdc_sandbox.sandbox.refused_logs["mailbox"].records.wait_until(
+        lambda items: len(items) == 2, 10, "two refused attempts")
+    assert [(a.connection, a.command, a.reply) for a in attempts] == [
+        (1, "END", replies.STORAGE_TROUBLE.line), (2, "MAIL", "(connection dropped without a reply)")]
+    lines = (tdc_sandbox.data_dir / "mailbox" / "refused.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["reply"] for line in lines] == [a.reply for a in attempts]

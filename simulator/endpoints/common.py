@@ -6,6 +6,7 @@ connection gets the TLS context its plan asks for. A plan belongs to one endpoin
 Trouble storing a message is `452 4.3.1` (BEHAVIOUR.md §8.9: temporary, so the sender retries);
 any other exception is the named `451 4.3.0`, recorded in `failures` with its traceback, and its
 text never reaches the wire. The endpoints set no connection limits: the gateways are their clients.
+Every refusal (the endpoint's own, a fault's, a failed TLS handshake) is kept in `refused` (§8.9).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiosmtpd.smtp import Envelope, Session
 from simulator.core import replies
 from simulator.core.records import Records
 from simulator.endpoints.faults import Command, FaultPlan
+from simulator.endpoints.refused import DROPPED, TLS_FAILED, RefusedLog
 from simulator.transport.limits import ConnectionLimits
 from simulator.transport.server import SmtpServer
 from simulator.transport.smtp import ObservedSMTP
@@ -64,10 +66,17 @@ class EndpointConnection:
 class EndpointHandler:
     """Base of the mock endpoints' handlers: numbers connections, reads their TLS state, plays faults."""
 
-    def __init__(self, faults: FaultPlan | None = None) -> None:
+    def __init__(self, faults: FaultPlan | None = None, refused: RefusedLog | None = None) -> None:
         self._numbers = itertools.count(1)
         self.faults = faults if faults is not None else FaultPlan()
         self.failures: Records[EndpointFailure] = Records(FAILURES_KEPT)
+        self.refused = refused if refused is not None else RefusedLog()
+
+    def refuse(self, server: ObservedSMTP, command: str, reply: str) -> str:
+        """Record that `command` was refused with `reply` (a line, or what happened), and give it."""
+        connection: EndpointConnection | None = server.connection
+        self.refused.record(connection.number if connection else None, server.peer_ip, command, reply)
+        return reply
 
     def connection_limits(self) -> ConnectionLimits | None:
         """None: any number of gateway connections."""
@@ -78,23 +87,26 @@ class EndpointHandler:
         reply = replies.STORAGE_TROUBLE if isinstance(error, OSError) else replies.INTERNAL_ERROR
         return self.failed(server, error, reply)
 
-    def failed(self, server: ObservedSMTP, error: Exception, reply: replies.Reply) -> str:
+    def failed(self, server: ObservedSMTP, error: Exception, reply: replies.Reply, command: str = "") -> str:
         """Record that `error` made the endpoint answer `reply`, and give that reply's line."""
         connection: EndpointConnection | None = server.connection
         trace = "".join(traceback.format_exception(error))
         self.failures.append(EndpointFailure(connection.number if connection else None, reply.line,
                                              repr(error), trace))
         _log.warning("%s answered %s: %r", type(self).__name__, reply.line, error)
-        return reply.line
+        return self.refuse(server, command, reply.line)
 
     def connection_opened(self, server: ObservedSMTP) -> EndpointConnection:
+        connection = EndpointConnection(next(self._numbers))
         if self.faults.drops("CONNECT"):
             server.abort_connection()  # before aiosmtpd's banner task writes anything
-        return EndpointConnection(next(self._numbers))
+            self.refused.record(connection.number, server.peer_ip, "CONNECT", DROPPED)
+        return connection
 
     async def fault_reply(self, server: ObservedSMTP, command: Command) -> str | None:
         """The scripted answer to `command`, or None to go on; a fault may also delay or drop."""
         if self.faults.drops(command):
+            self.refuse(server, command, DROPPED)
             await server.drop()
         if delay := self.faults.delay(command):
             await asyncio.sleep(delay)
@@ -103,7 +115,7 @@ class EndpointHandler:
             return None
         if reply.code == 421:  # "closing transmission channel": do so once the reply is written
             server.loop.call_soon(server.close_connection)
-        return reply.line
+        return self.refuse(server, command, reply.line)
 
     def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
         """The endpoint's own refusal of MAIL, or None; subclasses decide."""
@@ -118,7 +130,9 @@ class EndpointHandler:
         mail_options: list[str],
     ) -> str:
         """A scripted fault first, then the endpoint's own rule, then accept the sender."""
-        refusal = await self.fault_reply(server, "MAIL") or self.refuse_sender(server, session)
+        refusal = await self.fault_reply(server, "MAIL")
+        if refusal is None and (own := self.refuse_sender(server, session)) is not None:
+            refusal = self.refuse(server, "MAIL", own)
         if refusal is not None:
             return refusal
         envelope.mail_from, envelope.mail_options = server.address_as_written(address), list(mail_options)
@@ -130,7 +144,9 @@ class EndpointHandler:
     ) -> str:
         """A scripted fault first, then the endpoint's own rule, then accept the recipient."""
         address = server.address_as_written(address)
-        refusal = await self.fault_reply(server, "RCPT") or self.refuse_recipient(address)
+        refusal = await self.fault_reply(server, "RCPT")
+        if refusal is None and (own := self.refuse_recipient(address)) is not None:
+            refusal = self.refuse(server, "RCPT", own)
         if refusal is not None:
             return refusal
         envelope.rcpt_tos.append(address)
@@ -141,7 +157,10 @@ class EndpointHandler:
         return await self.fault_reply(server, "DATA")
 
     def connection_closed(self, server: ObservedSMTP) -> None:
-        """Nothing to do: endpoints keep no per-connection state beyond the connection."""
+        """A STARTTLS whose handshake failed is a refused attempt; nothing else to do."""
+        if server.tls_failed:
+            reason = getattr(server.lost_with, "reason", None)
+            self.refuse(server, "STARTTLS", f"{TLS_FAILED}: {reason}" if reason else TLS_FAILED)
 
     @staticmethod
     def tls_of(session: Any) -> tuple[str, str]:

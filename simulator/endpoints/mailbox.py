@@ -28,6 +28,7 @@ from simulator.core.records import Records
 from simulator.endpoints.common import EndpointHandler
 from simulator.endpoints.faults import FaultPlan
 from simulator.endpoints.kept import HEAD_READ, kept
+from simulator.endpoints.refused import RefusedLog
 from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
@@ -159,8 +160,10 @@ class MailboxStore:
 class MailboxHandler(EndpointHandler):
     """aiosmtpd handler of the mock mailbox host."""
 
-    def __init__(self, store: MailboxStore, faults: FaultPlan | None = None) -> None:
-        super().__init__(faults)
+    def __init__(
+        self, store: MailboxStore, faults: FaultPlan | None = None, refused: RefusedLog | None = None,
+    ) -> None:
+        super().__init__(faults, refused)
         self.store = store
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
@@ -170,5 +173,5 @@ class MailboxHandler(EndpointHandler):
             self.store.save(envelope.rcpt_tos, envelope_sender(envelope.mail_from or ""),
                             envelope.original_content or b"")
         except OSError as trouble:
-            return self.failed(server, trouble, replies.STORAGE_TROUBLE)
+            return self.failed(server, trouble, replies.STORAGE_TROUBLE, "END")
         return replies.OK.with_text("Ok: delivered to mailbox").line

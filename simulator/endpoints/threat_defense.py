@@ -28,6 +28,7 @@ from simulator.core.records import Records
 from simulator.endpoints.common import EndpointConnection, EndpointHandler
 from simulator.endpoints.faults import FaultPlan
 from simulator.endpoints.kept import kept
+from simulator.endpoints.refused import RefusedLog
 from simulator.transport.smtp import ObservedSMTP, envelope_sender
 
 
@@ -120,8 +121,9 @@ class ThreatDefenseHandler(EndpointHandler):
     def __init__(
         self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10,
         faults: FaultPlan | None = None, remediate: Remediate | None = None,
+        refused: RefusedLog | None = None,
     ) -> None:
-        super().__init__(faults)
+        super().__init__(faults, refused)
         self.store = store
         self.intake_addresses = tuple(intake_addresses)
         self._limit = messages_per_connection
@@ -173,5 +175,5 @@ class ThreatDefenseHandler(EndpointHandler):
         try:
             self.store.save(record)
         except OSError as trouble:
-            return self.failed(server, trouble, replies.STORAGE_TROUBLE)
+            return self.failed(server, trouble, replies.STORAGE_TROUBLE, "END")
         return replies.OK.with_text(f"Ok: journal {record.number} received").line

@@ -112,6 +112,13 @@ class ObservedSMTP(SMTP):
     _refused = False
     _written = ""  # the address of the MAIL or RCPT being handled, as RFC 5321 reads it
     _ehlo: list[str] | None = None  # aiosmtpd's EHLO reply lines while `smtp_EHLO` collects them
+    tls_attempted = False  # STARTTLS was answered 220: a TLS handshake was due
+    lost_with: Exception | None = None  # the error the connection was lost with, once it is
+
+    @property
+    def tls_failed(self) -> bool:
+        """STARTTLS was accepted but no TLS session came of it (the handshake failed or never ended)."""
+        return self.tls_attempted and not (self.session is not None and self.session.ssl)
 
     def close_connection(self) -> None:
         """Close the client connection (e.g. after a 421)."""
@@ -156,6 +163,7 @@ class ObservedSMTP(SMTP):
         if self.session is not None and self.session.ssl:
             await self.push(replies.TLS_ALREADY_ACTIVE.line)
             return
+        self.tls_attempted = not arg and self.tls_context is not None
         await super().smtp_STARTTLS(arg)
 
     @syntax("DATA")
@@ -268,6 +276,7 @@ class ObservedSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:  # never admitted: aiosmtpd never saw this connection
             return
+        self.lost_with = error
         try:
             if self.connection is not None:
                 self.event_handler.connection_closed(self)
