@@ -298,3 +298,29 @@ def test_quarantine_list_and_release(
     status, refused = api.call("POST", "/quarantine/release", {"mid": mid})
     assert status == 404 and f"no message {mid} in a quarantine" in refused["message"]
     assert api.call("POST", "/quarantine/release", {"mid": "x"})[0] == 400
+
+
+def test_the_pending_diff_per_level_and_key(api: Api) -> None:
+    assert api.get("/diff") == {"uncommitted": False, "changes": []}
+    api.post("/tdc/enable", {"address": SECOND_TENANT})
+    api.post("/routes", {"domain": "ALL", "destination": "127.0.0.1:2528", "level": "machine:esa1"})
+    changes = {(change["level"], change["key"]): change for change in api.get("/diff")["changes"]}
+    assert changes[("cluster", "tdc.enabled")]["committed"]["value"] is False
+    assert changes[("cluster", "tdc.enabled")]["pending"] == {"value": True}
+    assert changes[("cluster", "tdc.intake_address")]["pending"] == {"value": SECOND_TENANT}
+    assert changes[("machine:esa1", "routes")]["committed"] is None
+    assert [list(key) for key in changes] == [["cluster", "tdc.enabled"], ["cluster", "tdc.intake_address"],
+                                             ["machine:esa1", "routes"]]
+    api.post("/commit", {"comment": "second tenant"})
+    assert api.get("/diff") == {"uncommitted": False, "changes": []}
+
+
+def test_the_commit_history_keeps_each_comment(api: Api, tdc_sandbox: SandboxFacade) -> None:
+    assert api.get("/commits") == {"commits": []}
+    for comment in ("enable TDC", ""):
+        api.post("/tdc/enable" if comment else "/tdc/disable", {"address": SECOND_TENANT} if comment else {})
+        api.post("/commit", {"comment": comment})
+    api.post("/commit", {"comment": "nothing to commit: not in the history"})
+    commits = api.get("/commits")["commits"]
+    assert [commit["comment"] for commit in commits] == ["enable TDC", ""]
+    assert commits[0]["at"] == tdc_sandbox.clock.now().isoformat()

@@ -27,6 +27,7 @@ from simulator.admin.bounds import (
     text,
     whole_number,
 )
+from simulator.admin.history import commits_json, differences
 from simulator.admin.monitor import DEFAULT_TAIL, LONGEST_TAIL, MonitorAdmin
 from simulator.admin.openapi import document
 from simulator.admin.operated import RunningSandbox
@@ -149,6 +150,15 @@ async def commit(request: web.Request) -> web.Response:
     return answer({"message": ops(request).config.commit(text(body, "comment", ""))})
 
 
+async def get_commits(request: web.Request) -> web.Response:
+    return answer(commits_json(ops(request).config.store.commits()))
+
+
+async def get_diff(request: web.Request) -> web.Response:
+    store = ops(request).config.store
+    return answer(differences(store.committed, store.pending))
+
+
 async def clear(request: web.Request) -> web.Response:
     return answer({"message": ops(request).config.clear()})
 
@@ -211,6 +221,8 @@ ROUTES: tuple[Route, ...] = (
     ("GET", "/dns", get_dns),
     ("POST", "/dns", set_dns),
     ("POST", "/commit", commit),
+    ("GET", "/commits", get_commits),
+    ("GET", "/diff", get_diff),
     ("POST", "/clear", clear),
     ("GET", "/status", get_status),
     ("GET", "/tophosts", get_tophosts),

@@ -134,6 +134,12 @@ CONFIG_PATHS: dict[str, dict[str, Any]] = {
         "Commit the pending changes",
         "`{message}`: `Changes committed: <date>` or `There is no data to commit.`",
         body=_object((), comment=COMMENT))},
+    "/commits": {"get": _operation("The commit history, oldest first: when, and the comment",
+                                   "`{commits: [{at, comment}]}`")},
+    "/diff": {"get": _operation(
+        "The pending changes against the committed configuration, per level and key",
+        "`{uncommitted, changes: [{level, key, committed, pending}]}`; a side is `null` where the key "
+        "is not set at that level, else `{value}`")},
     "/clear": {"post": _operation("Discard the pending changes", "`{message}`")},
 }
 MONITOR_PATHS: dict[str, dict[str, Any]] = {

@@ -52,6 +52,11 @@ class ConfigStore:
         with self._lock:
             return self._pending
 
+    def commits(self) -> tuple[Commit, ...]:
+        """Every commit so far, oldest first: when, and the comment."""
+        with self._lock:
+            return tuple(self.history)
+
     def on_commit(self, listener: Callable[[ClusterConfig], None]) -> None:
         """Call `listener` with each newly committed configuration."""
         self._listeners.append(listener)
