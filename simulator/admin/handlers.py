@@ -202,6 +202,10 @@ async def put_faults(request: web.Request) -> web.Response:
     return answer(await ops(request).monitor.set_faults(endpoint, specs))
 
 
+async def get_refused(request: web.Request) -> web.Response:
+    return answer(ops(request).monitor.refused(path_part(request, "endpoint")))
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return answer(document(f"{request.scheme}://{request.host}"))
 
@@ -232,5 +236,6 @@ ROUTES: tuple[Route, ...] = (
     ("POST", "/quarantine/release", release),
     ("GET", "/faults", get_faults),
     ("PUT", "/faults/{endpoint}", put_faults),
+    ("GET", "/endpoints/{endpoint}/refused", get_refused),
     ("GET", "/openapi.json", get_openapi),
 )

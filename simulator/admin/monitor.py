@@ -1,5 +1,6 @@
 """Operator views of a running sandbox, without HTTP: delivery status, tophosts, the mail log,
-message tracking, the quarantines and the endpoints' fault plans (BEHAVIOUR.md §6, §7, §8.7).
+message tracking, the quarantines, the endpoints' fault plans and refused attempts (BEHAVIOUR.md §6,
+§7, §8.7, §8.9).
 
 Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
 server's handlers run there); message tracking, which reads the whole log, runs off it, in a thread.
@@ -29,6 +30,12 @@ DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
 def machine_mode_only(machines: list[str]) -> BadRequest:
     return BadRequest(f"tophosts is available in machine mode only: give a machine "
                       f"(machines: {', '.join(machines)})")
+
+
+def known_endpoint(endpoint: str) -> None:
+    """NotFound naming the endpoints unless `endpoint` is one."""
+    if endpoint not in ENDPOINTS:
+        raise NotFound(f"endpoint: unknown endpoint {endpoint!r} (endpoints: {', '.join(ENDPOINTS)})")
 
 
 class MonitorAdmin:
@@ -114,10 +121,15 @@ class MonitorAdmin:
         return {endpoint: [str(fault) for fault in plan]
                 for endpoint, plan in self._sandbox.fault_plans().items()}
 
+    def refused(self, endpoint: str) -> dict[str, Any]:
+        """The attempts an endpoint refused (the latest it keeps), oldest first."""
+        known_endpoint(endpoint)
+        return {"endpoint": endpoint,
+                "refused": [attempt.summary() for attempt in self._sandbox.refused(endpoint)]}
+
     async def set_faults(self, endpoint: str, specs: list[str]) -> dict[str, list[str]]:
         """Replace an endpoint's fault plan (`[]` clears it; `down` stops it listening)."""
-        if endpoint not in ENDPOINTS:
-            raise NotFound(f"endpoint: unknown endpoint {endpoint!r} (endpoints: {', '.join(ENDPOINTS)})")
+        known_endpoint(endpoint)
         try:
             faults = [parse_fault(spec) for spec in specs]
         except ValueError as error:  # names the bad fault and the valid kinds

@@ -166,6 +166,11 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
         "Replace an endpoint's fault plan: KIND[:ARG] strings, `[]` clears, `down` stops it listening",
         "the fault plans", (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),),
         body={"type": "array", "maxItems": MOST_FAULTS, "items": STRING})},
+    "/endpoints/{endpoint}/refused": {"get": _operation(
+        "The attempts an endpoint refused, oldest first (the latest it keeps; all are in its "
+        "`refused.jsonl`): 530 before STARTTLS, 550 5.1.1, failed TLS handshakes, 421, scripted faults, "
+        "storage trouble", "`{endpoint, refused: [{time, connection, peer, command, reply}]}`",
+        (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),))},
     "/openapi.json": {"get": _operation("This document", "OpenAPI 3.0")},
 }
 

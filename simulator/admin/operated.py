@@ -17,6 +17,7 @@ from simulator.core.mail.messages import HeldMessage
 from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.faults import Fault
+from simulator.endpoints.refused import RefusedAttempt
 
 
 class RunningSandbox(Protocol):
@@ -51,6 +52,10 @@ class RunningSandbox(Protocol):
 
     async def release(self, machine: str, mid: int) -> str:
         """Release a quarantined message on `machine`: delivered, and copied, now."""
+        ...
+
+    def refused(self, endpoint: str) -> list[RefusedAttempt]:
+        """The refused attempts `endpoint` keeps in memory (BEHAVIOUR.md §8.9), oldest first."""
         ...
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:
