@@ -3,8 +3,11 @@ as subprocesses against a sandbox running in the test process, found through `--
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import pty
 import re
 import socket
 import subprocess
@@ -36,8 +39,9 @@ def data_dir(tdc_sandbox: SandboxFacade) -> Path:
 
 
 def tdcsim(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a script does: stdin is not a terminal, so nothing is asked."""
     return subprocess.run([sys.executable, "-m", "simulator.cli", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
 
 
 def ok(data_dir: Path, *args: str) -> str:
@@ -207,3 +211,59 @@ def test_quarantine_list_and_release(
     assert ok(data_dir, "quarantine", "release", str(mid)).strip() == (
         f'Message {mid} released from quarantine "Spam Quarantine".')
     assert f"no message {mid} in a quarantine" in refused(data_dir, "quarantine", "release", str(mid))
+
+
+def on_a_terminal(data_dir: Path, *args: str, typed: bytes) -> str:
+    """Run the CLI with a pseudo-terminal as stdin and stdout, type `typed`; everything it printed."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen([sys.executable, "-m", "simulator.cli", *args, "--data-dir", str(data_dir)],
+                          stdin=follower, stdout=follower, stderr=follower) as process:
+        os.close(follower)
+        os.write(leader, typed)
+        printed = b""
+        with contextlib.suppress(OSError):  # EIO: the CLI exited and closed the terminal
+            while chunk := os.read(leader, 4096):
+                printed += chunk
+        assert process.wait(timeout=60) == 0, printed
+    os.close(leader)
+    return printed.decode().replace("\r\n", "\n")
+
+
+def test_commit_on_a_terminal_asks_for_the_comment(data_dir: Path) -> None:
+    ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    printed = on_a_terminal(data_dir, "commit", typed=b"enable TDC for the pilot\n")
+    assert "Please enter some comments describing your changes:\n[]> " in printed
+    assert COMMITTED.search(printed)
+    assert "enable TDC for the pilot" in ok(data_dir, "commits").splitlines()[1]
+
+
+def test_commit_in_a_script_asks_nothing(data_dir: Path) -> None:
+    ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    printed = ok(data_dir, "commit")
+    assert COMMITTED.fullmatch(printed.strip()) and "comments" not in printed
+    assert rows(ok(data_dir, "commits"))[1][-1] == "-"
+
+
+def test_commits_lists_the_history_with_time_and_comment(data_dir: Path) -> None:
+    assert ok(data_dir, "commits") == "There are no commits yet.\n"
+    ok(data_dir, "tdc", "enable", "--address", INTAKE)
+    ok(data_dir, "commit", "--comment", "enable TDC")
+    ok(data_dir, "tdc", "disable", "--level", "machine:esa2")
+    ok(data_dir, "commit", "--comment", "esa2 in maintenance")
+    lines = ok(data_dir, "commits").splitlines()
+    assert lines[0].split() == ["#", "Committed", "at", "Comment"] and len(lines) == 3
+    assert re.fullmatch(r"1  \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}  enable TDC", lines[1])
+    assert lines[2].startswith("2  ") and lines[2].endswith("  esa2 in maintenance")
+
+
+def test_diff_shows_the_pending_changes_per_level_and_key(data_dir: Path) -> None:
+    assert ok(data_dir, "diff") == "There are no pending changes.\n"
+    ok(data_dir, "tdc", "enable", "--address", INTAKE, "--level", "group:Main_Group")
+    ok(data_dir, "routes", "add", "ALL", "127.0.0.1:2528")
+    text = ok(data_dir, "diff")
+    assert "cluster  routes\n  - (not set at this level)\n  + " in text and "127.0.0.1" in text
+    assert "group:Main_Group  tdc.enabled\n  - (not set at this level)\n  + true\n" in text
+    assert f'group:Main_Group  tdc.intake_address\n  - (not set at this level)\n  + "{INTAKE}"\n' in text
+    assert text.index("cluster  routes") < text.index("group:Main_Group")
+    ok(data_dir, "clear")
+    assert ok(data_dir, "diff") == "There are no pending changes.\n"

@@ -7,12 +7,17 @@ delivery status and `tophosts` reuse `core/reports/status.py`'s vendor layouts o
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from simulator.core.reports.layout import aligned
+from simulator.core.reports.logformat import format_timestamp
 from simulator.core.reports.status import DestinationStatus, format_delivery_status, format_tophosts
 
+NO_CHANGES = "There are no pending changes."
+NO_COMMITS = "There are no commits yet."
+PENDING_HEAD = "Pending changes (- committed, + after commit):"
 UNCOMMITTED = "There are uncommitted changes: `tdcsim commit` applies them, `tdcsim clear` discards them."
 
 
@@ -30,6 +35,40 @@ def policies_table(answer: dict[str, Any]) -> str:
             for machine, entry in answer["machines"].items() for policy in entry["policies"]]
     headings = ["Machine", "Policy", "Recipients", "Threat Defense", "Custom intake address", "Set at"]
     return aligned(headings, rows)
+
+
+def commits_table(answer: dict[str, Any]) -> str:
+    """The commit history, oldest first."""
+    rows = [[str(number), format_timestamp(datetime.fromisoformat(commit["at"])), commit["comment"] or "-"]
+            for number, commit in enumerate(answer["commits"], 1)]
+    return aligned(["#", "Committed at", "Comment"], rows) if rows else NO_COMMITS
+
+
+def diff_text(answer: dict[str, Any]) -> str:
+    """Each pending change: its level and key, `-` what runs and `+` what runs after commit."""
+    if not answer["uncommitted"]:
+        return NO_CHANGES
+    blocks = [f"{change['level']}  {change['key']}\n" + "\n".join(change_lines(change))
+              for change in answer["changes"]]
+    return "\n".join([PENDING_HEAD, *blocks, UNCOMMITTED])
+
+
+def change_lines(change: dict[str, Any]) -> list[str]:
+    """`- old` and `+ new`; of a list, only the items that differ (all of them if only the order does)."""
+    old, new = side_lines(change["committed"]), side_lines(change["pending"])
+    gone, added = [line for line in old if line not in new], [line for line in new if line not in old]
+    if not gone and not added:
+        gone, added = old, new
+    return [f"  - {line}" for line in gone] + [f"  + {line}" for line in added]
+
+
+def side_lines(side: dict[str, Any] | None) -> list[str]:
+    """One side of a change: `(not set at this level)`, a value, or a list's items one a line."""
+    if side is None:
+        return ["(not set at this level)"]
+    value = side["value"]
+    items = value if isinstance(value, list) and value else [value]
+    return [json.dumps(item, ensure_ascii=False) for item in items]
 
 
 def routes_table(answer: dict[str, Any]) -> str:
