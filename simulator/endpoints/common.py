@@ -159,7 +159,7 @@ class EndpointHandler:
     def connection_closed(self, server: ObservedSMTP) -> None:
         """A STARTTLS whose handshake failed is a refused attempt; nothing else to do."""
         if server.tls_failed:
-            reason = getattr(server.lost_with, "reason", None)
+            reason = getattr(server.tls_error, "reason", None)  # OpenSSL's name, never Python's text
             self.refuse(server, "STARTTLS", f"{TLS_FAILED}: {reason}" if reason else TLS_FAILED)
 
     @staticmethod

@@ -113,7 +113,7 @@ class ObservedSMTP(SMTP):
     _written = ""  # the address of the MAIL or RCPT being handled, as RFC 5321 reads it
     _ehlo: list[str] | None = None  # aiosmtpd's EHLO reply lines while `smtp_EHLO` collects them
     tls_attempted = False  # STARTTLS was answered 220: a TLS handshake was due
-    lost_with: Exception | None = None  # the error the connection was lost with, once it is
+    tls_error: BaseException | None = None  # why the TLS handshake failed, when aiosmtpd said
 
     @property
     def tls_failed(self) -> bool:
@@ -164,7 +164,11 @@ class ObservedSMTP(SMTP):
             await self.push(replies.TLS_ALREADY_ACTIVE.line)
             return
         self.tls_attempted = not arg and self.tls_context is not None
-        await super().smtp_STARTTLS(arg)
+        try:
+            await super().smtp_STARTTLS(arg)
+        except Exception as error:  # aiosmtpd's TLSSetupException, from the handshake's error
+            self.tls_error = error.__cause__ or error
+            raise
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -276,7 +280,6 @@ class ObservedSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:  # never admitted: aiosmtpd never saw this connection
             return
-        self.lost_with = error
         try:
             if self.connection is not None:
                 self.event_handler.connection_closed(self)
