@@ -16,6 +16,7 @@ import pytest
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from simulator.core import replies
+from simulator.transport.surface import ehlo_keywords
 
 
 def servers(sandbox: SandboxFacade) -> dict[str, tuple[str, tuple[str, int]]]:
@@ -116,3 +117,12 @@ def test_a_mail_size_parameter_above_the_limit_is_552_5_3_4(
         code, text = client.mail(mail.mail_from, ["SIZE=5000"])
         assert f"{code} {text.decode()}" == replies.MESSAGE_TOO_BIG.line
         assert client.mail(mail.mail_from, ["SIZE=500"])[0] == 250
+
+
+def test_ehlo_keywords_are_added_once_in_order_and_a_refusal_is_left_alone() -> None:
+    aiosmtpd = ["250-host.test", "250-SIZE 1000", "250-8BITMIME", "250-SMTPUTF8", "250-STARTTLS", "250 HELP"]
+    assert ehlo_keywords(aiosmtpd) == [
+        "250-host.test", "250-PIPELINING", "250-SIZE 1000", "250-8BITMIME", "250-SMTPUTF8", "250-STARTTLS",
+        "250-ENHANCEDSTATUSCODES", "250 HELP"]
+    assert ehlo_keywords(ehlo_keywords(aiosmtpd)) == ehlo_keywords(aiosmtpd)
+    assert ehlo_keywords(["501 Syntax: EHLO hostname"]) == ["501 Syntax: EHLO hostname"]

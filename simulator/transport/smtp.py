@@ -6,9 +6,9 @@ Design rule: only aiosmtpd's public API: `SMTP` subclassed with `smtp_<COMMAND>`
 documented extension mechanism), its `handle_exception` and `push`, and its documented attributes.
 Addresses at MAIL and RCPT are refused by RFC 5321 before aiosmtpd parses them (so a refusal changes
 nothing); any exception is a named `451` (never aiosmtpd's `500 Error: (Type) text`); STARTTLS is
-accepted once per connection; nothing is written to a connection that is closing. EHLO announces
-what aiosmtpd implements but does not say (PIPELINING, ENHANCEDSTATUSCODES: `ehlo_keywords`), and
-aiosmtpd's two size refusals are written as the named `552 5.3.4` (`push`).
+accepted once per connection; nothing is written to a connection that is closing. EHLO's keywords
+and aiosmtpd's size refusals are given in the vendor's style (`surface.py`), from `smtp_EHLO` and
+`push`.
 """
 
 from __future__ import annotations
@@ -29,36 +29,9 @@ from simulator.core.mail.addresses import (
 )
 from simulator.core.replies import Reply
 from simulator.transport.limits import ConnectionGate, ConnectionLimits
+from simulator.transport.surface import AIOSMTPD_REPLIES, ehlo_keywords
 
 _log = logging.getLogger(__name__)
-
-#: aiosmtpd's own replies that the servers give in the vendor's words (its size refusals, at MAIL
-#: `SIZE=` and after DATA); the transaction they end is aiosmtpd's and keeps nothing.
-AIOSMTPD_REPLIES = {
-    "552 Error: Too much mail data": replies.MESSAGE_TOO_BIG.line,
-    "552 Error: message size exceeds fixed maximum message size": replies.MESSAGE_TOO_BIG.line,
-}
-#: EHLO keywords in the order announced; aiosmtpd implements PIPELINING (it reads commands in
-#: turn from one stream) and its replies carry enhanced codes, but it announces neither.
-KEYWORD_ORDER = ("PIPELINING", "SIZE", "8BITMIME", "SMTPUTF8", "STARTTLS", "AUTH",
-                 "ENHANCEDSTATUSCODES", "HELP")
-
-
-def ehlo_keywords(lines: list[str]) -> list[str]:
-    """aiosmtpd's EHLO reply lines with PIPELINING and ENHANCEDSTATUSCODES added, in
-    `KEYWORD_ORDER`; a refusal (no 250) is left as it is."""
-    if not lines or not lines[0].startswith("250"):
-        return lines
-    greeting, keywords = lines[0][4:], [line[4:] for line in lines[1:]]
-    keywords += [extra for extra in ("PIPELINING", "ENHANCEDSTATUSCODES") if extra not in keywords]
-    keywords.sort(key=lambda keyword: _rank(keyword.split(" ")[0].upper()))
-    every = [greeting, *keywords]
-    return [f"250-{text}" for text in every[:-1]] + [f"250 {every[-1]}"]
-
-
-def _rank(keyword: str) -> int:
-    return KEYWORD_ORDER.index(keyword) if keyword in KEYWORD_ORDER else len(KEYWORD_ORDER)
-
 
 def envelope_sender(address: str) -> str:
     """MAIL FROM as the simulator keeps it: aiosmtpd hands the null sender over as "<>", we use "".
