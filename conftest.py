@@ -12,4 +12,5 @@ pytest_plugins = [
     "steps.cluster_steps",
     "steps.verdict_steps",
     "steps.quarantine_steps",
+    "steps.mail_log_steps",
 ]

@@ -16,4 +16,5 @@ scenarios(
     "delivery_status.feature",
     "verdicts.feature",
     "quarantine.feature",
+    "mail_log.feature",
 )
