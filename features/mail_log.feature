@@ -50,3 +50,18 @@ Feature: The mail log and message tracking of a live run read as the vendor's do
       | Message 3 to <recipient> received remote SMTP response "<response>"             |
       | TDC: Message 4 delivery failed to Cisco Secure Email Threat Defense: TLS Error. |
       | Incoming connection (ICID 3) lost.                                              |
+
+  Scenario: The true sender comes from X-IronPort-RemoteIP, not from the connection Threat Defense sees
+    Given a running sandbox with the Threat Defense Connector enabled
+    When an outside sender at 127.0.0.2 sends a message with the subject "Our monthly newsletter" to 1 local recipient
+    Then Threat Defense receives 1 journal
+    And the gateway connected to Threat Defense from 127.0.0.1
+    And Threat Defense names 127.0.0.2 as the true sender
+
+  Scenario: An SMTP-AUTH session to a local recipient is outgoing: delivered, never copied
+    Given a running sandbox with the Threat Defense Connector enabled
+    When an authenticated user sends a message to 1 local recipient through the public listener
+    Then every recipient's mailbox receives the original
+    And Threat Defense receives no journal
+    And the mail log shows "SMTP authentication succeeded for user: sandbox"
+    And the mail log shows "matched all recipients for per-recipient policy DEFAULT in the outbound table"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
 
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import SendOutcome, send
-from steps.sending_steps import Sent
+from steps.sending_steps import SANDBOX_LOGIN, Sent
 
 STAMP_RE = re.compile(r"^\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \(GMT \+00:00\) ")
 
@@ -29,6 +30,42 @@ def already_relayed(sandbox: SandboxFacade, tdc_messages: MessageFactory, count:
         assert send(*sandbox.listener_address("relay"), mail).accepted
     sandbox.settle()
     assert sandbox.journals() == []
+
+
+@when(parsers.re(r"an outside sender at (?P<address>[\d.]+) sends a message with the subject "
+                 r'"(?P<subject>[^"]+)" to 1 local recipient'), target_fixture="sent")
+def sender_at(sandbox: SandboxFacade, tdc_messages: MessageFactory, address: str, subject: str) -> Sent:
+    """A client bound to another loopback address than the gateway's own (127.0.0.1)."""
+    mail, outcome = tdc_messages.message(subject=subject), SendOutcome()
+    with smtplib.SMTP(*sandbox.listener_address("inbound"), timeout=10,
+                      source_address=(address, 0)) as client:
+        client.ehlo("client.test")
+        client.mail(mail.mail_from)
+        client.rcpt(mail.rcpt_tos[0])
+        code, reply = client.data(mail.data)
+    outcome.data_reply = (code, reply.decode())
+    assert outcome.accepted, outcome
+    return Sent(mail, outcome)
+
+
+@when("an authenticated user sends a message to 1 local recipient through the public listener",
+      target_fixture="sent")
+def authenticated_to_local(
+    sandbox: SandboxFacade, tdc_messages: MessageFactory, tdc_client_tls: ssl.SSLContext
+) -> Sent:
+    mail = tdc_messages.message(mail_from=tdc_messages.local_address(), to=(tdc_messages.local_address(),))
+    outcome = send(*sandbox.listener_address("inbound"), mail, tls=tdc_client_tls, login=SANDBOX_LOGIN)
+    assert outcome.accepted, outcome
+    return Sent(mail, outcome)
+
+
+@then(parsers.parse("the gateway connected to Threat Defense from {address}"))
+def copy_left_from(sandbox: SandboxFacade, sent: Sent, address: str) -> None:
+    """The address Threat Defense sees connecting: the fallback the true-sender header must beat."""
+    bindings = _bindings(sandbox, sent)
+    port = sandbox.sandbox.threat_defense_server.port
+    assert sandbox.mail_log.matching(rf"^New SMTP DCID {bindings['<copy dcid>']} interface "
+                                     rf"{re.escape(address)} address \S+ port {port}$")
 
 
 def _wait_until_handled(sandbox: SandboxFacade, mid: int) -> None:
