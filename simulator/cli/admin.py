@@ -1,8 +1,7 @@
-"""`tdcsim tdc|commit|commits|diff|clear|policy|routes|dns`: the operator's configuration commands, sent to a
-running sandbox's admin API (monitoring commands: `cli/monitor.py`).
+"""`tdcsim tdc|clear|policy|routes|dns`: the operator's configuration commands, sent to a running
+sandbox's admin API (commit, commits and diff: `cli/commits.py`; monitoring: `cli/monitor.py`).
 
-Design rule: each command is one API call (two for `tdc show` and a `commit` that asks for its
-comment on a terminal) and one printed answer, laid out by
+Design rule: each command is one API call (two for `tdc show`) and one printed answer, laid out by
 `cli/tables.py`. The sandbox is found through `--data-dir` (its `sandbox.json`). Exit 0 on success;
 2 with one line for input the CLI or the sandbox refuses (4xx); 1 with one line when no sandbox
 answers there. Changes are submitted: like the vendor's Submit, they run only after `tdcsim commit`.
@@ -18,11 +17,10 @@ from urllib.parse import quote
 
 from simulator.admin.client import AdminClient
 from simulator.cli import tables
+from simulator.cli.commits import add_commit_commands
 from simulator.cli.parsing import Commands, command, group, with_level, with_state
 from simulator.core.config.values import TDC_MODES
 from simulator.core.errors import NoSandbox, Refused
-
-COMMENT_PROMPT = "Please enter some comments describing your changes:\n[]> "
 
 
 def noting_pending(answer: dict[str, Any], text: str) -> str:
@@ -44,31 +42,6 @@ def tdc_enable(client: AdminClient, a: argparse.Namespace) -> str:
 
 def tdc_disable(client: AdminClient, a: argparse.Namespace) -> str:
     return str(client.call("POST", "/tdc/disable", {"level": a.level})["message"])
-
-
-def commit(client: AdminClient, a: argparse.Namespace) -> str:
-    """Commit; without `--comment`, a terminal is asked for one (as the vendor's CLI asks), a script not."""
-    comment = a.comment
-    if comment is None:
-        asked = sys.stdin.isatty() and client.get("/diff")["uncommitted"]
-        comment = ask_comment() if asked else ""
-    return str(client.call("POST", "/commit", {"comment": comment})["message"])
-
-
-def ask_comment() -> str:
-    """The comment typed at the prompt; none at end of input."""
-    try:
-        return input(COMMENT_PROMPT).strip()
-    except EOFError:
-        return ""
-
-
-def commits(client: AdminClient, _: argparse.Namespace) -> str:
-    return tables.commits_table(client.get("/commits"))
-
-
-def diff(client: AdminClient, _: argparse.Namespace) -> str:
-    return tables.diff_text(client.get("/diff"))
 
 
 def clear(client: AdminClient, _: argparse.Namespace) -> str:
@@ -111,16 +84,13 @@ def dns_set(client: AdminClient, a: argparse.Namespace) -> str:
 
 
 def add_config_commands(commands: Commands) -> None:
-    """tdc, commit, clear, policy, routes and dns."""
+    """tdc, commit, commits, diff, clear, policy, routes and dns."""
     tdc = group(commands, "tdc", "the Threat Defense Connector: enable, disable, show")
     with_level(command(tdc, "enable", tdc_enable, "enable the connector (Submit; then commit)")).add_argument(
         "--address", required=True, help="the Threat Defense message intake address")
     with_level(command(tdc, "disable", tdc_disable, "disable the connector (Submit; then commit)"))
     command(tdc, "show", tdc_show, "the connector per machine and the level each value comes from")
-    command(commands, "commit", commit, "commit the submitted changes").add_argument(
-        "--comment", default=None, help="the commit comment (default: asked for on a terminal)")
-    command(commands, "commits", commits, "the commit history: when, and each comment")
-    command(commands, "diff", diff, "the submitted changes against what runs, per level and key")
+    add_commit_commands(commands)
     command(commands, "clear", clear, "discard the submitted, uncommitted changes")
     policy = group(commands, "policy", "per-policy Threat Defense journaling")
     chosen = with_level(command(policy, "set", policy_set, "set a policy's Threat Defense mode (Submit)"))
