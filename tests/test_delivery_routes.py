@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import re
 import socket
 import time
 from datetime import timedelta
+
+import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
@@ -339,8 +342,9 @@ def test_a_refused_connection_has_its_new_smtp_dcid_line_and_the_vendors_delayed
 
 
 def test_a_copy_failing_certificate_verification_is_logged_without_python_text(
-    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="simulator.gateway.outbound")
     td = tdc_sandbox.sandbox.threat_defense_server.port
     tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
     send_one(tdc_sandbox, tdc_messages)
@@ -353,6 +357,7 @@ def test_a_copy_failing_certificate_verification_is_logged_without_python_text(
     assert len(texts(tdc_sandbox, r"^TDC: Message \d+ delivery failed to Cisco Secure Email Threat "
                                   r"Defense: TLS Error\.$")) == 1, "the seed's line, as it was"
     assert texts(tdc_sandbox, PYTHON_TEXT) == []
+    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text, "the exception goes to the debug log"
 
 
 def test_smtp_refusals_carry_the_reply_in_the_vendors_form(
