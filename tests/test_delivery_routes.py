@@ -344,7 +344,7 @@ def test_a_refused_connection_has_its_new_smtp_dcid_line_and_the_vendors_delayed
 def test_a_copy_failing_certificate_verification_is_logged_without_python_text(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="simulator.gateway.outbound")
+    caplog.set_level(logging.DEBUG, logger="simulator.gateway.outbound_errors")
     td = tdc_sandbox.sandbox.threat_defense_server.port
     tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
     send_one(tdc_sandbox, tdc_messages)

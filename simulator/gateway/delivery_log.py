@@ -20,7 +20,8 @@ from simulator.core.mail import connector
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.reports.logformat import format_timestamp
 from simulator.gateway.maillog import MailLog
-from simulator.gateway.outbound import CONNECTION_FAILED, OutboundSession
+from simulator.gateway.outbound import OutboundSession
+from simulator.gateway.outbound_errors import CONNECTION_FAILED
 
 
 def rid_list(entry: QueueEntry) -> str:

@@ -6,16 +6,11 @@ STARTTLS is *required* (`start_tls=True`) where asked: aiosmtplib's opportunisti
 falls back to plaintext, which the connector must never do. A non-ASCII envelope goes with SMTPUTF8
 when the next hop offers it; when it does not, or an address cannot be written on a command line at
 all, the failure is permanent (`5.6.7`, `5.1.3`): never a network fault retried for 72 hours.
-A failure's `detail` is worded for the mail log in the vendor's terms ("Connection refused",
-"certificate verification failed"); the Python exception behind it goes to this module's debug
-logger only, never to the mail log.
+What a failure was, and its words for the mail log, are `outbound_errors.py`'s.
 """
 
 from __future__ import annotations
 
-import errno
-import logging
-import socket
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
@@ -23,19 +18,18 @@ from types import TracebackType
 import aiosmtplib
 
 from simulator.core.config.values import NextHop
-from simulator.core.errors import (
-    DeliveryError,
-    PermanentDeliveryError,
-    TlsDeliveryError,
-    TransientDeliveryError,
+from simulator.core.errors import DeliveryError, PermanentDeliveryError, TlsDeliveryError
+from simulator.gateway.outbound_errors import (
+    NO_INTERFACE,
+    classify,
+    interface_towards,
+    tls_cause,
+    tls_phrase,
 )
 
 TIMEOUT_SECONDS = 30.0
 NO_SMTPUTF8 = "The next hop does not offer SMTPUTF8, which a non-ASCII address needs"
 UNWRITABLE_ADDRESS = "An address that cannot be written on an SMTP command line"
-CONNECTION_FAILED = "Connection failed"  # the reason, as the `TDC:` lines give it; `detail` says how
-NO_INTERFACE = "0.0.0.0"
-debug_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,81 +38,6 @@ class TlsInfo:
 
     protocol: str
     cipher: str
-
-
-def _tls_cause(error: BaseException) -> BaseException | None:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
-            return seen
-        if isinstance(seen, aiosmtplib.SMTPException) and "STARTTLS" in str(seen):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    seen: BaseException | None = error
-    while seen is not None and seen not in chain:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    return chain
-
-
-def tls_phrase(error: BaseException) -> str:
-    """A TLS failure as the mail log words it (the Python text goes to the debug log)."""
-    debug_log.debug("TLS failure: %r", error, exc_info=error)
-    if any(isinstance(cause, ssl.SSLCertVerificationError | ssl.CertificateError)
-           for cause in _causes(error)):
-        return "certificate verification failed"
-    if isinstance(error, ssl.SSLError):
-        return "handshake failed"
-    return "STARTTLS failed"
-
-
-def connection_phrase(error: BaseException) -> str:
-    """A connection failure as the vendor words it: refused, timed out, or a connection error."""
-    debug_log.debug("connection failure: %r", error, exc_info=error)
-    causes = _causes(error)
-    if any(isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED
-           for cause in causes):
-        return "Connection refused"
-    if any(isinstance(cause, TimeoutError | aiosmtplib.SMTPTimeoutError) for cause in causes):
-        return "Connection timed out"
-    if any(isinstance(cause, aiosmtplib.SMTPServerDisconnected) for cause in causes):
-        return "Connection closed by remote host"
-    return "Connection error"
-
-
-def classify(error: BaseException, recipient: str = "") -> DeliveryError:
-    """Turn a client-side failure into a transient, TLS or permanent `DeliveryError`."""
-    if isinstance(error, DeliveryError):
-        return error
-    tls = _tls_cause(error)
-    if tls is not None:
-        return TlsDeliveryError("TLS Error", recipient=recipient, detail=tls_phrase(tls))
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
-        error = error.recipients[0]
-    if isinstance(error, aiosmtplib.SMTPResponseException):
-        kind = PermanentDeliveryError if error.code >= 500 else TransientDeliveryError
-        enhanced = error.message.partition(" ")[0]
-        if not enhanced[:1].isdigit() or "." not in enhanced:
-            enhanced = ""
-        return kind(f"{error.code} {error.message}", error.code, enhanced, recipient)
-    return TransientDeliveryError(CONNECTION_FAILED, enhanced="4.4.0", recipient=recipient,
-                                  detail=connection_phrase(error))
-
-
-def interface_towards(host: str, port: int) -> str:
-    """The local address the system would connect to `host` from (no packet is sent)."""
-    try:
-        family, kind, proto, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.connect(where)
-            return str(probe.getsockname()[0])
-    except OSError:
-        return NO_INTERFACE
 
 
 class OutboundSession:
@@ -166,7 +85,7 @@ class OutboundSession:
             await self._client.starttls()
         except Exception as error:
             self._client.close()
-            raise TlsDeliveryError("TLS Error", detail=tls_phrase(_tls_cause(error) or error)) from error
+            raise TlsDeliveryError("TLS Error", detail=tls_phrase(tls_cause(error) or error)) from error
         ssl_object = self._client.get_transport_info("ssl_object")
         if ssl_object is not None:
             cipher = ssl_object.cipher()
