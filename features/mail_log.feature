@@ -65,3 +65,20 @@ Feature: The mail log and message tracking of a live run read as the vendor's do
     And Threat Defense receives no journal
     And the mail log shows "SMTP authentication succeeded for user: sandbox"
     And the mail log shows "matched all recipients for per-recipient policy DEFAULT in the outbound table"
+
+  Scenario Outline: A <code> from the next hop is logged as the vendor's <kind> line, after its New SMTP DCID line
+    Given a running sandbox with the Threat Defense Connector enabled
+    And the mailbox host has the fault "reply:RCPT=<code>"
+    When an outside sender sends a message to 1 local recipient through the public listener
+    Then the mail log shows these lines, in this order:
+      | line                                                                                             |
+      | MID <mid> queued for delivery                                                                    |
+      | New SMTP DCID <dcid> interface 127.0.0.1 address 127.0.0.1 port <n>                              |
+      | Delivery start DCID <dcid> MID <mid> to RID [0]                                                  |
+      | <kind>: DCID <dcid> MID <mid> to RID 0 - <status> - Unknown address error ('<code>', ['<any>']) [] |
+      | DCID <dcid> close                                                                                |
+
+    Examples:
+      | code | kind    | status |
+      | 451  | Delayed | 4.0.0  |
+      | 550  | Bounced | 5.1.0  |
