@@ -7,6 +7,8 @@ import smtplib
 import pytest
 
 from fixtures.harness import SandboxFacade
+from fixtures.messages import MessageFactory
+from fixtures.smtp_client import send
 from simulator.core import replies
 from simulator.core.errors import Refused
 
@@ -35,3 +37,17 @@ def test_the_openapi_document_describes_the_refused_attempts(tdc_sandbox: Sandbo
     paths = tdc_sandbox.admin_client().get("/openapi.json")["paths"]
     operation = paths["/endpoints/{endpoint}/refused"]["get"]
     assert "refused" in operation["summary"] and operation["parameters"][0]["name"] == "endpoint"
+
+
+def test_a_gateway_that_distrusts_the_certificate_shows_in_the_refused_attempts(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    """The vendor's case: a connector whose copies never arrive; the endpoint tells why."""
+    tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
+    assert send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message()).accepted
+    attempts = tdc_sandbox.sandbox.refused_logs["threat_defense"].records.wait_until(
+        lambda items: bool(items), 10, "the gateway's refused TLS handshake")
+    assert attempts[0].command == "STARTTLS" and attempts[0].reply.startswith("(TLS handshake failed)")
+    listed = tdc_sandbox.admin_client().get("/endpoints/threat_defense/refused")["refused"]
+    assert listed[0]["reply"] == attempts[0].reply
+    tdc_sandbox.expect_warning(r"TLS failed|certificate")
