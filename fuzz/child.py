@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import ssl
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from fixtures.processes import SandboxProcess
+from simulator.defaults import mail_log_path
+from simulator.gateway.rolled import rolled_logs
 
 TARGET_KEYS = {"inbound": ("machines", "esa1", "inbound"), "relay": ("machines", "esa1", "relay"),
                "threat_defense": ("threat_defense",), "mailbox": ("mailbox",)}
@@ -44,8 +45,8 @@ class Tail:
         return (rest + text).decode("utf-8", "replace")
 
     def _rest_of_rolled(self) -> bytes:
-        for rolled in self.path.parent.iterdir():
-            if rolled != self.path and rolled.stat().st_ino == self._inode:
+        for rolled in rolled_logs(self.path):
+            if rolled.stat().st_ino == self._inode:
                 with rolled.open("rb") as file:
                     file.seek(self._offset)
                     return file.read()
@@ -60,7 +61,7 @@ class Child:
         self.data_dir = data_dir
         self.description: dict[str, Any] = {}
         self.stderr = Tail(self.process.stderr_file)
-        self.mail_log = Tail(data_dir / "machines" / "esa1" / "mail_logs" / "mail.current")
+        self.mail_log = Tail(mail_log_path(data_dir, "esa1"))
 
     def start(self) -> None:
         """Start and wait for `sandbox.json` (AssertionError, with stderr, if the child cannot)."""
@@ -87,11 +88,7 @@ class Child:
         """SIGTERM; the exit status (SIGKILL and -9 if it does not end within the timeout)."""
         if self.exit_status() is not None:
             return self.exit_status() or 0
-        try:
-            return self.process.stop(signal.SIGTERM)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return -signal.SIGKILL
+        return self.process.stop(signal.SIGTERM)
 
     def kill(self) -> None:
         self.process.kill()

@@ -80,10 +80,20 @@ TD_HOSTNAME = "intake.threatdefense.test"
 MAILBOX_HOSTNAME = "mailbox.sandbox.test"
 
 
+def given_cluster(settings: SandboxSettings) -> ClusterConfig:
+    """The cluster as given (`--config`), or `machines` machines in Main_Group."""
+    return settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
+
+
+def tenant_domains(settings: SandboxSettings) -> tuple[str, ...]:
+    """The domains of the intake addresses, each once, in their order (Threat Defense is their MX)."""
+    return tuple(dict.fromkeys(domain_of(address) for address in settings.intake_addresses))
+
+
 def mailbox_names(settings: SandboxSettings) -> tuple[str, ...]:
     """What a gateway may verify the mailbox host by: its banner name, every machine's local
     domains, their MX hosts in the given zone, and the sandbox's host (the MX written here)."""
-    given = settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
+    given = given_cluster(settings)
     cluster = dataclasses.replace(given, base=settings.gateway)
     domains = {domain.lower() for machine in cluster.topology.machines
                for domain in cluster.effective(machine).local_domains}
@@ -100,19 +110,19 @@ class Sandbox:
         self.clock = clock
         data = settings.data_dir
         kept = settings.kept_in_memory
-        self.journals = JournalStore(data / "threat-defense" if data else None, kept)
-        self.mailbox = MailboxStore(data / "mailbox" if data else None, clock, kept=kept)
+        folders = {endpoint: data / folder if data else None for endpoint, folder in ENDPOINT_FOLDERS.items()}
+        self.journals = JournalStore(folders["threat_defense"], kept)
+        self.mailbox = MailboxStore(folders["mailbox"], clock, kept=kept)
         self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
-        self.refused_logs = {endpoint: RefusedLog(data / folder if data else None, clock, kept)
-                             for endpoint, folder in ENDPOINT_FOLDERS.items()}
+        self.refused_logs = {endpoint: RefusedLog(folder, clock, kept)
+                             for endpoint, folder in folders.items()}
         td_handler = ThreatDefenseHandler(
             self.journals, settings.intake_addresses, faults=self.threat_defense_faults,
             remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None,
             refused=self.refused_logs["threat_defense"])
-        tenant_domains = (domain_of(address) for address in settings.intake_addresses)
         self.threat_defense_server = endpoint_server(
             "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port,
-            tls.naming(TD_HOSTNAME, settings.host, *tenant_domains),
+            tls.naming(TD_HOSTNAME, settings.host, *tenant_domains(settings)),
             hostname=TD_HOSTNAME, require_starttls=False,
         )
         self.mailbox_server = endpoint_server(
@@ -134,13 +144,12 @@ class Sandbox:
         would, and a DNS zone pointing at the endpoints' real ports (the intake domain's MX is
         Threat Defense, every other domain's, `*`, the mailbox host)."""
         settings, intake = self.settings, self.settings.intake_addresses[0]
-        tenant_domains = dict.fromkeys(domain_of(address) for address in settings.intake_addresses)
         zone = (
             *(MxRecord(domain, 10, settings.host, self.threat_defense_server.port)
-              for domain in tenant_domains),
+              for domain in tenant_domains(settings)),
             MxRecord(WILDCARD, 10, settings.host, self.mailbox_server.port),
         )
-        given = settings.cluster or ClusterConfig(Topology.single_group(settings.machines))
+        given = given_cluster(settings)
         base = dataclasses.replace(settings.gateway, dns_zone=(*given.base.dns_zone, *zone))
         cluster = dataclasses.replace(given, base=base)
         if "tdc.enabled" not in cluster.at(CLUSTER):

@@ -63,7 +63,7 @@ def authenticated_to_local(
 def copy_left_from(sandbox: SandboxFacade, sent: Sent, address: str) -> None:
     """The address Threat Defense sees connecting: the fallback the true-sender header must beat."""
     bindings = _bindings(sandbox, sent)
-    port = sandbox.sandbox.threat_defense_server.port
+    _, port = sandbox.listener_address("threat_defense")
     assert sandbox.mail_log.matching(rf"^New SMTP DCID {bindings['<copy dcid>']} interface "
                                      rf"{re.escape(address)} address \S+ port {port}$")
 

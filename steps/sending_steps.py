@@ -11,7 +11,7 @@ from pytest_bdd import parsers, then, when
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
-from fixtures.smtp_client import Outgoing, SendOutcome, disconnect_mid_data, send
+from fixtures.smtp_client import Outgoing, SendOutcome, disconnect_mid_data, raw_command, send
 
 SANDBOX_LOGIN = ("sandbox", "sandbox")
 
@@ -136,12 +136,6 @@ class Exchange:
     rcpt_reply: str
 
 
-def _raw_reply(client: smtplib.SMTP, line: bytes) -> str:
-    client.send(line + b"\r\n")
-    code, text = client.getreply()
-    return f"{code} {text.decode('utf-8', 'replace')}"
-
-
 @when(parsers.re(r"an outside sender gives MAIL FROM:(?P<path><.*>)(?P<parameters>(?: [A-Z0-9]+)*) "
                  r"and then RCPT TO a local recipient"), target_fixture="exchange")
 def outside_sender_mail_from(
@@ -151,8 +145,8 @@ def outside_sender_mail_from(
     mail = f"MAIL FROM:{path.replace('<CR>', chr(13))}{parameters}".encode()
     with smtplib.SMTP(*sandbox.listener_address("inbound"), timeout=10) as client:
         client.ehlo("client.test")
-        mail_reply = _raw_reply(client, mail)
-        rcpt_reply = _raw_reply(client, f"RCPT TO:<{tdc_messages.local_address()}>".encode())
+        mail_reply = raw_command(client, mail)
+        rcpt_reply = raw_command(client, f"RCPT TO:<{tdc_messages.local_address()}>".encode())
     return Exchange(mail_reply, rcpt_reply)
 
 
@@ -166,24 +160,10 @@ def rcpt_without_transaction(exchange: Exchange) -> None:
     assert exchange.rcpt_reply.startswith("503 "), exchange
 
 
-def _send_smtputf8(host: str, port: int, mail: Outgoing) -> SendOutcome:
-    outcome = SendOutcome()
-    with smtplib.SMTP(host, port, timeout=10) as client:
-        client.ehlo("client.test")
-        code, reply = client.mail(mail.mail_from, ["SMTPUTF8"])
-        outcome.mail_reply = (code, reply.decode())
-        for address in mail.rcpt_tos:
-            code, reply = client.rcpt(address)
-            outcome.rcpt_replies[address] = (code, reply.decode())
-        code, reply = client.data(mail.data)
-        outcome.data_reply = (code, reply.decode())
-    return outcome
-
-
 @when(parsers.re(r'an outside sender sends a message from "(?P<sender>[^"]+)" to "(?P<recipient>[^"]+)" '
                  r"with SMTPUTF8"), target_fixture="sent")
 def outside_sender_smtputf8(
     sandbox: SandboxFacade, tdc_messages: MessageFactory, sender: str, recipient: str
 ) -> Sent:
     mail = tdc_messages.message(mail_from=sender, to=(recipient,))
-    return Sent(mail, _send_smtputf8(*sandbox.listener_address("inbound"), mail))
+    return Sent(mail, send(*sandbox.listener_address("inbound"), mail, mail_options=("SMTPUTF8",)))

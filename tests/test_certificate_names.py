@@ -19,6 +19,7 @@ import trustme
 from cryptography import x509
 
 from fixtures.harness import SandboxFacade
+from fixtures.smtp_client import read_reply
 from simulator.sandbox import SandboxSettings
 from simulator.transport.server import SmtpServer
 from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls
@@ -33,25 +34,18 @@ def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettin
                    intake_addresses=("sandbox-tenant@intake.threatdefense.test", SECOND_TENANT))
 
 
-def read_reply(reader: BinaryIO) -> bytes:
-    """One SMTP reply (all its lines); its last line."""
-    line = reader.readline()
-    while line[3:4] == b"-":
-        line = reader.readline()
-    return line
-
-
-def command(raw: socket.socket, reader: BinaryIO, line: bytes) -> bytes:
+def command(raw: socket.socket, reader: BinaryIO, line: bytes) -> str:
+    """Send `line`; the last line of the reply."""
     raw.sendall(line + b"\r\n")
-    return read_reply(reader)
+    return read_reply(reader)[-1]
 
 
 def plain_part(raw: socket.socket) -> None:
     """Banner, EHLO and STARTTLS in clear: the socket is ready for the handshake."""
     reader = raw.makefile("rb")
-    assert read_reply(reader).startswith(b"220")
-    assert command(raw, reader, b"EHLO gateway.test").startswith(b"250")
-    assert command(raw, reader, b"STARTTLS").startswith(b"220")
+    assert read_reply(reader)[-1].startswith("220")
+    assert command(raw, reader, b"EHLO gateway.test").startswith("250")
+    assert command(raw, reader, b"STARTTLS").startswith("220")
 
 
 def starttls_by_name(server: SmtpServer, name: str, context: ssl.SSLContext) -> str:
@@ -63,7 +57,7 @@ def starttls_by_name(server: SmtpServer, name: str, context: ssl.SSLContext) -> 
             tls_reader = tls.makefile("rb")
             reply = command(tls, tls_reader, b"EHLO gateway.test")
             command(tls, tls_reader, b"QUIT")
-            return reply.decode().strip()
+            return reply.strip()
 
 
 def strict(context: ssl.SSLContext) -> ssl.SSLContext:

@@ -190,3 +190,44 @@ def test_policy_list_shows_long_cells_whole() -> None:
     policy = {"name": "P" * 60, "recipients": recipients, "tdc": "custom", "tdc_intake": intake}
     table = policies_table({"machines": {"esa1": {"level": "cluster", "policies": [policy]}}})
     assert ", ".join(recipients) in table and intake in table and "P" * 60 in table
+
+
+@pytest.mark.bad_input
+def test_machines_with_a_config_file_is_one_line_naming_machines(tmp_path: Path) -> None:
+    config = tmp_path / "f.toml"
+    config.write_text("")
+    data_dir = str(tmp_path / "data")
+    result = tdcsim("sandbox", "--config", str(config), "--machines", "2", "--data-dir", data_dir,
+                    cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "--machines" in line
+    assert not (tmp_path / "data" / "sandbox.json").exists()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("count", ["0", "21"])
+def test_a_machine_count_out_of_range_is_a_usage_error(tmp_path: Path, count: str) -> None:
+    result = tdcsim("sandbox", "--machines", count, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "--machines" in line and f"not a number of machines from 1 to 20: '{count}'" in line
+    assert result.stdout == ""
+
+
+def test_tracking_into_a_pipe_closed_early_exits_quietly(tmp_path: Path) -> None:
+    log = tmp_path / "machines" / "esa1" / "mail_logs" / "mail.current"
+    log.parent.mkdir(parents=True)
+    # far more history than a pipe buffers, so the reader's early close lands mid-write
+    log.write_text("Wed Aug 17 05:52:02 2022 Info: MID 3 queued for delivery\n" * 20_000)
+    with subprocess.Popen(  # `tdcsim tracking 3 | head -1`
+        [sys.executable, "-m", "simulator.cli", "tracking", "--data-dir", str(tmp_path), "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    ) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        first = reader.stdout.readline()
+        reader.stdout.close()
+        stderr = reader.stderr.read()
+        assert reader.wait(timeout=60) == 0
+    assert first == b"17 Aug 2022 05:52:02 (GMT +00:00) Message 3 queued for delivery.\n"
+    assert stderr == b""

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures.harness import SandboxFacade
+from fixtures.smtp_client import read_reply
 from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.errors import ConfigError
@@ -18,14 +19,9 @@ from simulator.transport.limits import ConnectionGate, ConnectionLimits
 
 
 def greeting(sock: socket.socket) -> str:
-    """The first reply line, or "" if the server closed without one."""
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = sock.recv(1024)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
+    """The greeting reply, or "" if the server closed without one."""
+    with sock.makefile("rb") as lines:
+        return "\r\n".join(read_reply(lines)).strip()
 
 
 def closed_by_server(sock: socket.socket) -> bool:

@@ -135,3 +135,11 @@ def test_kill_9_mid_run_loses_nothing_and_splits_nothing(
     # only the originals' Message-IDs: a journal also carries its own wrapper's
     duplicates = sum(delivered[i] - 1 + journaled[i] - 1 for i in accepted)
     assert duplicates <= allowed, (duplicates, allowed)
+
+
+def test_a_child_that_does_not_end_on_its_signal_is_killed_and_reaped(tmp_path: Path) -> None:
+    """`stop`'s fallback: a child still there after the timeout (here: SIGSTOPped) is SIGKILLed, -9."""
+    with SandboxProcess(tmp_path / "data") as child:
+        child.start()
+        assert child.stop(signal.SIGSTOP, timeout=0.5) == -signal.SIGKILL
+        assert child.process is not None and child.process.returncode == -signal.SIGKILL

@@ -18,6 +18,7 @@ import pytest
 from fixtures.messages import MessageFactory
 from fixtures.processes import FREE_PORTS, SandboxProcess
 from fixtures.smtp_client import send
+from simulator.defaults import mail_log_path
 
 WAIT = 20.0
 
@@ -35,7 +36,7 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 
 def mail_log(data_dir: Path) -> str:
-    path = data_dir / "machines" / "esa1" / "mail_logs" / "mail.current"
+    path = mail_log_path(data_dir, "esa1")
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
@@ -73,13 +72,6 @@ def counters(row: DestinationStatus) -> tuple[int, int, int, int, int]:
             row.soft_bounced_events, row.hard_bounced_recipients)
 
 
-def send_one(sandbox: SandboxFacade, messages: MessageFactory) -> int:
-    """Send one message to one local recipient through the public listener; its MID."""
-    outcome = send(*sandbox.listener_address("inbound"), messages.message())
-    assert outcome.accepted and outcome.mid is not None
-    return outcome.mid
-
-
 def texts(sandbox: SandboxFacade, pattern: str) -> list[str]:
     return [line.text for line in sandbox.mail_log.matching(pattern)]
 
@@ -91,7 +83,7 @@ def test_a_dev_null_route_delivers_the_original_to_nowhere(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     use_routes(tdc_sandbox, SmtpRoute(".com", discard=True))
-    mid = send_one(tdc_sandbox, tdc_messages)
+    mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert tdc_sandbox.mailbox() == []
     assert len(tdc_sandbox.journals()) == 1, "the copy's own route is untouched"
@@ -108,7 +100,7 @@ def test_a_dead_first_host_hands_the_connection_to_the_next(
 ) -> None:
     dead, mailbox = dead_port(), mailbox_port(tdc_sandbox)
     use_routes(tdc_sandbox, route(LOCAL, dead, mailbox))
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert len(tdc_sandbox.mailbox()) == 1
     lines = [line.text for line in tdc_sandbox.mail_log.lines()]
@@ -130,7 +122,7 @@ def test_the_lowest_mx_priority_is_tried_first(
     dead = dead_port()
     tdc_sandbox.reconfigure(lambda config: dataclasses.replace(
         config, dns_zone=(*config.dns_zone, MxRecord("*", 5, HOST, dead))))
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert len(tdc_sandbox.mailbox()) == 1
     assert len(texts(tdc_sandbox, rf"connection to {HOST} port {dead} failed: .*trying the next host")) == 1
@@ -142,7 +134,7 @@ def test_a_tls_failure_hands_the_copy_to_the_next_host(
     td = tdc_sandbox.sandbox.threat_defense_server.port
     tdc_sandbox.set_faults("threat_defense", "no-starttls")
     use_routes(tdc_sandbox, route(intake_domain(tdc_sandbox), td, mailbox_port(tdc_sandbox)))
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     intake = tdc_sandbox.config.connector.intake_address
     assert tdc_sandbox.journals() == [] and len(tdc_sandbox.mailbox(intake)) == 1
@@ -155,7 +147,7 @@ def test_when_every_host_fails_the_batch_is_retried_and_the_destination_is_down(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     use_routes(tdc_sandbox, route(LOCAL, dead_port(), dead_port()))
-    mid = send_one(tdc_sandbox, tdc_messages)
+    mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert len(texts(tdc_sandbox, r"trying the next host")) == 1, "the last host's failure is the batch's"
     assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID 0 - 4\.4\.0 - Connection refused$")
@@ -172,7 +164,7 @@ def test_no_route_is_a_soft_failure_that_marks_no_host_down(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.reconfigure(lambda config: dataclasses.replace(config, dns_zone=()))
-    mid = send_one(tdc_sandbox, tdc_messages)
+    mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} to RID 0 - 4\.4\.0 - No route for {LOCAL}$")
     row = status(tdc_sandbox, LOCAL)
@@ -197,7 +189,7 @@ def test_a_batch_holds_one_domain_so_it_follows_one_route() -> None:
 def test_a_delivered_copy_counts_once_delivered(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     row = status(tdc_sandbox, TDC_QUEUE)
     assert counters(row) == (0, 0, 1, 0, 0) and not row.down
@@ -208,7 +200,7 @@ def test_a_retried_copy_stays_active_then_is_delivered(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.set_faults("threat_defense", "down")
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     row = status(tdc_sandbox, TDC_QUEUE)
     assert counters(row) == (1, 0, 0, 1, 0) and row.down
@@ -225,7 +217,7 @@ def test_a_hard_bounced_copy_counts_as_hard_bounced(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.set_faults("threat_defense", "reply:RCPT=550")
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     row = status(tdc_sandbox, TDC_QUEUE)
     assert counters(row) == (0, 0, 0, 0, 1) and not row.down, "the host answered: it is up"
@@ -236,7 +228,7 @@ def test_an_open_connection_counts_as_out_while_it_delivers(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.set_faults("mailbox", "delay:0.4")
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     deadline, seen = time.monotonic() + 5, None
     while time.monotonic() < deadline:
         row = statuses(tdc_sandbox).get(LOCAL)
@@ -277,7 +269,7 @@ def wait_for_workers_to_end(sandbox: SandboxFacade, *names: str) -> None:
 def test_an_idle_destination_ends_its_workers_keeps_its_counters_and_starts_them_again(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     busy = {LOCAL: CONNECTIONS_PER_DESTINATION, TDC_QUEUE: CONNECTIONS_PER_DESTINATION}
     assert workers(tdc_sandbox) == busy
@@ -288,7 +280,7 @@ def test_an_idle_destination_ends_its_workers_keeps_its_counters_and_starts_them
     wait_for_workers_to_end(tdc_sandbox)
     assert workers(tdc_sandbox) == {LOCAL: 0, TDC_QUEUE: 0}
     assert statuses(tdc_sandbox) == before and counters(before[LOCAL]) == (0, 0, 1, 0, 0)
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert workers(tdc_sandbox) == busy
     assert counters(status(tdc_sandbox, LOCAL)) == counters(status(tdc_sandbox, TDC_QUEUE)) == (0, 0, 2, 0, 0)
@@ -299,7 +291,7 @@ def test_a_queue_holding_an_entry_for_a_retry_keeps_its_workers(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.set_faults("threat_defense", "down")
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.advance(IDLE_RELEASE + timedelta(minutes=1))  # the copy waits an hour at most
     assert released(tdc_sandbox) == {LOCAL: True, TDC_QUEUE: False}
     wait_for_workers_to_end(tdc_sandbox, LOCAL)
@@ -330,7 +322,7 @@ def test_a_refused_connection_has_its_new_smtp_dcid_line_and_the_vendors_delayed
 ) -> None:
     dead = dead_port()
     use_routes(tdc_sandbox, route(LOCAL, dead))
-    mid = send_one(tdc_sandbox, tdc_messages)
+    mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     (delayed,) = texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {mid} ")
     dcid = delayed.split()[2]
@@ -347,7 +339,7 @@ def test_a_copy_failing_certificate_verification_is_logged_without_python_text(
     caplog.set_level(logging.DEBUG, logger="simulator.gateway.outbound_errors")
     td = tdc_sandbox.sandbox.threat_defense_server.port
     tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
-    send_one(tdc_sandbox, tdc_messages)
+    tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     (failed,) = texts(tdc_sandbox, r"^DCID \d+ TLS failed")
     dcid = failed.split()[1]
@@ -364,10 +356,10 @@ def test_smtp_refusals_carry_the_reply_in_the_vendors_form(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.set_faults("mailbox", "reply:RCPT=451")
-    delayed = send_one(tdc_sandbox, tdc_messages)
+    delayed = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     tdc_sandbox.set_faults("mailbox", "reply:RCPT=550")
-    bounced = send_one(tdc_sandbox, tdc_messages)
+    bounced = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     reply = r"\['[245]\.\d\.\d+ [^']*'\]"
     assert texts(tdc_sandbox, rf"^Delayed: DCID \d+ MID {delayed} to RID 0 - 4\.0\.0 - Unknown address "

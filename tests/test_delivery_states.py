@@ -4,32 +4,21 @@ retry is deferred."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import socket
-import ssl
 
+from fixtures.batches import CLOCK, ENTRY, LOCAL, deliver_batch
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
 from fixtures.smtp_client import send
-from simulator.core.clock import ManualClock
-from simulator.core.config.values import ConfigHolder, GatewayConfig, NextHop, SmtpRoute
+from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
-from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import MessageState
-from simulator.core.mail.messages import IdCounters, QueueEntry
-from simulator.core.mail.retry import MAX_RETRIES, RetrySchedule
-from simulator.core.reports.status import DestinationTally
-from simulator.gateway.batch_delivery import Batch, BatchDelivery
-from simulator.gateway.delivery_log import DeliveryLog
+from simulator.core.mail.messages import QueueEntry
+from simulator.core.mail.retry import MAX_RETRIES
 from simulator.gateway.maillog import MailLog
 
 S = MessageState
-LOCAL = "example.com"
-CLOCK = ManualClock()
-ENTRY = QueueEntry(mid=3, sender="alice@sender.test", recipients=(f"bob@{LOCAL}",), rids=(0,),
-                   body=InMemoryBody(b"Subject: hi\r\n\r\nbody\r\n"), destination=LOCAL,
-                   schedule=RetrySchedule.starting(CLOCK.now()))
 #: ENTRY waiting after its last allowed retry: the next failure bounces it.
 WORN = dataclasses.replace(ENTRY, schedule=dataclasses.replace(ENTRY.schedule, failures=MAX_RETRIES),
                            state=S.DEFERRED)
@@ -49,12 +38,8 @@ class Outcome:
 def deliver(entry: QueueEntry, config: GatewayConfig) -> Outcome:
     """Deliver `entry`, taken from its queue, in a batch of one, by routes that open no socket."""
     outcome = Outcome()
-    batches = BatchDelivery(ConfigHolder(config), DeliveryLog(MailLog(CLOCK)), IdCounters(), CLOCK,
-                            ssl.create_default_context(),
-                            lambda bounced, error: outcome.bounced.append((bounced, error)))
-    batch = Batch(LOCAL, (entry.moved_to(S.DELIVERING),), DestinationTally(),
-                  lambda taken, parts: outcome.settled.append((taken, parts)))
-    asyncio.run(batches.deliver(batch))
+    outcome.settled = deliver_batch([entry], config, MailLog(CLOCK),
+                                    lambda bounced, error: outcome.bounced.append((bounced, error)))
     return outcome
 
 

@@ -76,3 +76,39 @@ def test_the_mailbox_records_storage_trouble_and_dropped_connections(
         (1, "END", replies.STORAGE_TROUBLE.line), (2, "MAIL", "(connection dropped without a reply)")]
     lines = (tdc_sandbox.data_dir / "mailbox" / "refused.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["reply"] for line in lines] == [a.reply for a in attempts]
+
+
+def test_a_rename_that_fails_midway_leaves_no_recipient_stored(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or none: when the second rename into new/ fails, the first is undone and every written
+    file removed, so the `452 4.3.1` retry stores each recipient exactly once."""
+    server, root = tdc_sandbox.sandbox.mailbox_server, tdc_sandbox.data_dir / "mailbox"
+    recipients = ("a@outside.test", "b@outside.test", "c@outside.test")
+    mail = tdc_messages.message(to=recipients)
+    rename, calls = Path.rename, []
+
+    def failing_second_rename(path: Path, target: str | Path) -> Path:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return rename(path, target)
+
+    monkeypatch.setattr(Path, "rename", failing_second_rename)
+    with smtplib.SMTP(server.host, server.port, timeout=10) as client:
+        client.ehlo("client.test")
+        client.mail(mail.mail_from)
+        for recipient in recipients:
+            client.rcpt(recipient)
+        code, text = client.data(mail.data)
+    assert f"{code} {text.decode()}" == replies.STORAGE_TROUBLE.line
+    for recipient in recipients:
+        assert not tdc_sandbox.mailbox(recipient)
+        assert not [*(root / recipient / "new").iterdir(), *(root / recipient / "tmp").iterdir()]
+    monkeypatch.setattr(Path, "rename", rename)
+    with smtplib.SMTP(server.host, server.port, timeout=10) as client:
+        client.sendmail(mail.mail_from, list(recipients), mail.data)
+    for recipient in recipients:
+        (delivery,) = tdc_sandbox.mailbox(recipient)
+        assert [*(root / recipient / "new").iterdir()] == [delivery.path]
+        assert not [*(root / recipient / "tmp").iterdir()]

@@ -137,3 +137,30 @@ def test_endpoints_that_cannot_store_for_hours_lose_nothing(
     assert len(tdc_sandbox.journals()) == len(sent)
     assert all(journal.valid for journal in tdc_sandbox.journals())
     assert tdc_sandbox.queued("the.tdc.queue") == []
+
+
+def test_a_refused_attempt_that_cannot_be_written_is_kept_and_changes_no_reply(
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """§8.9: a full disk under `refused.jsonl` too: the endpoint still answers `452 4.3.1`, and the
+    record stays in memory."""
+    mailbox, server = tdc_sandbox.sandbox.mailbox, tdc_sandbox.sandbox.mailbox_server
+    opened = Path.open
+
+    def full_for_refused(path: Path, *args: object, **kwargs: object) -> object:
+        if path.name == "refused.jsonl":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return opened(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", full_for_refused)
+    root, mailbox.root = mailbox.root, blocked(tmp_path)
+    mail = tdc_messages.message(to=("a@outside.test",))
+    with smtplib.SMTP(server.host, server.port, timeout=10) as client, \
+            pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
+    mailbox.root = root
+    assert f"{refused.value.smtp_code} {refused.value.smtp_error.decode()}" == replies.STORAGE_TROUBLE.line
+    (attempt,) = tdc_sandbox.sandbox.refused_logs["mailbox"].snapshot()
+    assert (attempt.command, attempt.reply) == ("END", replies.STORAGE_TROUBLE.line)
+    assert not (tdc_sandbox.data_dir / "mailbox" / "refused.jsonl").exists()

@@ -16,6 +16,7 @@ import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
+from fixtures.smtp_client import raw_command
 from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.journal_check import report_fields
@@ -24,13 +25,6 @@ from simulator.core.mail.messages import IdCounters
 NEED_MAIL = "503 Error: need MAIL command"
 NEED_RCPT = "503 Error: need RCPT command"
 BODY = b"Subject: hostile\r\nMessage-ID: <hostile@outside.test>\r\n\r\nbody\r\n"
-
-
-def answer(client: smtplib.SMTP, raw: bytes) -> str:
-    """Send one command line exactly as given; the reply as `code text`."""
-    client.send(raw + b"\r\n")
-    code, text = client.getreply()
-    return f"{code} {text.decode('utf-8', 'replace')}"
 
 
 @pytest.fixture
@@ -43,15 +37,15 @@ def inbound(tdc_sandbox: SandboxFacade) -> Iterator[smtplib.SMTP]:
 
 def finish(client: smtplib.SMTP) -> str:
     """DATA with a small message; the final reply."""
-    assert answer(client, b"DATA").startswith("354 ")
-    return answer(client, BODY + b".")
+    assert raw_command(client, b"DATA").startswith("354 ")
+    return raw_command(client, BODY + b".")
 
 
 def test_a_cr_in_a_quoted_local_part_is_refused_and_starts_no_transaction(
     tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP
 ) -> None:
-    assert answer(inbound, b'MAIL FROM:<"p\rq"@outside.test>') == replies.BAD_SENDER_SYNTAX.line
-    assert answer(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
+    assert raw_command(inbound, b'MAIL FROM:<"p\rq"@outside.test>') == replies.BAD_SENDER_SYNTAX.line
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
     tdc_sandbox.settle()
     assert tdc_sandbox.mail_log.matching("Start MID") == []
 
@@ -62,10 +56,10 @@ def test_a_cr_in_a_quoted_local_part_is_refused_and_starts_no_transaction(
 def test_a_bad_recipient_is_refused_and_added_to_nothing(
     tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP, raw: bytes
 ) -> None:
-    assert answer(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
-    assert answer(inbound, raw) == replies.BAD_RECIPIENT_SYNTAX.line
-    assert answer(inbound, b"DATA") == NEED_RCPT
-    assert answer(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
+    assert raw_command(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
+    assert raw_command(inbound, raw) == replies.BAD_RECIPIENT_SYNTAX.line
+    assert raw_command(inbound, b"DATA") == NEED_RCPT
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
     assert finish(inbound).startswith("250 ")
     tdc_sandbox.settle()
     assert [d.recipient for d in tdc_sandbox.mailbox()] == ["bob@example.com"]
@@ -77,35 +71,35 @@ def test_a_sender_that_is_not_utf8_is_refused_and_starts_no_transaction(
     tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP
 ) -> None:
     """aiosmtpd alone answers 500 here, yet keeps the sender: RCPT, then DATA, got 250 and 354."""
-    assert answer(inbound, b"MAIL FROM:<al\xffice@outside.test>") == replies.BAD_SENDER_SYNTAX.line
-    assert answer(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
-    assert answer(inbound, b"DATA") == NEED_RCPT
+    assert raw_command(inbound, b"MAIL FROM:<al\xffice@outside.test>") == replies.BAD_SENDER_SYNTAX.line
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
+    assert raw_command(inbound, b"DATA") == NEED_RCPT
 
 
 def test_an_unclosed_angle_bracket_gets_501_and_the_session_goes_on(
     tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP
 ) -> None:
     """aiosmtpd's parser raises IndexError at `MAIL FROM:<`; it never sees it."""
-    assert answer(inbound, b"MAIL FROM:<") == replies.BAD_SENDER_SYNTAX.line
-    assert answer(inbound, b"VRFY <") == replies.BAD_VRFY_ARGUMENT.line
-    assert answer(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
-    assert answer(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
+    assert raw_command(inbound, b"MAIL FROM:<") == replies.BAD_SENDER_SYNTAX.line
+    assert raw_command(inbound, b"VRFY <") == replies.BAD_VRFY_ARGUMENT.line
+    assert raw_command(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
     assert finish(inbound).startswith("250 ")
 
 
 def test_non_ascii_addresses_need_smtputf8(tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP) -> None:
-    assert answer(inbound, "MAIL FROM:<jörg@outside.test>".encode()) == replies.NEEDS_SMTPUTF8.line
-    assert answer(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
-    assert answer(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
-    assert answer(inbound, "RCPT TO:<zoë@example.com>".encode()) == replies.NEEDS_SMTPUTF8.line
-    assert answer(inbound, b"DATA") == NEED_RCPT
+    assert raw_command(inbound, "MAIL FROM:<jörg@outside.test>".encode()) == replies.NEEDS_SMTPUTF8.line
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>") == NEED_MAIL
+    assert raw_command(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
+    assert raw_command(inbound, "RCPT TO:<zoë@example.com>".encode()) == replies.NEEDS_SMTPUTF8.line
+    assert raw_command(inbound, b"DATA") == NEED_RCPT
 
 
 def test_quoted_local_parts_are_accepted_delivered_and_reported(
     tdc_sandbox: SandboxFacade, inbound: smtplib.SMTP
 ) -> None:
-    assert answer(inbound, b'MAIL FROM:<"john doe"@outside.test>').startswith("250 ")
-    assert answer(inbound, b'RCPT TO:<"bob smith"@example.com>').startswith("250 ")
+    assert raw_command(inbound, b'MAIL FROM:<"john doe"@outside.test>').startswith("250 ")
+    assert raw_command(inbound, b'RCPT TO:<"bob smith"@example.com>').startswith("250 ")
     assert finish(inbound).startswith("250 ")
     tdc_sandbox.settle()
     (delivery,) = tdc_sandbox.mailbox('"bob smith"@example.com')
@@ -127,8 +121,8 @@ def test_every_address_accepted_is_one_the_gateway_can_deliver(
     """Whatever RFC 5321 lets in goes out again: aiosmtpd's parse, the spool, aiosmtplib's MAIL/RCPT."""
     with smtplib.SMTP(*tdc_sandbox.listener_address("relay"), timeout=10) as client:
         client.ehlo("client.test")
-        assert answer(client, b"MAIL FROM:<bob@example.com>").startswith("250 ")
-        assert answer(client, f"RCPT TO:<{recipient}>".encode()).startswith("250 ")
+        assert raw_command(client, b"MAIL FROM:<bob@example.com>").startswith("250 ")
+        assert raw_command(client, f"RCPT TO:<{recipient}>".encode()).startswith("250 ")
         assert finish(client).startswith("250 ")
     tdc_sandbox.settle()
     (delivery,) = tdc_sandbox.mailbox()
@@ -140,9 +134,9 @@ def test_the_mock_endpoints_apply_the_same_rule(tdc_sandbox: SandboxFacade, endp
     server = getattr(tdc_sandbox.sandbox, endpoint)
     with smtplib.SMTP(server.host, server.port, timeout=10) as client:
         client.ehlo("gateway.test")
-        assert answer(client, b'MAIL FROM:<"p\rq"@outside.test>') == replies.BAD_SENDER_SYNTAX.line
-        assert answer(client, b"MAIL FROM:<al\xffice@outside.test>") == replies.BAD_SENDER_SYNTAX.line
-        assert answer(client, b"RCPT TO:<x@example.com>") == NEED_MAIL
+        assert raw_command(client, b'MAIL FROM:<"p\rq"@outside.test>') == replies.BAD_SENDER_SYNTAX.line
+        assert raw_command(client, b"MAIL FROM:<al\xffice@outside.test>") == replies.BAD_SENDER_SYNTAX.line
+        assert raw_command(client, b"RCPT TO:<x@example.com>") == NEED_MAIL
 
 
 def test_an_exception_in_the_listener_is_a_named_451_with_the_traceback_in_the_log_only(
@@ -154,16 +148,16 @@ def test_an_exception_in_the_listener_is_a_named_451_with_the_traceback_in_the_l
         raise RuntimeError("secret detail")
 
     monkeypatch.setattr(GatewayConfig, "is_local", broken)
-    assert answer(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
-    assert answer(inbound, b"RCPT TO:<bob@example.com>") == replies.INTERNAL_ERROR.line
-    assert answer(inbound, b"DATA") == NEED_RCPT, "the 451 ended the transaction"
+    assert raw_command(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>") == replies.INTERNAL_ERROR.line
+    assert raw_command(inbound, b"DATA") == NEED_RCPT, "the 451 ended the transaction"
     (critical,) = tdc_sandbox.mail_log.matching(r"internal error")
     assert critical.level.value == "Critical"
     assert "Traceback" in critical.text and "in handle_RCPT" in critical.text
     tdc_sandbox.mail_log.wait_for(r"Message finished MID \d+ aborted")
     monkeypatch.undo()
-    assert answer(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
-    assert answer(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
+    assert raw_command(inbound, b"MAIL FROM:<alice@outside.test>").startswith("250 ")
+    assert raw_command(inbound, b"RCPT TO:<bob@example.com>").startswith("250 ")
     assert finish(inbound).startswith("250 ")
     tdc_sandbox.settle()
     assert len(tdc_sandbox.mailbox("bob@example.com")) == 1
@@ -197,7 +191,7 @@ def test_an_auth_login_that_is_not_utf8_is_a_failed_login(
         client.starttls(context=tdc_client_tls)
         client.ehlo("client.test")
         credentials = base64.b64encode(b"\x00sand\xffbox\x00sandbox").decode()
-        assert answer(client, f"AUTH PLAIN {credentials}".encode()).startswith("535 ")
+        assert raw_command(client, f"AUTH PLAIN {credentials}".encode()).startswith("535 ")
     tdc_sandbox.mail_log.wait_for(r"SMTP authentication failed for user: sand\ufffdbox")
 
 

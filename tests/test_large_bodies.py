@@ -18,7 +18,7 @@ import pytest
 
 from fixtures.harness import SandboxFacade, running, spooled
 from fixtures.messages import MessageFactory
-from fixtures.smtp_client import Outgoing, send
+from fixtures.smtp_client import Outgoing
 from simulator.core.errors import NotFound, Refused
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
@@ -47,12 +47,6 @@ def large(messages: MessageFactory, first_line: str = "") -> Outgoing:
 
 
 
-def send_accepted(sandbox: SandboxFacade, mail: Outgoing) -> int:
-    outcome = send(*sandbox.listener_address("inbound"), mail)
-    assert outcome.accepted and outcome.mid is not None
-    return outcome.mid
-
-
 def assert_delivered_whole(sandbox: SandboxFacade, mail: Outgoing, kept: type = StoredFile) -> None:
     """The mailbox has exactly the bytes sent (after the gateway's trace headers), and Threat
     Defense's journal embeds exactly what the mailbox got; both endpoints' records keep the large
@@ -75,7 +69,7 @@ def test_a_queued_large_message_and_its_copy_are_references_delivered_whole_afte
     with running(tdc_sandbox_settings, tdc_tls) as first:
         first.set_faults("mailbox", "down")
         first.set_faults("threat_defense", "down")
-        send_accepted(first, mail)
+        first.send_accepted(mail)
         first.settle()
         (original,), (copy,) = first.queued(LOCAL), first.queued(TDC_QUEUE)
         for entry in (original, copy):
@@ -94,7 +88,7 @@ def test_a_large_message_retried_is_read_back_and_delivered_whole(
 ) -> None:
     mail = large(tdc_messages)
     tdc_sandbox.set_faults("mailbox", "down")
-    mid = send_accepted(tdc_sandbox, mail)
+    mid = tdc_sandbox.send_accepted(mail)
     tdc_sandbox.settle()
     (waiting,) = tdc_sandbox.queued(LOCAL)
     assert (waiting.mid, waiting.state, waiting.schedule.failures) == (mid, MessageState.DEFERRED, 1)
@@ -110,7 +104,7 @@ def test_a_large_quarantined_message_is_a_reference_and_released_whole_after_a_r
 ) -> None:
     mail = large(tdc_messages, first_line=f"{GTUBE.decode()}\n")
     with running(tdc_sandbox_settings, tdc_tls) as first:
-        mid = send_accepted(first, mail)
+        mid = first.send_accepted(mail)
         first.settle()
         body = held(first, mid).body
         assert isinstance(body, SpooledBody) and body.read() == mail.data
@@ -145,8 +139,8 @@ def test_a_body_that_cannot_be_read_back_parks_its_entry_once_and_the_others_are
     tdc_sandbox.expect_warning("internal error")
     tdc_sandbox.set_faults("mailbox", "down")
     other_mail = large(tdc_messages)
-    damaged = send_accepted(tdc_sandbox, large(tdc_messages))
-    other = send_accepted(tdc_sandbox, other_mail)
+    damaged = tdc_sandbox.send_accepted(large(tdc_messages))
+    other = tdc_sandbox.send_accepted(other_mail)
     tdc_sandbox.settle()
     (body,) = [entry.body for entry in tdc_sandbox.queued(LOCAL) if entry.mid == damaged]
     assert isinstance(body, SpooledBody)
@@ -161,7 +155,7 @@ def test_a_body_that_cannot_be_read_back_parks_its_entry_once_and_the_others_are
     assert delivery.data.partition(TRACE_END)[2] == other_mail.data
     assert [(e.mid, e.state, e.schedule.failures) for e in tdc_sandbox.queued(LOCAL)] == [
         (damaged, MessageState.DEFERRED, 2)]
-    good = send_accepted(tdc_sandbox, tdc_messages.message())
+    good = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert tdc_sandbox.mail_log.matching(rf"^Message done DCID \d+ MID {good} ")
     live = tdc_sandbox._runner.run(
@@ -177,7 +171,7 @@ def test_without_a_data_dir_a_large_message_waits_in_memory_and_is_delivered_who
     mail = large(tdc_messages)
     with running(settings, tdc_tls) as sandbox:
         sandbox.set_faults("mailbox", "down")
-        send_accepted(sandbox, mail)
+        sandbox.send_accepted(mail)
         sandbox.settle()
         (waiting,) = sandbox.queued(LOCAL)
         assert isinstance(waiting.body, InMemoryBody)
@@ -193,7 +187,7 @@ def test_the_threshold_is_a_setting(
     """With a threshold above the message's size, it waits in memory even with a data dir."""
     sandbox = tdc_start_sandbox(dataclasses.replace(tdc_sandbox_settings, spool_body_threshold=10**6))
     sandbox.set_faults("mailbox", "down")
-    send_accepted(sandbox, large(tdc_messages))
+    sandbox.send_accepted(large(tdc_messages))
     sandbox.settle()
     (waiting,) = sandbox.queued(LOCAL)
     assert isinstance(waiting.body, InMemoryBody)
@@ -204,7 +198,7 @@ def test_a_quarantined_message_whose_bytes_cannot_be_read_stays_held_and_says_wh
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.expect_warning("cannot be released")
-    mid = send_accepted(tdc_sandbox, large(tdc_messages, first_line=f"{GTUBE.decode()}\n"))
+    mid = tdc_sandbox.send_accepted(large(tdc_messages, first_line=f"{GTUBE.decode()}\n"))
     tdc_sandbox.settle()
     body = held(tdc_sandbox, mid).body
     assert isinstance(body, SpooledBody)
@@ -224,7 +218,7 @@ def test_two_releases_at_once_deliver_the_message_once(
 ) -> None:
     """The held bytes are read off the event loop: a second release meanwhile finds nothing."""
     mail = large(tdc_messages, first_line=f"{GTUBE.decode()}\n")
-    mid = send_accepted(tdc_sandbox, mail)
+    mid = tdc_sandbox.send_accepted(mail)
     tdc_sandbox.settle()
     pipeline = tdc_sandbox.machine.pipeline
 

@@ -95,7 +95,11 @@ def test_a_restart_continues_past_the_spool_and_the_mail_log() -> None:
     """After a crash the counters file is stale: the spool and the mail log's tail tell the truth."""
     log = ("Wed Aug 17 05:52:00 2022 Info: Start MID 41 ICID 7\n"
            "Wed Aug 17 05:52:01 2022 Info: New SMTP DCID 12 interface 127.0.0.1 address 127.0.0.1 port 25\n")
-    spooled = dataclasses.replace(ENTRY, mid=44)
-    assert next_ids({"icid": 2, "mid": 5, "dcid": 1}, [spooled], log) == {"icid": 8, "mid": 45, "dcid": 13}
+    spooled = [dataclasses.replace(ENTRY, mid=44).mid]
+    assert next_ids({"icid": 2, "mid": 5, "dcid": 1}, spooled, log) == {"icid": 8, "mid": 45, "dcid": 13}
     assert next_ids({"icid": 9, "mid": 99, "dcid": 30}, [], "") == {"icid": 9, "mid": 99, "dcid": 30}
     assert next_ids({}, [], "") == {"icid": 1, "mid": 1, "dcid": 1}
+
+
+def test_a_held_mid_above_every_entry_moves_the_next_mid_past_it() -> None:
+    assert next_ids({"mid": 5}, [44, 60, 12], "")["mid"] == 61  # 60: a quarantined splinter's

@@ -28,8 +28,7 @@ def answer(client: smtplib.SMTP, command: str) -> str:
 @pytest.fixture
 def mailbox_client(tdc_sandbox: SandboxFacade) -> Iterator[smtplib.SMTP]:
     """A plaintext client of the mock mailbox, before EHLO."""
-    server = tdc_sandbox.sandbox.mailbox_server
-    with smtplib.SMTP(server.host, server.port, timeout=10) as client:
+    with smtplib.SMTP(*tdc_sandbox.listener_address("mailbox"), timeout=10) as client:
         yield client
 
 

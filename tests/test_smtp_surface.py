@@ -15,18 +15,16 @@ import pytest
 
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
+from fixtures.smtp_client import read_reply
 from simulator.core import replies
 from simulator.transport.surface import ehlo_keywords
 
 
 def servers(sandbox: SandboxFacade) -> dict[str, tuple[str, tuple[str, int]]]:
     """Every SMTP server of the sandbox: name -> (the hostname it announces, its address)."""
-    inner = sandbox.sandbox
-    found = {name: ("esa1.sandbox.test", sandbox.listener_address(name)) for name in ("inbound", "relay")}
-    found["threat_defense"] = ("intake.threatdefense.test",
-                               (inner.threat_defense_server.host, inner.threat_defense_server.port))
-    found["mailbox"] = ("mailbox.sandbox.test", (inner.mailbox_server.host, inner.mailbox_server.port))
-    return found
+    hostnames = {"inbound": "esa1.sandbox.test", "relay": "esa1.sandbox.test",
+                 "threat_defense": "intake.threatdefense.test", "mailbox": "mailbox.sandbox.test"}
+    return {name: (hostname, sandbox.listener_address(name)) for name, hostname in hostnames.items()}
 
 
 @contextmanager
@@ -35,19 +33,11 @@ def raw(address: tuple[str, int]) -> Iterator[tuple[socket.socket, BinaryIO]]:
         yield sock, lines
 
 
-def reply(lines: BinaryIO) -> list[str]:
-    """One reply, every line of it, without CRLF."""
-    got = [lines.readline().decode().rstrip("\r\n")]
-    while got[-1][3:4] == "-":
-        got.append(lines.readline().decode().rstrip("\r\n"))
-    return got
-
-
 @pytest.mark.parametrize("name", ["inbound", "relay", "threat_defense", "mailbox"])
 def test_the_banner_is_the_vendors(tdc_sandbox: SandboxFacade, name: str) -> None:
     hostname, address = servers(tdc_sandbox)[name]
     with raw(address) as (_, lines):
-        banner = reply(lines)
+        banner = read_reply(lines)
     assert banner == [f"220 {hostname} ESMTP"]
 
 
@@ -75,14 +65,14 @@ def test_pipelined_mail_rcpt_data_get_three_replies(
 ) -> None:
     mail = tdc_messages.message()
     with raw(tdc_sandbox.listener_address("inbound")) as (sock, lines):
-        reply(lines)
+        read_reply(lines)
         sock.sendall(b"EHLO client.test\r\n")
-        assert "250-PIPELINING" in reply(lines)
+        assert "250-PIPELINING" in read_reply(lines)
         sock.sendall(f"MAIL FROM:<{mail.mail_from}>\r\nRCPT TO:<{mail.rcpt_tos[0]}>\r\nDATA\r\n".encode())
-        codes = [reply(lines)[0][:3] for _ in range(3)]
+        codes = [read_reply(lines)[0][:3] for _ in range(3)]
         assert codes == ["250", "250", "354"]
         sock.sendall(mail.data.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\nQUIT\r\n")
-        assert reply(lines)[0].startswith("250 ")
+        assert read_reply(lines)[0].startswith("250 ")
     tdc_sandbox.settle()
     assert len(tdc_sandbox.mailbox(mail.rcpt_tos[0])) == 1
 

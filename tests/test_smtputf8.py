@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import smtplib
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from fixtures.harness import SandboxFacade
+from fixtures.smtp_client import Outgoing, send
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import NextHop, SmtpRoute
 from simulator.core.mail.journal_check import report_fields
@@ -22,13 +22,13 @@ from simulator.transport.server import SmtpServer
 BODY = "Subject: Grüße\r\nMessage-ID: <utf8@outside.test>\r\n\r\nHallo\r\n".encode()
 
 
-def send_utf8(address: tuple[str, int], sender: str, recipient: str) -> tuple[int, bytes]:
-    with smtplib.SMTP(*address, timeout=10) as client:
-        client.ehlo("client.test")
-        assert client.has_extn("smtputf8")
-        assert client.mail(sender, ["SMTPUTF8"])[0] == 250
-        assert client.rcpt(recipient)[0] == 250
-        return client.data(BODY)
+def send_utf8(address: tuple[str, int], sender: str, recipient: str) -> tuple[int, str]:
+    """BODY from `sender` to `recipient` with SMTPUTF8 (smtplib refuses if it is not offered)."""
+    outcome = send(*address, Outgoing(sender, (recipient,), BODY), mail_options=("SMTPUTF8",))
+    assert outcome.mail_reply[0] == 250
+    assert outcome.rcpt_replies[recipient][0] == 250
+    assert outcome.data_reply is not None
+    return outcome.data_reply
 
 
 @pytest.fixture

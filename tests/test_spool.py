@@ -12,10 +12,20 @@ from typing import Any
 
 import pytest
 
+from simulator.core.config.values import GatewayConfig, MailPolicy
 from simulator.core.errors import CorruptEntry
 from simulator.core.mail.body import InMemoryBody
+from simulator.core.mail.inspection import inspect
 from simulator.core.mail.lifecycle import MessageState
-from simulator.core.mail.messages import TDC_QUEUE, Direction, HeldMessage, QueueEntry, ReceivedMessage
+from simulator.core.mail.messages import (
+    TDC_QUEUE,
+    Direction,
+    HeldMessage,
+    QueueEntry,
+    ReceivedMessage,
+    next_ids,
+)
+from simulator.core.mail.processing import plan_message
 from simulator.core.mail.retry import RetrySchedule
 from simulator.gateway import stored
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
@@ -60,6 +70,17 @@ def test_a_unit_survives_encoding_byte_for_byte() -> None:
     assert len(unit.blobs) == 3  # the two originals share their bytes: stored once
 
 
+def test_a_message_split_by_policy_stores_its_delivered_bytes_once() -> None:
+    sales = MailPolicy("SALES", ("@sales.example.com",))
+    config = GatewayConfig(incoming_policies=(sales, MailPolicy("DEFAULT")))
+    message = dataclasses.replace(RECEIVED, rcpt_tos=("bob@sales.example.com", "carol@example.net"),
+                                  raw=DATA)
+    mids = iter(range(10, 20))
+    plan = plan_message(message, inspect(DATA), config, lambda: next(mids), NOW)
+    assert [entry.mid for entry in plan.entries] == [3, 10]  # split: one entry per splinter
+    assert len(decoded(encode_unit(plan.entries, plan.held)).blobs) == 1
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -93,6 +114,12 @@ def test_held_splinters_are_stored_with_the_entries_of_their_message(tmp_path: P
     assert names(tmp_path / "queue") == ["3-0.unit"]
     loaded = DiskSpool(tmp_path).load()
     assert (loaded.entries, loaded.held) == ([ENTRY, COPY], [HELD])
+
+
+def test_a_held_mid_above_every_entry_is_never_given_again_after_a_crash(tmp_path: Path) -> None:
+    asyncio.run(DiskSpool(tmp_path).store([ENTRY, COPY], [dataclasses.replace(HELD, mid=50)]))
+    loaded = DiskSpool(tmp_path).load()  # no counters file, no mail log: as after a crash
+    assert next_ids(loaded.counters, loaded.mids, "")["mid"] == 51
 
 
 def test_replace_keeps_what_remains_and_removes_the_unit_when_nothing_does(tmp_path: Path) -> None:

@@ -19,9 +19,7 @@ from simulator.core import replies
 
 def tls_client(tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, server: str) -> smtplib.SMTP:
     """A client after EHLO, STARTTLS (certificate verified) and EHLO again."""
-    host, port = (tdc_sandbox.listener_address("inbound") if server == "inbound"
-                  else ("127.0.0.1", getattr(tdc_sandbox.sandbox, f"{server}_server").port))
-    client = smtplib.SMTP(host, port, timeout=10)
+    client = smtplib.SMTP(*tdc_sandbox.listener_address(server), timeout=10)
     client.ehlo("client.test")
     client.starttls(context=tdc_client_tls)
     client.ehlo("client.test")

@@ -5,41 +5,29 @@ and the next good message is delivered by the same workers, without a restart.""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import errno
 import re
-import ssl
 from datetime import timedelta
 
 import pytest
 
+from fixtures.batches import CLOCK, ENTRY, deliver_batch
 from fixtures.harness import SandboxFacade
 from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
-from simulator.core.clock import ManualClock
-from simulator.core.config.values import ConfigHolder, GatewayConfig, NextHop, SmtpRoute
+from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
-from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.lifecycle import MessageState
-from simulator.core.mail.messages import IdCounters, QueueEntry
-from simulator.core.mail.retry import MAX_RETRIES, RetrySchedule
+from simulator.core.mail.messages import QueueEntry
+from simulator.core.mail.retry import MAX_RETRIES
 from simulator.core.reports.logformat import Level, LogLine
-from simulator.core.reports.status import DestinationTally
 from simulator.gateway import batch_delivery, delivery, machine
-from simulator.gateway.batch_delivery import Batch, BatchDelivery
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, Destination
 from simulator.gateway.delivery_log import DeliveryLog
 from simulator.gateway.maillog import MailLog
 
 LOCAL = "example.com"
 BOUNCING = "nobody.example.com"  # routed to Threat Defense, which answers 550 5.1.1 for it
-
-
-def send_one(sandbox: SandboxFacade, messages: MessageFactory, to: str = "") -> int:
-    outcome = send(*sandbox.listener_address("inbound"), messages.message(to=(to,) if to else ()))
-    assert outcome.accepted and outcome.mid is not None
-    return outcome.mid
 
 
 def critical_lines(sandbox: SandboxFacade) -> list[str]:
@@ -80,13 +68,13 @@ def test_a_routing_step_that_raises_parks_the_entry_and_the_workers_go_on(
         return resolve(domain, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(batch_delivery, "resolve", broken)
-    poisoned = send_one(tdc_sandbox, tdc_messages)
+    poisoned = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     [line] = critical_lines(tdc_sandbox)
     assert re.match(parked_line(poisoned, "05:53:00", r"RuntimeError\('routing table corrupt'\)"), line)
     assert queued(tdc_sandbox, LOCAL) == [(poisoned, MessageState.DEFERRED, 1)]
     monkeypatch.setattr(batch_delivery, "resolve", resolve)
-    good = send_one(tdc_sandbox, tdc_messages)
+    good = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert delivered(tdc_sandbox, good) and not delivered(tdc_sandbox, poisoned)
     assert live_workers(tdc_sandbox, LOCAL) == CONNECTIONS_PER_DESTINATION
@@ -96,8 +84,7 @@ def test_a_routing_step_that_raises_parks_the_entry_and_the_workers_go_on(
 
 
 def route_bouncing_domain(sandbox: SandboxFacade) -> None:
-    server = sandbox.sandbox.threat_defense_server
-    route = SmtpRoute(BOUNCING, (NextHop(server.host, server.port),))
+    route = SmtpRoute(BOUNCING, (NextHop(*sandbox.listener_address("threat_defense")),))
     sandbox.reconfigure(lambda config: dataclasses.replace(
         config, routes=(route, *config.routes), local_domains=(*config.local_domains, BOUNCING)))
 
@@ -115,7 +102,7 @@ def test_a_dsn_builder_that_raises_parks_the_bounce_until_retries_run_out(
 
     build_dsn = machine.build_dsn
     monkeypatch.setattr(machine, "build_dsn", broken_dsn)
-    poisoned = send_one(tdc_sandbox, tdc_messages, to=f"ghost@{BOUNCING}")
+    poisoned = tdc_sandbox.send_accepted(tdc_messages.message(to=(f"ghost@{BOUNCING}",)))
     tdc_sandbox.settle()
     [line] = critical_lines(tdc_sandbox)
     assert re.match(parked_line(poisoned, "05:53:00", r"ValueError\('Header values .*'\)"), line)
@@ -130,7 +117,7 @@ def test_a_dsn_builder_that_raises_parks_the_bounce_until_retries_run_out(
     assert queued(tdc_sandbox, BOUNCING) == []
     assert tdc_sandbox.mail_log.matching("was generated based on MID") == []
     monkeypatch.setattr(machine, "build_dsn", build_dsn)
-    bounced = send_one(tdc_sandbox, tdc_messages, to=f"ghost@{BOUNCING}")
+    bounced = tdc_sandbox.send_accepted(tdc_messages.message(to=(f"ghost@{BOUNCING}",)))
     tdc_sandbox.settle()  # the same workers bounce it at once, with its DSN
     assert tdc_sandbox.mail_log.matching(rf"^Bounced: DCID \d+ MID {bounced} to RID 0 - 5\.1\.0 - "
                                          r"Unknown address error \('550', \['5\.1\.1 ")
@@ -144,7 +131,8 @@ def test_a_log_write_that_raises_parks_that_entry_and_its_batch_mate_is_delivere
 ) -> None:
     tdc_sandbox.expect_warning("internal error")
     tdc_sandbox.set_faults("mailbox", "down")
-    poisoned, mate = send_one(tdc_sandbox, tdc_messages), send_one(tdc_sandbox, tdc_messages)
+    poisoned = tdc_sandbox.send_accepted(tdc_messages.message())
+    mate = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert [mid for mid, _, _ in queued(tdc_sandbox, LOCAL)] == [poisoned, mate]
     tdc_sandbox.set_faults("mailbox")
@@ -164,7 +152,7 @@ def test_a_log_write_that_raises_parks_that_entry_and_its_batch_mate_is_delivere
     assert delivered(tdc_sandbox, mate) and not delivered(tdc_sandbox, poisoned)
     assert queued(tdc_sandbox, LOCAL) == [(poisoned, MessageState.DEFERRED, 2)]
     monkeypatch.setattr(DeliveryLog, "started", started)
-    good = send_one(tdc_sandbox, tdc_messages)
+    good = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert delivered(tdc_sandbox, good) and live_workers(tdc_sandbox, LOCAL) == CONNECTIONS_PER_DESTINATION
     tdc_sandbox.advance(timedelta(minutes=2))
@@ -176,7 +164,7 @@ def test_a_log_that_cannot_even_write_the_critical_line_does_not_end_the_worker(
 ) -> None:
     """The error handler's own log line raises too (issue 9: it raised again and killed the worker)."""
     tdc_sandbox.set_faults("mailbox", "down")
-    poisoned = send_one(tdc_sandbox, tdc_messages)
+    poisoned = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     tdc_sandbox.set_faults("mailbox")
     log = tdc_sandbox.mail_log
@@ -191,7 +179,7 @@ def test_a_log_that_cannot_even_write_the_critical_line_does_not_end_the_worker(
     tdc_sandbox.advance(timedelta(seconds=60))
     assert queued(tdc_sandbox, LOCAL) == [(poisoned, MessageState.DEFERRED, 2)]
     assert critical_lines(tdc_sandbox) == []  # the line could not be written: parked all the same
-    good = send_one(tdc_sandbox, tdc_messages)
+    good = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     assert delivered(tdc_sandbox, good) and live_workers(tdc_sandbox, LOCAL) == CONNECTIONS_PER_DESTINATION
     monkeypatch.setattr(log, "write", write)
@@ -213,7 +201,7 @@ def test_a_bug_outside_any_batch_pauses_the_worker_but_never_ends_it(
         return take_due(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Destination, "take_due", broken_once)
-    mid = send_one(tdc_sandbox, tdc_messages)
+    mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.mail_log.wait_for(rf"^Message done DCID \d+ MID {mid} ")
     [line] = critical_lines(tdc_sandbox)
     assert line.startswith("Delivery worker of example.com internal error: KeyError('queue bookkeeping')")
@@ -223,24 +211,12 @@ def test_a_bug_outside_any_batch_pauses_the_worker_but_never_ends_it(
 # --- without sockets: what one batch settles ---------------------------------------------------------
 
 
-CLOCK = ManualClock()
-ENTRY = QueueEntry(mid=3, sender="alice@sender.test", recipients=(f"bob@{LOCAL}",), rids=(0,),
-                   body=InMemoryBody(b"Subject: hi\r\n\r\nbody\r\n"), destination=LOCAL,
-                   schedule=RetrySchedule.starting(CLOCK.now()))
-
-
 def deliver(entries: list[QueueEntry], config: GatewayConfig, log: MailLog) -> list[list[QueueEntry]]:
     """Deliver `entries` in one batch whose bounces cannot make a DSN; the parts each settled as."""
     def no_dsn(bounced: QueueEntry, error: DeliveryError) -> None:
         raise ValueError("no DSN today")
 
-    settled: list[list[QueueEntry]] = []
-    batches = BatchDelivery(ConfigHolder(config), DeliveryLog(log), IdCounters(), CLOCK,
-                            ssl.create_default_context(), no_dsn)
-    batch = Batch(LOCAL, tuple(entry.moved_to(MessageState.DELIVERING) for entry in entries),
-                  DestinationTally(), lambda taken, parts: settled.append(parts))
-    asyncio.run(batches.deliver(batch))
-    return settled
+    return [parts for _, parts in deliver_batch(entries, config, log, no_dsn)]
 
 
 def test_an_entry_past_its_last_retry_is_finished_when_its_bounce_raises() -> None:

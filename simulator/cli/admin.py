@@ -10,7 +10,6 @@ answers there. Changes are submitted: like the vendor's Submit, they run only af
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +17,7 @@ from urllib.parse import quote
 from simulator.admin.client import AdminClient
 from simulator.cli import tables
 from simulator.cli.commits import add_commit_commands
-from simulator.cli.parsing import Commands, command, group, with_level, with_state
+from simulator.cli.parsing import Commands, command, group, print_output, with_level, with_state
 from simulator.core.config.values import TDC_MODES
 from simulator.core.errors import NoSandbox, Refused
 
@@ -129,8 +128,5 @@ def run(arguments: argparse.Namespace) -> int:
     except Refused as error:
         print(f"tdcsim: {error}", file=sys.stderr)
         return 2 if 400 <= error.status < 500 and error.status != 401 else 1
-    try:
-        print(output, flush=True)
-    except BrokenPipeError:  # `tdcsim tail | head` closed the pipe: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print_output(output)
     return 0

@@ -9,14 +9,21 @@ sandbox's admin API, are `cli/admin.py` (configuration) and `cli/monitor.py` (wa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from simulator import __version__
 from simulator.cli import admin
 from simulator.cli.monitor import add_monitor_commands
-from simulator.cli.parsing import OneLineParser, check_complete, sub_commands, with_data_dir
+from simulator.cli.parsing import (
+    OneLineParser,
+    check_complete,
+    positive,
+    print_output,
+    sub_commands,
+    with_data_dir,
+)
 from simulator.core.errors import UnknownMessage
 from simulator.core.reports.tracking import render
 from simulator.defaults import DEFAULT_PORTS, mail_log_path
@@ -41,16 +48,8 @@ def _fault(text: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _machine_count(text: str) -> int:
-    if not text.isdecimal() or not 1 <= int(text) <= 20:
-        raise argparse.ArgumentTypeError(f"not a number of machines from 1 to 20: {text!r}")
-    return int(text)
-
-
-def _mid(text: str) -> int:
-    if not text.isdecimal():
-        raise argparse.ArgumentTypeError(f"not a message ID (MID): {text!r}")
-    return int(text)
+_machine_count = partial(positive, most=20, meaning="a number of machines from 1 to 20")
+_mid = partial(positive, least=0, meaning="a message ID (MID)")
 
 
 def build_parser() -> OneLineParser:
@@ -111,10 +110,7 @@ def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
     except UnknownMessage:
         print(f"tdcsim: no message {mid} in {path}", file=sys.stderr)
         return 2
-    try:
-        print(render(history), flush=True)
-    except BrokenPipeError:  # `tdcsim tracking ... | head` closed the pipe: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print_output(render(history))
     return 0
 
 

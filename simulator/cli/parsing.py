@@ -8,6 +8,8 @@ too, naming the sub-commands (`sub_commands`, `check_complete`); every operator 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
@@ -39,10 +41,20 @@ def level(text: str) -> str:
         raise argparse.ArgumentTypeError(error.reason) from None
 
 
-def positive(text: str) -> int:
-    if not text.isdecimal() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+def positive(text: str, *, least: int = 1, most: int | None = None,
+             meaning: str = "a whole number of at least 1") -> int:
+    """A whole number from `least` (1 unless said) up to `most`; else "not <meaning>: 'text'"."""
+    if not text.isdecimal() or int(text) < least or (most is not None and int(text) > most):
+        raise argparse.ArgumentTypeError(f"not {meaning}: {text!r}")
     return int(text)
+
+
+def print_output(text: str) -> None:
+    """Print a command's answer; a reader that closed the pipe early (`| head`) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # point stdout at /dev/null so the exit flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def command(commands: Commands, name: str, action: Action, help: str) -> OneLineParser:

@@ -42,7 +42,7 @@ def endpoint_server(
     def tls_options() -> dict[str, Any]:
         return {"tls_context": contexts.context(handler.faults.tls_fault)}
 
-    return SmtpServer(name, handler, host, port, tls.server, per_connection=tls_options, **smtp_options)
+    return SmtpServer(name, handler, host, port, per_connection=tls_options, **smtp_options)
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,12 @@ class EndpointHandler:
         self.refused = refused if refused is not None else RefusedLog()
 
     def refuse(self, server: ObservedSMTP, command: str, reply: str) -> str:
-        """Record that `command` was refused with `reply` (a line, or what happened), and give it."""
+        """Record that `command` was refused with `reply` (a line, or what happened), and give it;
+        a `421` ("closing transmission channel") closes the connection once the reply is written."""
         connection: EndpointConnection | None = server.connection
         self.refused.record(connection.number if connection else None, server.peer_ip, command, reply)
+        if reply.startswith("421"):
+            server.loop.call_soon(server.close_connection)  # runs after the reply is written
         return reply
 
     def connection_limits(self) -> ConnectionLimits | None:
@@ -113,8 +116,6 @@ class EndpointHandler:
         reply = self.faults.take_reply(command)
         if reply is None:
             return None
-        if reply.code == 421:  # "closing transmission channel": do so once the reply is written
-            server.loop.call_soon(server.close_connection)
         return self.refuse(server, command, reply.line)
 
     def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:

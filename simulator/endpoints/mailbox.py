@@ -4,8 +4,9 @@ Design rule: accepts any recipient and stores exactly the DATA bytes it received
 file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/, then renamed;
 `folder_name` escapes what a file name cannot hold, so every valid address has a mailbox).
 A message is stored for all its recipients or for none: every file is written before any is
-renamed, and storage trouble removes what was written and answers `452 4.3.1`, so the gateway's
-retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7) answer first, as at Threat Defense.
+renamed, and storage trouble (in a write or a rename) removes what was written or renamed and
+answers `452 4.3.1`, so the gateway's retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7)
+answer first, as at Threat Defense.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,13 @@ def folder_name(address: str) -> str:
     return name if len(name.encode()) <= NAME_MAX else hashlib.sha256(name.encode()).hexdigest()
 
 
+def _remove(paths: Iterable[Path]) -> None:
+    """Unlink each of `paths`, going on past any that cannot be (cleanup after storage trouble)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 class MailboxStore:
     """Maildirs under `root` (or memory only when `root` is None)."""
 
@@ -106,35 +114,51 @@ class MailboxStore:
         return (f"{int(self._clock.now().timestamp())}.M{next(self._sequence)}P{os.getpid()}."
                 f"{self._hostname}")
 
-    def _folder(self, recipient: str, data: bytes) -> str:
-        """Where a remediation that overtook this original sends it ("": the inbox)."""
-        return self._pending.get((recipient.lower(), message_id_of(data)), "") if self._pending else ""
+    def _folders(self, recipients: Sequence[str], data: bytes) -> list[str]:
+        """Where a remediation that overtook this original sends it, per recipient ("": the inbox)."""
+        if not self._pending:
+            return [""] * len(recipients)
+        message_id = message_id_of(data)
+        return [self._pending.get((recipient.lower(), message_id), "") for recipient in recipients]
 
-    def _write(self, recipients: Sequence[str], data: bytes) -> list[tuple[Path, Path]]:
+    def _write(
+        self, recipients: Sequence[str], folders: Sequence[str], data: bytes,
+    ) -> list[tuple[Path, Path]]:
         """Each recipient's file written in its tmp/: (written, destination in new/); all or none."""
         written: list[tuple[Path, Path]] = []
         try:
-            for recipient in recipients:
-                maildir, name = self._maildir(recipient, self._folder(recipient, data)), self._unique_name()
+            for recipient, folder in zip(recipients, folders, strict=True):
+                maildir, name = self._maildir(recipient, folder), self._unique_name()
                 (maildir / "tmp" / name).write_bytes(data)
                 written.append((maildir / "tmp" / name, maildir / "new" / name))
         except OSError:
-            for temporary, _ in written:
-                with contextlib.suppress(OSError):
-                    temporary.unlink()
+            _remove(temporary for temporary, _ in written)
             raise
         return written
 
+    @staticmethod
+    def _publish(written: Sequence[tuple[Path, Path]]) -> list[Path]:
+        """Rename each written file into new/; on trouble none stays, in new/ or in tmp/."""
+        finals: list[Path] = []
+        try:
+            for temporary, final in written:
+                finals.append(temporary.rename(final))
+        except OSError:
+            _remove([*finals, *(temporary for temporary, _ in written[len(finals):])])
+            raise
+        return finals
+
     def save(self, recipients: Sequence[str], mail_from: str, data: bytes) -> list[MailboxDelivery]:
         """One message for all its recipients; raises OSError, having stored nothing, on trouble."""
+        folders = self._folders(recipients, data)
         paths: list[Path | None] = [None] * len(recipients)
         if self.root is not None:
-            paths = [temporary.rename(final) for temporary, final in self._write(recipients, data)]
+            paths = [*self._publish(self._write(recipients, folders, data))]
         deliveries = [MailboxDelivery(recipient.lower(), mail_from, path, kept(data, path))
                       for recipient, path in zip(recipients, paths, strict=True)]
-        for delivery in deliveries:
+        for delivery, folder in zip(deliveries, folders, strict=True):
             self.deliveries.append(delivery)
-            if folder := self._folder(delivery.recipient, data):
+            if folder:
                 self.remediations.append(
                     Remediation(delivery.recipient, message_id_of(data), folder, delivery.path))
         return deliveries

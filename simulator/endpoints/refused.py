@@ -25,7 +25,7 @@ REFUSED_FILE = "refused.jsonl"
 #: What a record says instead of a reply when the endpoint closed without one.
 DROPPED = "(connection dropped without a reply)"
 TLS_FAILED = "(TLS handshake failed)"
-#: Each endpoint's folder in the data dir, where its `refused.jsonl` is.
+#: Each endpoint's folder in the data dir: its store, and its `refused.jsonl`.
 ENDPOINT_FOLDERS = {"threat_defense": "threat-defense", "mailbox": "mailbox"}
 
 
@@ -50,6 +50,7 @@ class RefusedLog:
         self.path = folder / REFUSED_FILE if folder is not None else None
         self._clock = clock if clock is not None else SystemClock()
         self.records: Records[RefusedAttempt] = Records(kept)
+        self._folder_made = False  # made before the first write, not per record (again if it failed)
 
     def record(self, connection: int | None, peer: str, command: str, reply: str) -> RefusedAttempt:
         """Keep one refused attempt (and append it to the file)."""
@@ -62,7 +63,9 @@ class RefusedLog:
             return
         line = json.dumps(attempt.summary(), sort_keys=True) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._folder_made:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._folder_made = True
             with self.path.open("a", encoding="utf-8") as stream:
                 stream.write(line)
         except OSError as trouble:

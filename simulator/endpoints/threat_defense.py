@@ -126,6 +126,7 @@ class ThreatDefenseHandler(EndpointHandler):
         super().__init__(faults, refused)
         self.store = store
         self.intake_addresses = tuple(intake_addresses)
+        self._intakes = frozenset(address.lower() for address in self.intake_addresses)  # as compared
         self._limit = messages_per_connection
         self.remediate = remediate  # None: read mode (verdicts only); set: read/write mode
 
@@ -134,13 +135,12 @@ class ThreatDefenseHandler(EndpointHandler):
         if not session.ssl:
             return replies.STARTTLS_REQUIRED.line
         if server.connection.messages >= self._limit:
-            server.loop.call_soon(server.close_connection)  # runs after the reply is written
-            return replies.TOO_MANY_MESSAGES.line
+            return replies.TOO_MANY_MESSAGES.line  # `refuse` closes the connection after it
         return None
 
     def refuse_recipient(self, address: str) -> str | None:
         """Only the tenants' intake addresses: `550 5.1.1` for any other."""
-        if address.lower() not in {a.lower() for a in self.intake_addresses}:
+        if address.lower() not in self._intakes:
             return replies.UNKNOWN_INTAKE_ADDRESS.line
         return None
 
@@ -158,7 +158,7 @@ class ThreatDefenseHandler(EndpointHandler):
         data = envelope.original_content or b""
         mail_from, rcpt_tos = envelope_sender(envelope.mail_from or ""), tuple(envelope.rcpt_tos)
         findings = self._findings(data, server.peer_ip)  # before a number is given out: may raise
-        broken_rules = tuple(check_journal(data, mail_from, rcpt_tos, self.intake_addresses))
+        broken_rules = tuple(check_journal(data, mail_from, rcpt_tos, self._intakes))
         record = JournalRecord(
             number=self.store.next_number(rcpt_tos[0].lower()),
             intake_address=rcpt_tos[0].lower(),

@@ -57,7 +57,7 @@ class GatewayMachine:
                            kept=kept_in_memory)
         self.spool: Spool = DiskSpool(home / "spool", body_threshold) if home else MemorySpool()
         self._recovered = self.spool.load()
-        self.ids = IdCounters(**next_ids(self._recovered.counters, self._recovered.entries,
+        self.ids = IdCounters(**next_ids(self._recovered.counters, self._recovered.mids,
                                          log_tail(self.log.path)))
         self.queues = DeliveryQueues(self.holder, self.log, self.ids, clock, tls.client, self.spool,
                                      on_bounce=self._notify_sender)

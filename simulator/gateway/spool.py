@@ -25,7 +25,7 @@ from simulator.core.mail.messages import HeldMessage, QueueEntry
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.spool_files import SpoolFolders
 from simulator.gateway.stored import link_new, sync_folder, write_file, write_staged
-from simulator.gateway.units import Contents, encode_state, encode_unit, entry_header, materialise
+from simulator.gateway.units import Contents, encode_state, encode_unit, entry_header
 
 
 @dataclass
@@ -36,6 +36,11 @@ class Loaded:
     held: list[HeldMessage] = field(default_factory=list)
     corrupt: list[tuple[Path, str]] = field(default_factory=list)  # where it was moved, and why
     counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mids(self) -> list[int]:
+        """Every MID still in the spool's keeping: its queue entries' and held splinters'."""
+        return [entry.mid for entry in self.entries] + [each.mid for each in self.held]
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,7 @@ class DiskSpool:
     bytes are read from their unit when needed, not held in memory."""
 
     def __init__(self, folder: Path, threshold: int = DEFAULT_THRESHOLD) -> None:
-        self.folder, self.threshold = folder, threshold
-        self.files = SpoolFolders(folder, threshold)
+        self.files = SpoolFolders(folder, threshold)  # it keeps the threshold
         self.queue, self.tmp = self.files.queue, self.files.tmp
         self._units: dict[str, Contents] = {}  # what remains of each stored unit, by its name
         self._unit_of: dict[str, str] = {}  # entry key -> its unit
@@ -142,7 +146,7 @@ class DiskSpool:
         finally:
             with suppress(OSError):
                 staged.unlink(missing_ok=True)
-        return final.name.removesuffix(".unit"), contents, encoded.bodies(final, self.threshold)
+        return final.name.removesuffix(".unit"), contents, encoded.bodies(final, self.files.threshold)
 
     def _register(self, name: str, contents: Contents) -> None:
         self._units[name] = contents
@@ -195,9 +199,8 @@ class DiskSpool:
         released = {mid for unit in units.values() for mid in unit.releases}
         for name, unit in units.items():
             self._register(name, unit.contents)
-            entries, held = materialise(unit.contents, unit.blobs)  # checked when read
-            loaded.entries.extend(entries)
-            loaded.held.extend(each for each in held if each.mid not in released)
+            loaded.entries.extend(unit.entries)  # materialised (so checked) when read
+            loaded.held.extend(each for each in unit.held if each.mid not in released)
         with suppress(OSError):  # tidying only: the units on disk still say the same next time
             self._release(released)
             for name in [name for name, contents in self._units.items() if contents.done]:

@@ -55,12 +55,10 @@ class SpoolFolders:
         if not state.exists():
             return unit
         try:
-            contents = decode_state(state.read_bytes())
-            materialise(contents, unit.blobs)
+            return Unit.of(decode_state(state.read_bytes()), unit.blobs, unit.releases)
         except CorruptEntry as error:
             damage.append((self.move_aside(state), f"{error}; all of its unit is queued again"))
             return unit
-        return Unit(contents, unit.blobs, unit.releases)
 
     def entry_files(self, damage: Damage) -> list[tuple[Path, QueueEntry]]:
         """The entry files (`<MID>-<RID>.entry`, one per queue entry) of an earlier version."""

@@ -131,11 +131,19 @@ def encode_unit(
 
 @dataclass(frozen=True)
 class Unit:
-    """A unit file as read back: its blobs as bodies placed in the file."""
+    """A unit file as read back: its blobs as bodies placed in the file, and the entries and held
+    splinters its `contents` describe (materialised once, when read)."""
 
     contents: Contents
     blobs: list[Body]
     releases: tuple[int, ...]
+    entries: list[QueueEntry] = field(repr=False)
+    held: list[HeldMessage] = field(repr=False)
+
+    @classmethod
+    def of(cls, contents: Contents, blobs: list[Body], releases: tuple[int, ...]) -> Unit:
+        """The unit of `contents`, materialised; `CorruptEntry` if it cannot be."""
+        return cls(contents, blobs, releases, *materialise(contents, blobs))
 
 
 def decode_unit(stored: bytes, path: Path, threshold: int) -> Unit:
@@ -147,11 +155,10 @@ def decode_unit(stored: bytes, path: Path, threshold: int) -> Unit:
         if sum(sizes) != len(body) or min(sizes, default=0) < 0:
             raise ValueError(f"blob sizes {sum(sizes)} bytes, body {len(body)}")
         blobs = place(stored, len(stored) - len(body), sizes, path, threshold)
-        unit = Unit(contents_from(header), blobs, tuple(int(mid) for mid in header["releases"]))
+        contents, releases = contents_from(header), tuple(int(mid) for mid in header["releases"])
     except DAMAGE as error:
         raise CorruptEntry(f"{type(error).__name__}: {error}") from error
-    materialise(unit.contents, unit.blobs)
-    return unit
+    return Unit.of(contents, blobs, releases)  # materialised: checked
 
 
 def encode_state(contents: Contents) -> bytes:

@@ -22,9 +22,8 @@ from aiosmtpd.smtp import SMTP, Envelope, syntax
 
 from simulator.core import replies
 from simulator.core.mail.addresses import (
-    address_as_written,
-    recipient_refusal,
-    sender_refusal,
+    read_recipient,
+    read_sender,
     vrfy_refusal,
 )
 from simulator.core.replies import Reply
@@ -158,11 +157,11 @@ class ObservedSMTP(SMTP):
         """MAIL, its address refused by RFC 5321 before aiosmtpd parses it (then nothing changes)."""
         if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
             return
-        refusal = sender_refusal(arg)
+        refusal, written = read_sender(arg)
         if refusal is not None:
             await self.push(refusal.line)
             return
-        await self._with_written_address(super().smtp_MAIL(arg), arg, "FROM:")
+        await self._with_written_address(super().smtp_MAIL(arg), written)
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
@@ -170,14 +169,15 @@ class ObservedSMTP(SMTP):
         if await self.check_helo_needed() or await self.check_auth_needed("RCPT"):
             return
         envelope = self.envelope
-        refusal = recipient_refusal(arg, envelope.smtp_utf8) if envelope and envelope.mail_from else None
+        refusal, written = (read_recipient(arg, envelope.smtp_utf8) if envelope and envelope.mail_from
+                            else (None, ""))
         if refusal is not None:
             await self.push(refusal.line)
             return
-        await self._with_written_address(super().smtp_RCPT(arg), arg, "TO:")
+        await self._with_written_address(super().smtp_RCPT(arg), written)
 
-    async def _with_written_address(self, command: Awaitable[None], arg: str | None, keyword: str) -> None:
-        self._written = address_as_written(arg, keyword) if arg else ""
+    async def _with_written_address(self, command: Awaitable[None], written: str) -> None:
+        self._written = written
         try:
             await command
         finally:

@@ -93,7 +93,7 @@ class FaultTlsContexts:
         return self._minted[tls_fault]
 
     def _mint(self, tls_fault: str) -> ssl.SSLContext:
-        ca, names = self._tls.ca, self._tls.names or SERVER_NAMES
+        ca, names = self._tls.ca, self._tls.names
         if ca is None:
             raise ValueError(f"{tls_fault} needs the sandbox CA: build the TLS with SandboxTls.issue")
         if tls_fault == "untrusted-cert":

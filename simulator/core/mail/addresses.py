@@ -125,24 +125,37 @@ def _has_keyword(argument: str | None, keyword: str) -> bool:
     return argument is not None and argument[: len(keyword)].upper() == keyword
 
 
-def sender_refusal(argument: str | None) -> Reply | None:
-    """The reply refusing `MAIL argument` for its address, or None to let aiosmtpd go on."""
+def read_sender(argument: str | None) -> tuple[Reply | None, str]:
+    """`MAIL argument` read once: the reply refusing it for its address (None: let aiosmtpd go on),
+    and its mailbox as written ("" for the null path, or when refused or not read)."""
     if argument is None or not _has_keyword(argument, "FROM:"):
-        return None
+        return None, ""
     path = _read(argument, "FROM:", null_allowed=True)
     if not path.valid:
-        return replies.BAD_SENDER_SYNTAX
-    return replies.NEEDS_SMTPUTF8 if path.non_ascii and "SMTPUTF8" not in path.parameters else None
+        return replies.BAD_SENDER_SYNTAX, ""
+    refusal = replies.NEEDS_SMTPUTF8 if path.non_ascii and "SMTPUTF8" not in path.parameters else None
+    return refusal, path.address
+
+
+def read_recipient(argument: str | None, smtputf8: bool) -> tuple[Reply | None, str]:
+    """`RCPT argument` read once, in a transaction with (or without) SMTPUTF8: the reply refusing
+    it (or None) and its mailbox as written ("" when refused or not read)."""
+    if argument is None or not _has_keyword(argument, "TO:"):
+        return None, ""
+    path = _read(argument, "TO:", null_allowed=False)
+    if not path.valid:
+        return replies.BAD_RECIPIENT_SYNTAX, ""
+    return (replies.NEEDS_SMTPUTF8 if path.non_ascii and not smtputf8 else None), path.address
+
+
+def sender_refusal(argument: str | None) -> Reply | None:
+    """The reply refusing `MAIL argument` for its address, or None to let aiosmtpd go on."""
+    return read_sender(argument)[0]
 
 
 def recipient_refusal(argument: str | None, smtputf8: bool) -> Reply | None:
     """The reply refusing `RCPT argument` in a transaction with (or without) SMTPUTF8, or None."""
-    if argument is None or not _has_keyword(argument, "TO:"):
-        return None
-    path = _read(argument, "TO:", null_allowed=False)
-    if not path.valid:
-        return replies.BAD_RECIPIENT_SYNTAX
-    return replies.NEEDS_SMTPUTF8 if path.non_ascii and not smtputf8 else None
+    return read_recipient(argument, smtputf8)[0]
 
 
 def vrfy_refusal(argument: str) -> Reply | None:
@@ -153,7 +166,3 @@ def vrfy_refusal(argument: str) -> Reply | None:
         return replies.BAD_VRFY_ARGUMENT
     return None
 
-
-def address_as_written(argument: str, keyword: str) -> str:
-    """The mailbox of a MAIL or RCPT argument that no refusal stopped ("" for the null path)."""
-    return _read(argument, keyword, null_allowed=True).address

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -150,7 +151,12 @@ def split_parts(journal: bytes) -> list[bytes]:
 
 def embedded_original(journal: bytes) -> bytes | None:
     """The `message/rfc822` part's body exactly as embedded, or None if there is none."""
-    for part in split_parts(journal):
+    return original_in(split_parts(journal))
+
+
+def original_in(parts: Sequence[bytes]) -> bytes | None:
+    """The `message/rfc822` part's body among a journal's `split_parts`, or None if there is none."""
+    for part in parts:
         part_head, _, part_body = part.partition(b"\r\n\r\n")
         if b"message/rfc822" in part_head.lower():
             return part_body

@@ -1,21 +1,22 @@
 """Checks a received journal against BEHAVIOUR.md §3 and names every rule it breaks.
 
-Design rule: pure and independent of `journal.build_journal` except for `split_parts`, so that a
-vendor's gateway pointed at the mock endpoint gets a fair conformance report. Rule names are stable
-strings; an empty list means the journal is valid; `described` gives each with what it requires, so
-a report explains itself. Report field names are matched case-insensitively (`Message-Id:` written
-by another product is the same field) and handed out under their names in §3 (`REPORT_FIELDS`).
+Design rule: pure and independent of `journal.build_journal` except for `split_parts` and
+`original_in`, so that a vendor's gateway pointed at the mock endpoint gets a fair conformance
+report. Rule names are stable strings; an empty list means the journal is valid; `described` gives
+each with what it requires, so a report explains itself. Report field names are matched
+case-insensitively (`Message-Id:` written by another product is the same field) and handed out
+under their names in §3 (`REPORT_FIELDS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
 
-from simulator.core.mail.journal import JOURNAL_MARKER, embedded_original, header_field, split_parts
+from simulator.core.mail.journal import JOURNAL_MARKER, header_field, original_in, split_parts
 
 RULES: dict[str, str] = {
     "envelope.one-recipient": "the envelope has exactly one RCPT TO",
@@ -66,10 +67,10 @@ def _address(message: Message, name: str) -> str:
     return parseaddr(_text(message, name))[1].lower()
 
 
-def _report_fields(part: bytes) -> dict[str, list[str]]:
-    """The `Name: value` lines of the report part; none if its text cannot be read."""
+def _report_fields(report: EmailMessage) -> dict[str, list[str]]:
+    """The `Name: value` lines of the parsed report part; none if its text cannot be read."""
     try:
-        body = _parse(part).get_content()
+        body = report.get_content()
     except Exception:  # unknown charset, broken encoding: the fields count as missing
         return {}
     if not isinstance(body, str):  # a part that is no text at all (multipart, message)
@@ -87,14 +88,14 @@ def report_fields(raw: bytes) -> dict[str, list[str]]:
     """The report part's fields of a journal (`To` lists the envelope recipients); {} if none.
     The §3 fields are keyed as `REPORT_FIELDS` spells them, in whatever case they were written."""
     parts = split_parts(raw)
-    return _report_fields(parts[0]) if parts else {}
+    return _report_fields(_parse(parts[0])) if parts else {}
 
 
-def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Sequence[str]) -> list[str]:
+def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Collection[str]) -> list[str]:
     broken = []
     if len(rcpt_tos) != 1:
         broken.append("envelope.one-recipient")
-    if not rcpt_tos or rcpt_tos[0].lower() not in {a.lower() for a in intakes}:
+    if not rcpt_tos or rcpt_tos[0].lower() not in intakes:
         broken.append("envelope.intake-address")
     return broken
 
@@ -116,15 +117,17 @@ def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str]) -
     return broken
 
 
-def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -> list[str]:
+def _part_rules(top: EmailMessage, parts: list[bytes]) -> list[str]:
     broken = []
+    original = original_in(parts)
     if len(parts) != 2:
         broken.append("parts.two")
     if original is None:
         broken.append("original.rfc822")
-    if not parts or _parse(parts[0]).get_content_type() != "text/plain":
+    report = _parse(parts[0]) if parts else None
+    if report is None or report.get_content_type() != "text/plain":
         broken.append("report.text-plain")
-    fields = _report_fields(parts[0]) if parts else {}
+    fields = _report_fields(report) if report is not None else {}
     if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
         broken.append("report.fields")
     if original is None:
@@ -142,14 +145,15 @@ def _part_rules(top: EmailMessage, parts: list[bytes], original: bytes | None) -
 
 
 def check_journal(
-    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Sequence[str]
+    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Collection[str]
 ) -> list[str]:
     """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid.
 
+    `intake_addresses` are lower-cased (the endpoint keeps them so, once, not per journal).
     Never raises on damaged input: what cannot be read counts as the rule it would have shown.
     """
     top = _parse(raw, headers_only=True)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
     broken += _wrapper_rules(top, mail_from, rcpt_tos)
-    broken += _part_rules(top, split_parts(raw), embedded_original(raw))
+    broken += _part_rules(top, split_parts(raw))
     return [rule for rule in RULES if rule in broken]

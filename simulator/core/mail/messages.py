@@ -122,14 +122,14 @@ class QueueEntry:
 _ID_RE = re.compile(r"\b(ICID|MID|DCID) (\d+)")
 
 
-def next_ids(stored: dict[str, int], entries: Iterable[QueueEntry], log_text: str) -> dict[str, int]:
+def next_ids(stored: dict[str, int], spooled_mids: Iterable[int], log_text: str) -> dict[str, int]:
     """Where a restart continues each sequence: past what was stored at the last clean stop, past
-    every spooled entry and past every ID the mail log names (after a crash, the last two)."""
+    every spooled MID (queue entries' and held splinters') and past every ID the mail log names
+    (after a crash, the last two)."""
     highest = {"icid": 0, "mid": 0, "dcid": 0}
     for kind, number in _ID_RE.findall(log_text):
         highest[kind.lower()] = max(highest[kind.lower()], int(number))
-    for entry in entries:
-        highest["mid"] = max(highest["mid"], entry.mid)
+    highest["mid"] = max([highest["mid"], *spooled_mids])
     return {kind: max(stored.get(kind, 1), value + 1) for kind, value in highest.items()}
 
 

@@ -63,8 +63,8 @@ def plan_message(
     plan = Plan([f"MID {message.mid} Message-ID '{facts.message_id}'",
                  f"MID {message.mid} Subject {facts.subject!r}",
                  f"MID {message.mid} ready {len(message.raw)} bytes from <{message.mail_from}>"])
-    incoming = message.direction is Direction.INCOMING
-    policies = config.incoming_policies if incoming else OUTGOING_POLICIES
+    policies = _policies(message.direction, config)
+    delivered = with_trace_headers(message, config.hostname, now)  # once: the splinters share it
     table = message.direction.value
     unassigned: dict[str, list[int]] = {}
     for rid, address in enumerate(message.rcpt_tos):
@@ -78,7 +78,7 @@ def plan_message(
         plan.log_lines.append(f"MID {mid} matched all recipients for per-recipient policy "
                               f"{policy.name} in the {table} table")
         rids = tuple(unassigned[address].pop(0) for address in recipients)
-        _splinter(plan, message, facts, config, mid, policy, rids, next_mid, now)
+        _splinter(plan, message, delivered, facts, config, mid, policy, rids, next_mid, now)
     return plan
 
 
@@ -88,17 +88,24 @@ def plan_release(
 ) -> Plan:
     """A quarantined splinter released (`raw`: its body's bytes, read): queued for delivery and,
     being safe now, copied."""
-    incoming = held.message.direction is Direction.INCOMING
-    policies = config.incoming_policies if incoming else OUTGOING_POLICIES
+    policies = _policies(held.message.direction, config)
     policy = next((p for p in policies if p.name == held.policy), policies[-1])
     plan = Plan([f'MID {held.mid} released from quarantine "{held.quarantine}"'])
-    _queue(plan, held.received(raw), facts, config, held.mid, policy, held.rids, next_mid, now)
+    message = held.received(raw)
+    delivered = with_trace_headers(message, config.hostname, now)
+    _queue(plan, message, delivered, facts, config, held.mid, policy, held.rids, next_mid, now)
     return plan
 
 
+def _policies(direction: Direction, config: GatewayConfig) -> tuple[MailPolicy, ...]:
+    """The mail policies of `direction`'s table: incoming's are configured, outgoing has one."""
+    return config.incoming_policies if direction is Direction.INCOMING else OUTGOING_POLICIES
+
+
 def _splinter(
-    plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
-    policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
+    plan: Plan, message: ReceivedMessage, delivered: bytes, facts: MessageFacts,
+    config: GatewayConfig, mid: int, policy: MailPolicy, rids: tuple[int, ...],
+    next_mid: Callable[[], int], now: datetime,
 ) -> None:
     verdict = scan(mid, facts, policy)
     plan.log_lines.extend(verdict.log_lines)
@@ -108,15 +115,16 @@ def _splinter(
         plan.held.append(HeldMessage(mid, verdict.quarantine, policy.name, rids, message.envelope,
                                      InMemoryBody(message.raw)))
     else:
-        _queue(plan, message, facts, config, mid, policy, rids, next_mid, now)
+        _queue(plan, message, delivered, facts, config, mid, policy, rids, next_mid, now)
 
 
 def _queue(
-    plan: Plan, message: ReceivedMessage, facts: MessageFacts, config: GatewayConfig, mid: int,
-    policy: MailPolicy, rids: tuple[int, ...], next_mid: Callable[[], int], now: datetime,
+    plan: Plan, message: ReceivedMessage, delivered: bytes, facts: MessageFacts,
+    config: GatewayConfig, mid: int, policy: MailPolicy, rids: tuple[int, ...],
+    next_mid: Callable[[], int], now: datetime,
 ) -> None:
-    delivered = with_trace_headers(message, config.hostname, now)
-    body = InMemoryBody(delivered)  # one value for every destination's entry: the unit stores it once
+    # `delivered` is one bytes object for every splinter and destination: the unit stores it once
+    body = InMemoryBody(delivered)
     for domain, group in by_domain(rids, message.rcpt_tos).items():
         plan.entries.append(QueueEntry(
             mid=mid, sender=message.mail_from, recipients=tuple(message.rcpt_tos[r] for r in group),

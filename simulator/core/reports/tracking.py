@@ -28,17 +28,23 @@ from datetime import UTC, datetime
 from simulator.core.errors import UnknownMessage
 from simulator.core.reports.logformat import TRACKING_LINE_RE, Level, LogLine, parse_timestamp
 
+#: What ties two messages together, each written once: a splinter, a DSN (two wordings), a journal
+#: copy; and what ties a message to its connection. `LEARNING`, `TIES`, `STARTED` and `NAMED_MIDS`
+#: are built from these.
+SPLIT = "was split creating"
+GENERATED = "was generated based on"
+DSN_FOR = "DSN for"
+COPIED = r"TDC: Message (\d+) created from message (\d+) "
+STARTED_ON = r"Start MID (\d+) ICID (\d+)"
+LINKS = "|".join((SPLIT, GENERATED, DSN_FOR))
 NAMED_MIDS = re.compile(r"(?:Start |Message (?:finished|aborted) |(?:Delivery start|Message done|Delayed:|"
-                        r"Bounced:) DCID \d+ )?MID (\d+)\b(?: (?:was split creating|was generated based "
-                        r"on|DSN for) MID (\d+)\b)?")
+                        rf"Bounced:) DCID \d+ )?MID (\d+)\b(?: (?:{LINKS}) MID (\d+)\b)?")
 TDC_MID = re.compile(r"TDC: Message (\d+) ")
 LOST_ICID = re.compile(r"Incoming connection \(ICID (\d+)\) lost\.")
 RIDS = r"to RID \[(?P<rids>[\d, ]*)\]"
 FAILED_RIDS = r"to RID (?:\[(?P<rids>[\d, ]*)\]|(?P<rid>\d+))"  # the vendor's `to RID 0` for one
-#: What ties two messages together (a splinter, a DSN, a journal copy), and a message to its connection.
-TIES = re.compile(r"MID (\d+) (?:was split creating|was generated based on|DSN for) MID (\d+)|"
-                  r"TDC: Message (\d+) created from message (\d+) ")
-STARTED = re.compile(r"Start MID (\d+) ICID (\d+)")
+TIES = re.compile(rf"MID (\d+) (?:{LINKS}) MID (\d+)|{COPIED}")
+STARTED = re.compile(STARTED_ON)
 STAMP_LENGTH = len("Wed Aug 17 05:52:04 2022")  # its numbers are no IDs
 LEVELS = {level.value for level in Level}
 
@@ -73,14 +79,14 @@ class _Facts:
 
 Learning = Callable[[_Facts, list[str]], None]
 LEARNING: tuple[tuple[re.Pattern[str], Learning], ...] = tuple((re.compile(p), learn) for p, learn in (
-    (r"Start MID (\d+) ICID (\d+)", lambda facts, g: facts.icid.update({int(g[0]): int(g[1])})),
+    (STARTED_ON, lambda facts, g: facts.icid.update({int(g[0]): int(g[1])})),
     (r"MID (\d+) ICID \d+ From: <(.*)>", lambda facts, g: facts.sender.update({int(g[0]): g[1]})),
     (r"MID (\d+) ICID \d+ RID (\d+) To: <(.*)>",
      lambda facts, g: facts.recipients.setdefault(int(g[0]), {}).update({int(g[1]): g[2]})),
-    (r"MID (\d+) was split creating MID (\d+) .*", lambda facts, g: facts.split(int(g[0]), int(g[1]))),
-    (r"TDC: Message (\d+) created from message (\d+) for (.*)\.",
+    (rf"MID (\d+) {SPLIT} MID (\d+) .*", lambda facts, g: facts.split(int(g[0]), int(g[1]))),
+    (rf"{COPIED}for (.*)\.",
      lambda facts, g: facts.copied(int(g[0]), int(g[1]), g[2])),
-    (r"MID (\d+) was generated based on MID (\d+) .*", lambda facts, g: facts.bounced(int(g[0]), int(g[1]))),
+    (rf"MID (\d+) {GENERATED} MID (\d+) .*", lambda facts, g: facts.bounced(int(g[0]), int(g[1]))),
 ))
 
 
@@ -197,10 +203,12 @@ def track_text(lines: Iterable[str], mid: int) -> list[str]:
     return track((line for text in about(list(lines), mid) if (line := parse_line(text)) is not None), mid)
 
 
-def _naming(texts: list[str], numbers: set[int]) -> list[str]:
-    """The lines whose text (after the timestamp) names one of `numbers`."""
+def _naming(texts: list[str], numbers: set[int]) -> set[int]:
+    """The indexes of the lines whose text (after the timestamp) names one of `numbers`."""
+    if not numbers:
+        return set()
     named = re.compile(r"\b(?:" + "|".join(str(number) for number in sorted(numbers)) + r")\b")
-    return [text for text in texts if named.search(text, STAMP_LENGTH)]
+    return {at for at, text in enumerate(texts) if named.search(text, STAMP_LENGTH)}
 
 
 def _relatives(texts: list[str], mids: set[int]) -> tuple[set[int], set[int]]:
@@ -219,9 +227,11 @@ def about(texts: list[str], mid: int) -> list[str]:
     """The lines that can matter to `mid`'s history, in order: those naming it, a message tied to it
     (its splinters, copies, DSNs, original) or the connection it came on. Every fact `track` learns
     about a message is on a line naming it, so the history from these lines is the whole log's."""
-    mids, icids = {mid}, set[int]()
-    while True:
-        chosen = _naming(texts, mids | icids)
+    mids, icids, searched, chosen_at = {mid}, set[int](), set[int](), set[int]()
+    while True:  # each pass searches the log only for the numbers new since the last one
+        chosen_at |= _naming(texts, (mids | icids) - searched)
+        searched |= mids | icids
+        chosen = [texts[at] for at in sorted(chosen_at)]
         grown, found = _relatives(chosen, mids)
         if grown == mids and found <= icids:
             return chosen
