@@ -22,7 +22,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check simulator fixtures steps tests bench fuzz conftest.py
+	$(BIN)/ruff check simulator fixtures tests bench fuzz conftest.py
 	$(BIN)/mypy
 
 unit: $(STAMP)

@@ -13,8 +13,8 @@ import secrets
 import textwrap
 from dataclasses import dataclass
 
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import Outgoing
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import Outgoing
 
 TARGET_SIZE = 2048
 _MESSAGE_ID_RE = re.compile(rb"^Message-ID: <[^>]*>\r\n", re.MULTILINE)

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.admin.handlers import ROUTES
 from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID, MOST_ROUTES, MOST_ZONE_DOMAINS
 from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
 from simulator.core.config.values import MxRecord, SmtpRoute
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"
 HUGE = "9" * 5000  # int() refuses more than 4,300 digits with ValueError

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.admin.bounds import LARGEST_BODY
 from simulator.admin.handlers import ROUTES
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"
 HUGE = "9" * 5000

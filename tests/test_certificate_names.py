@@ -18,9 +18,9 @@ import pytest
 import trustme
 from cryptography import x509
 
-from fixtures.harness import SandboxFacade
-from fixtures.smtp_client import read_reply
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.smtp_client import read_reply
 from simulator.transport.server import SmtpServer
 from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls
 

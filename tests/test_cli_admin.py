@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.smtp_client import read_reply
 from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.errors import ConfigError
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.smtp_client import read_reply
 from simulator.transport.limits import ConnectionGate, ConnectionLimits
 
 

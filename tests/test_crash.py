@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from fixtures.messages import MessageFactory
 from fixtures.processes import SandboxProcess
-from fixtures.smtp_client import Outgoing, send
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import Outgoing, send
 
 MESSAGES = 60
 KILL_AFTER = 25

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.messages import MessageFactory
 from fixtures.processes import FREE_PORTS, SandboxProcess
-from fixtures.smtp_client import send
 from simulator.defaults import mail_log_path
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 WAIT = 20.0
 

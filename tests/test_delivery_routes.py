@@ -14,8 +14,6 @@ from datetime import timedelta
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
@@ -23,6 +21,8 @@ from simulator.core.mail.retry import RetrySchedule
 from simulator.core.reports.status import DestinationStatus
 from simulator.core.reports.tracking import track
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, IDLE_RELEASE, Destination
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
 
 HOST = "127.0.0.1"
 LOCAL = "example.com"

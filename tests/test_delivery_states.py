@@ -8,15 +8,15 @@ import dataclasses
 import socket
 
 from fixtures.batches import CLOCK, ENTRY, LOCAL, deliver_batch
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES
 from simulator.gateway.maillog import MailLog
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 S = MessageState
 #: ENTRY waiting after its last allowed retry: the next failure bounces it.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
 from simulator.core import replies
 from simulator.endpoints.mailbox import folder_name
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
 
 
 def test_each_recipient_gets_the_exact_bytes_in_its_maildir(

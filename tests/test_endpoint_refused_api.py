@@ -6,11 +6,11 @@ import smtplib
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core import replies
 from simulator.core.errors import Refused
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 
 def test_get_refused_lists_an_endpoints_refused_attempts(tdc_sandbox: SandboxFacade) -> None:

@@ -10,10 +10,10 @@ import warnings
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
 from simulator.core import replies
 from simulator.core.mail.journal_check import RULES
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
 
 
 def endpoint(sandbox: SandboxFacade) -> tuple[str, int]:

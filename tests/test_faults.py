@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.runner import SimulatorThread
 from simulator.core import replies
 from simulator.core.clock import ManualClock
 from simulator.endpoints.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
 
 # --- the parser -------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fixtures.harness import SandboxFacade
 from simulator.core import replies
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal, report_text
 from simulator.core.mail.journal_check import check_journal, report_fields
@@ -25,6 +24,7 @@ from simulator.core.mail.messages import Direction, ReceivedMessage
 from simulator.core.mail.processing import with_trace_headers
 from simulator.core.mail.td_analysis import analyse
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade
 
 VICTIM, BOB = "victim@example.com", "bob@example.com"
 THREAD_ID = "<thread-1@partner.test>"

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import raw_command
 from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.journal_check import report_fields
 from simulator.core.mail.messages import IdCounters
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import raw_command
 
 NEED_MAIL = "503 Error: need MAIL command"
 NEED_RCPT = "503 Error: need RCPT command"

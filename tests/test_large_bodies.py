@@ -16,9 +16,6 @@ from datetime import timedelta
 
 import pytest
 
-from fixtures.harness import SandboxFacade, running, spooled
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import Outgoing
 from simulator.core.errors import NotFound, Refused
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
@@ -30,6 +27,9 @@ from simulator.endpoints.kept import StoredFile
 from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade, running, spooled
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import Outgoing
 from simulator.transport.tls import SandboxTls
 
 LOCAL = "example.com"

@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.cli.main import main as tdcsim
 from simulator.core.clock import ManualClock
 from simulator.core.reports.tracking import track
@@ -22,6 +19,9 @@ from simulator.gateway.logfile import ROLLOVER_BYTES
 from simulator.gateway.machine import log_tail
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.rolled import log_files, read_log_lines, rolled_logs, track_log
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 START = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 

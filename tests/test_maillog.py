@@ -15,9 +15,6 @@ from typing import BinaryIO
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.clock import ManualClock
 from simulator.core.reports.logformat import (
     TRACKING_LINE_RE,
@@ -30,6 +27,9 @@ from simulator.core.reports.logformat import (
 from simulator.gateway.logfile import open_for_append
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.rolled import read_log_lines
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 #: What a terminal would act on: C0 controls but the LF ending a line, DEL, C1 controls.
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")

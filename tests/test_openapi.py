@@ -7,7 +7,7 @@ from typing import Any
 
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from fixtures.harness import SandboxFacade
+from simulator.testing.harness import SandboxFacade
 
 
 def served_document(tdc_sandbox: SandboxFacade) -> dict[str, Any]:

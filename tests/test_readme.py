@@ -10,10 +10,10 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from fixtures.harness import SandboxFacade
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
 from simulator.sandbox import SandboxSettings
 from simulator.settings.file import load_config_file
+from simulator.testing.harness import SandboxFacade
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Administering a running sandbox"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 
-from fixtures.harness import SandboxFacade, running, spooled
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core import replies
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.defaults import machine_dir
 from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade, running, spooled
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.harness import SandboxFacade
 from simulator.core import replies
+from simulator.testing.harness import SandboxFacade
 
 SENDER, RECIPIENT = "alice@outside.test", "bob@example.com"
 NEED_HELO = "503 Error: send HELO first"

@@ -13,10 +13,10 @@ from typing import BinaryIO
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import read_reply
 from simulator.core import replies
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import read_reply
 from simulator.transport.surface import ehlo_keywords
 
 

@@ -13,8 +13,8 @@ import ssl
 
 import pytest
 
-from fixtures.harness import SandboxFacade
 from simulator.core import replies
+from simulator.testing.harness import SandboxFacade
 
 
 def tls_client(tdc_sandbox: SandboxFacade, tdc_client_tls: ssl.SSLContext, server: str) -> smtplib.SMTP:

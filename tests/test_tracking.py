@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.config.values import MailPolicy, NextHop, SmtpRoute
 from simulator.core.errors import UnknownMessage
 from simulator.core.reports.logformat import Level, LogLine, format_line
 from simulator.core.reports.tracking import about, parse_line, render, stamp, track, track_text
 from simulator.gateway.rolled import track_log
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
 
 AT = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 SEED_STAMP = "17 Aug 2022 05:52:04 (GMT +00:00)"

@@ -13,8 +13,6 @@ from datetime import timedelta
 import pytest
 
 from fixtures.batches import CLOCK, ENTRY, deliver_batch
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
 from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
 from simulator.core.mail.lifecycle import MessageState
@@ -25,6 +23,8 @@ from simulator.gateway import batch_delivery, delivery, machine
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, Destination
 from simulator.gateway.delivery_log import DeliveryLog
 from simulator.gateway.maillog import MailLog
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
 
 LOCAL = "example.com"
 BOUNCING = "nobody.example.com"  # routed to Threat Defense, which answers 550 5.1.1 for it

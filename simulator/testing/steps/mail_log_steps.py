@@ -13,10 +13,10 @@ import ssl
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import SendOutcome, send
-from steps.sending_steps import SANDBOX_LOGIN, Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import SendOutcome, send
+from simulator.testing.steps.sending_steps import SANDBOX_LOGIN, Sent
 
 STAMP_RE = re.compile(r"^\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \(GMT \+00:00\) ")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from fixtures.harness import SandboxFacade
-from steps import surfaces
-from steps.admin_steps import AdminAnswers
-from steps.sending_steps import Sent
-from steps.surfaces import Surface
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.steps import surfaces
+from simulator.testing.steps.admin_steps import AdminAnswers
+from simulator.testing.steps.sending_steps import Sent
+from simulator.testing.steps.surfaces import Surface
 
 
 def held_in(sandbox: SandboxFacade, quarantine: str) -> list[int]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pytest_bdd import given, parsers, when
 
-from fixtures.harness import SandboxFacade
+from simulator.testing.harness import SandboxFacade
 
 UNITS = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}
 

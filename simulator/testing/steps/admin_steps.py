@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.harness import SandboxFacade
 from simulator.core.errors import Refused
-from steps import surfaces
-from steps.surfaces import Action, Answer, ApiSurface, Surface
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.steps import surfaces
+from simulator.testing.steps.surfaces import Action, Answer, ApiSurface, Surface
 
 COMMITTED_RE = r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
 

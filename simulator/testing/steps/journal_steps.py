@@ -8,9 +8,9 @@ from email.message import EmailMessage
 
 from pytest_bdd import parsers, then
 
-from fixtures.harness import SandboxFacade
 from simulator.endpoints.threat_defense import JournalRecord
-from steps.sending_steps import Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.steps.sending_steps import Sent
 
 JOURNAL_MARKER = "X-MS-Journal-Report"  # BEHAVIOUR.md §3, written out, not imported from the code under test
 

@@ -7,8 +7,8 @@ from email import message_from_bytes, policy
 
 from pytest_bdd import parsers, then
 
-from fixtures.harness import SandboxFacade
-from steps.sending_steps import Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.steps.sending_steps import Sent
 
 TRACE_HEADER_RE = re.compile(rb"\AReceived: [^\r\n]*\r\n(?: [^\r\n]*\r\n)*X-IronPort-RemoteIP: [^\r\n]*\r\n")
 

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.config.cluster import ClusterConfig, DisableRule, Topology
 from simulator.sandbox import SandboxSettings
-from steps.journal_steps import report_lines
-from steps.sending_steps import Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
+from simulator.testing.steps.journal_steps import report_lines
+from simulator.testing.steps.sending_steps import Sent
 
 Start = Callable[[SandboxSettings], SandboxFacade]
 

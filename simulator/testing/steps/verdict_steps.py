@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from pytest_bdd import given, parsers, then
 
-from fixtures.harness import SandboxFacade
 from simulator.sandbox import SandboxSettings
-from steps.journal_steps import only_journal
-from steps.sending_steps import Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.steps.journal_steps import only_journal
+from simulator.testing.steps.sending_steps import Sent
 
 
 @given("a running sandbox whose Threat Defense is in read-write mode", target_fixture="sandbox")

@@ -8,15 +8,15 @@ from collections import Counter
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures.harness import SandboxFacade
-from fixtures.messages import MessageFactory
-from fixtures.smtp_client import send
 from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.core.reports.status import DestinationStatus
 from simulator.core.reports.tracking import track
-from steps.sending_steps import Sent
+from simulator.testing.harness import SandboxFacade
+from simulator.testing.messages import MessageFactory
+from simulator.testing.smtp_client import send
+from simulator.testing.steps.sending_steps import Sent
 
 EVENT_RE = re.compile(r"^\d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \(GMT \+00:00\) (.*)$")
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fixtures.harness import SandboxFacade
 from simulator.core.errors import Refused
+from simulator.testing.harness import SandboxFacade
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import dataclasses
 
 from pytest_bdd import given, parsers
 
-from fixtures.harness import SandboxFacade
 from simulator.core.config.values import ContentFilter, GatewayConfig, MailPolicy
+from simulator.testing.harness import SandboxFacade
 
 
 @given(parsers.parse('an incoming mail policy "{name}" for recipients "{pattern}"'))

@@ -1,1 +1,0 @@
-"""Step definitions for the Gherkin features, grouped by concept; loaded by the root conftest."""
