@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: sandbox test lint unit features clean
+.PHONY: sandbox test lint unit features clean wheel examples
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,25 @@ features: $(STAMP)
 	$(BIN)/pytest tests/test_acceptance.py -n 2
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sandbox-data *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sandbox-data *.egg-info build dist
+
+## The distribution as a user gets it: a wheel in dist/ that installs nothing but the simulator package.
+wheel: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(BIN)/python -c "import sys, zipfile, glob; wheel = glob.glob('dist/*.whl')[0]; \
+	tops = {name.split('/')[0] for name in zipfile.ZipFile(wheel).namelist()}; \
+	extra = sorted(t for t in tops if not t.endswith('.dist-info') and t != 'simulator'); \
+	sys.exit(f'{wheel} installs {extra} besides simulator' if extra else 0)"
+
+## The examples/ project (an outside suite: its own feature, our steps), run from the built wheel in a
+## separate virtual environment: what `pip install tdc-simulator` really gives.
+EXAMPLES_VENV := build/examples-venv
+examples: wheel
+	$(PYTHON) -m venv $(EXAMPLES_VENV)
+	$(EXAMPLES_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EXAMPLES_VENV)/bin/python -m pip install --quiet dist/*.whl
+	cd examples && ../$(EXAMPLES_VENV)/bin/python -m pytest
 
 ## Benchmark (issue 5): baseline vs sandbox throughput, journal latency, soak memory; writes
 ## bench/results/latest.json. Options: make bench ARGS="--smoke" or ARGS="--messages 3000 --soak 20000 --profile".

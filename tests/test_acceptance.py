@@ -1,4 +1,4 @@
-"""Binds every Gherkin feature under features/ to pytest (the steps live in steps/)."""
+"""Binds every Gherkin feature under features/ to pytest (the steps live in simulator/testing/steps/)."""
 
 from pytest_bdd import scenarios
 
