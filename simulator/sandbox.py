@@ -77,6 +77,9 @@ class SandboxSettings:
 
 
 TD_HOSTNAME = "intake.threatdefense.test"
+#: `DATA/ca-key.pem`: the CA's private key, so that `tdcsim conform gateway` can give its
+#: counterparts certificates this sandbox's gateway trusts.
+CA_KEY_FILE = "ca-key.pem"
 MAILBOX_HOSTNAME = "mailbox.sandbox.test"
 
 
@@ -199,6 +202,8 @@ class Sandbox:
             raise
         if s.data_dir is not None:
             (s.data_dir / "ca.pem").write_bytes(self.tls.ca_pem)
+            if self.tls.ca is not None:  # owner-only: the conformance kit mints its counterparts' from it
+                write_private(s.data_dir / CA_KEY_FILE, self.tls.ca.private_key_pem.bytes().decode("ascii"))
 
     async def apply_faults(self, endpoint: str, faults: Iterable[Fault]) -> None:
         """Script the faults of `endpoint` ("threat_defense" or "mailbox"); `down` stops it listening."""

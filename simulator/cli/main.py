@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from simulator import __version__
-from simulator.cli import admin
+from simulator.cli import admin, conform
 from simulator.cli.monitor import add_monitor_commands
 from simulator.cli.parsing import (
     OneLineParser,
@@ -66,6 +66,7 @@ def build_parser() -> OneLineParser:
     tracking.add_argument("mid", type=_mid, metavar="MID", help="the message ID to track")
     admin.add_config_commands(commands)
     add_monitor_commands(commands)
+    conform.add_conform_commands(commands)
     return parser
 
 
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     check_complete(arguments)
     if arguments.command == "tracking":
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
+    if arguments.command == "conform":
+        return conform.run(arguments, sys.argv[1:] if argv is None else argv)
     if arguments.command != "sandbox":
         return admin.run(arguments)
     from simulator.cli import sandbox  # the servers load only for the command that runs them
