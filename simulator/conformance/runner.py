@@ -64,12 +64,13 @@ def unreachable(addresses: Mapping[str, str], timeout: float) -> str | None:
 
 
 def pytest_command(direction: str, bundle: Path) -> list[str]:
-    """The pytest that runs `direction`'s checks, writing into `bundle`."""
+    """The pytest that runs `direction`'s checks, writing into `bundle`. Assertions stay plain: a
+    failure's detail is the check's own message and transcript, not pytest's introspection."""
     bundle = bundle.resolve()
     return [sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(PACKAGE),
             "--confcutdir", str(PACKAGE), "-p", "no:cacheprovider", "-p", "pytest_bdd.plugin",
             "-p", "simulator.conformance.plugin", "--conform-settings", str(bundle / "config.toml"),
-            "--conform-bundle", str(bundle), "-v", "--tb=short", str(PACKAGE / direction / "scenarios.py")]
+            "--conform-bundle", str(bundle), "-v", "--tb=short", "--assert=plain", str(PACKAGE / direction / "scenarios.py")]
 
 
 def _environment() -> dict[str, str]:
