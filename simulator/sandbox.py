@@ -240,6 +240,9 @@ class Sandbox:
     async def release(self, machine: str, mid: int) -> str:
         return await self.machines[machine].pipeline.release(mid)
 
+    def deliver_now(self, machine: str, destination: str | None) -> int:
+        return self.machines[machine].deliver_now(destination)
+
     def refused(self, endpoint: str) -> list[RefusedAttempt]:
         """The refused attempts an endpoint keeps in memory (the latest), oldest first."""
         return self.refused_logs[endpoint].snapshot()

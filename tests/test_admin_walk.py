@@ -34,6 +34,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/dns"): {"domain": "partner.test", "hosts": ["127.0.0.1:2700"], "level": "cluster"},
     ("POST", "/commit"): {"comment": "walk"},
     ("POST", "/quarantine/release"): {"mid": 1, "machine": "esa1"},
+    ("POST", "/delivernow"): {"destination": "the.tdc.queue"},
     ("PUT", "/faults/{endpoint}"): ["fail-next:1"],
 }
 VALID = {"mid": "1", "domain": "partner.test", "endpoint": "mailbox", "machine": "esa1",

@@ -45,6 +45,10 @@ class AdminClient:
         given = {name: str(value) for name, value in query.items() if value is not None}
         return self.call("GET", f"{path}?{urllib.parse.urlencode(given)}" if given else path)
 
+    def deliver_now(self, destination: str | None = None) -> Any:
+        """POST /delivernow: what waits for a retry (every destination, or one) is tried now."""
+        return self.call("POST", "/delivernow", {} if destination is None else {"destination": destination})
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """One request; the answer's JSON."""
         data = None if body is None else json.dumps(body).encode()

@@ -16,6 +16,7 @@ from aiohttp import web
 from simulator.admin.actions import ConfigAdmin
 from simulator.admin.bounds import (
     LARGEST_MID,
+    LONGEST,
     LONGEST_HOP,
     MOST_FAULTS,
     MOST_HOSTS,
@@ -192,6 +193,12 @@ async def release(request: web.Request) -> web.Response:
     return answer(await ops(request).monitor.release(machine, mid))
 
 
+async def deliver_now(request: web.Request) -> web.Response:
+    body = await object_body(request)
+    destination = bounded(text(body, "destination", ""), "destination", LONGEST["domain"])
+    return answer(ops(request).monitor.deliver_now(destination or None))
+
+
 async def get_faults(request: web.Request) -> web.Response:
     return answer(ops(request).monitor.faults())
 
@@ -234,6 +241,7 @@ ROUTES: tuple[Route, ...] = (
     ("GET", "/tracking/{mid}", get_tracking),
     ("GET", "/quarantine", get_quarantine),
     ("POST", "/quarantine/release", release),
+    ("POST", "/delivernow", deliver_now),
     ("GET", "/faults", get_faults),
     ("PUT", "/faults/{endpoint}", put_faults),
     ("GET", "/endpoints/{endpoint}/refused", get_refused),

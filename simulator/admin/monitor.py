@@ -1,11 +1,12 @@
 """Operator views of a running sandbox, without HTTP: delivery status, tophosts, the mail log,
 message tracking, the quarantines, the endpoints' fault plans and refused attempts (BEHAVIOUR.md §6,
-§7, §8.7, §8.9).
+§7, §8.7, §8.9); and the two queue actions, releasing a quarantined message and `delivernow`.
 
 Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
 server's handlers run there); message tracking, which reads the whole log, runs off it, in a thread.
 `tophosts` is a machine-mode command (§6.2): without a machine it is refused, never answered for the
-whole cluster.
+whole cluster. `delivernow` is a cluster command: it reaches every machine; a destination that no
+machine has a queue for is NotFound (the.tdc.queue is always known, as the delivery status shows it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from simulator.admin.actions import to_json
+from simulator.admin.bounds import shown
 from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound, UnknownMessage
 from simulator.core.mail.messages import TDC_QUEUE
@@ -30,6 +32,11 @@ DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
 def machine_mode_only(machines: list[str]) -> BadRequest:
     return BadRequest(f"tophosts is available in machine mode only: give a machine "
                       f"(machines: {', '.join(machines)})")
+
+
+def rescheduled_line(count: int) -> str:
+    """What `delivernow` answers: `Rescheduled 3 messages for immediate delivery.`"""
+    return f"Rescheduled {count} message{'' if count == 1 else 's'} for immediate delivery."
 
 
 def known_endpoint(endpoint: str) -> None:
@@ -115,6 +122,18 @@ class MonitorAdmin:
         """Release a quarantined message: delivered, and copied, now."""
         machine = self.machine(name)
         return {"machine": machine, "message": await self._sandbox.release(machine, mid)}
+
+    def deliver_now(self, destination: str | None) -> dict[str, Any]:
+        """`delivernow`: on every machine, what waits for a retry (of one destination, or all) is due now."""
+        machines = list(self._sandbox.machine_names())
+        if destination is not None:
+            known = {row.host.lower() for machine in machines for row in self.destinations(machine)}
+            if destination.lower() not in known:
+                raise NotFound(f"destination: no delivery queue for {shown(destination)} on any machine "
+                               "(the delivery status lists the queues)")
+        counts = {machine: self._sandbox.deliver_now(machine, destination) for machine in machines}
+        total = sum(counts.values())
+        return {"message": rescheduled_line(total), "rescheduled": total, "machines": counts}
 
     def faults(self) -> dict[str, list[str]]:
         """The fault plan of each endpoint, in the CLI syntax."""

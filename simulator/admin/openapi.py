@@ -42,7 +42,8 @@ ERRORS = {
     "400": "malformed JSON, a body that is not UTF-8, a missing or mistyped field, a bad parameter, "
            "a value past its bound (the message names the bound)",
     "401": "no bearer token, or a wrong one",
-    "404": "an unknown group, machine, policy, route, endpoint or message (named in the message)",
+    "404": "an unknown group, machine, policy, route, endpoint, message or destination (named in the "
+           "message)",
     "413": f"a body larger than {BODY_SIZE}",
     "415": "a body with a Content-Encoding (gzip, deflate, ...): bodies are plain UTF-8 JSON",
     "422": "a value the configuration refuses (e.g. an invalid intake address); nothing changed",
@@ -160,6 +161,15 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
     "/quarantine/release": {"post": _operation(
         "Release a quarantined message: delivered, and copied, now", "`{machine, message}`",
         body=_object(("mid",), mid=MID, machine=STRING))},
+    "/delivernow": {"post": _operation(
+        "delivernow: on every machine, reschedule the entries waiting for a retry (of every destination, "
+        "or of one) for immediate delivery; each keeps its retry count, so the bounce profile's limits "
+        "still hold; an entry being delivered finishes its attempt and, if that fails, is due at once too",
+        "`{message, rescheduled, machines: {NAME: count}}`: `Rescheduled N messages for immediate "
+        "delivery.` (N counts queue entries: one per message and destination)",
+        body=_object((), destination=DOMAIN | {
+            "description": "one destination queue (a recipient domain, or `the.tdc.queue`), any case; "
+                           "absent or empty: every destination; one no machine has a queue for: 404"}))},
     "/faults": {"get": _operation(
         "The fault plan of each endpoint", "`{threat_defense: [...], mailbox: [...]}`")},
     "/faults/{endpoint}": {"put": _operation(

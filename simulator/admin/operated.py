@@ -54,6 +54,12 @@ class RunningSandbox(Protocol):
         """Release a quarantined message on `machine`: delivered, and copied, now."""
         ...
 
+    def deliver_now(self, machine: str, destination: str | None) -> int:
+        """`delivernow` on `machine`: what waits for a retry (every destination, or one) is due now,
+        and so is what is being delivered if its attempt fails; how many entries waited (retry counts
+        kept)."""
+        ...
+
     def refused(self, endpoint: str) -> list[RefusedAttempt]:
         """The refused attempts `endpoint` keeps in memory (BEHAVIOUR.md §8.9), oldest first."""
         ...

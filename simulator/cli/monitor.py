@@ -1,5 +1,5 @@
-"""`tdcsim status|tophosts|tail|faults`: what the operator watches on a running sandbox, and the
-endpoints' fault plans, through the admin API.
+"""`tdcsim status|tophosts|tail|quarantine|delivernow|faults`: what the operator watches on a running
+sandbox, the queue actions, and the endpoints' fault plans, through the admin API.
 
 Design rule: like `cli/admin.py`, one call and one printed answer. `tophosts` without `--machine` is
 sent as it is, so the sandbox itself refuses it (machine mode only, BEHAVIOUR.md §6.2).
@@ -48,6 +48,10 @@ def quarantine_release(client: AdminClient, a: argparse.Namespace) -> str:
     return str(client.call("POST", "/quarantine/release", body)["message"])
 
 
+def deliver_now(client: AdminClient, a: argparse.Namespace) -> str:
+    return str(client.deliver_now(a.destination)["message"])
+
+
 def faults_show(client: AdminClient, _: argparse.Namespace) -> str:
     return tables.faults_text(client.get("/faults"))
 
@@ -61,7 +65,7 @@ def faults_clear(client: AdminClient, a: argparse.Namespace) -> str:
 
 
 def add_monitor_commands(commands: Commands) -> None:
-    """status, tophosts, tail, quarantine and faults."""
+    """status, tophosts, tail, quarantine, delivernow and faults."""
     watched = command(commands, "status", status, "delivery status per destination (the.tdc.queue included)")
     watched.add_argument("--machine", default=None, help="one machine (default: every machine)")
     top = command(commands, "tophosts", tophosts, "one machine's destinations, by a counter (machine mode)")
@@ -76,6 +80,10 @@ def add_monitor_commands(commands: Commands) -> None:
     released = command(held, "release", quarantine_release, "deliver (and copy) a held message now")
     released.add_argument("mid", type=positive, metavar="MID")
     released.add_argument("--machine", default=None, help="the machine (default: the first)")
+    now = command(commands, "delivernow", deliver_now,
+                  "reschedule the messages waiting for a retry for immediate delivery (every machine)")
+    now.add_argument("destination", nargs="?", default=None, metavar="DESTINATION",
+                     help="one destination queue: a recipient domain or the.tdc.queue (default: all)")
     faults = group(commands, "faults", "the fault plans of the Threat Defense endpoint and the mailbox host")
     command(faults, "show", faults_show, "each endpoint's faults")
     chosen = command(faults, "set", faults_set, "replace an endpoint's faults")

@@ -70,7 +70,8 @@ def pytest_command(direction: str, bundle: Path) -> list[str]:
     return [sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(PACKAGE),
             "--confcutdir", str(PACKAGE), "-p", "no:cacheprovider", "-p", "pytest_bdd.plugin",
             "-p", "simulator.conformance.plugin", "--conform-settings", str(bundle / "config.toml"),
-            "--conform-bundle", str(bundle), "-v", "--tb=short", "--assert=plain", str(PACKAGE / direction / "scenarios.py")]
+            "--conform-bundle", str(bundle), "-v", "--tb=short", "--assert=plain",
+            str(PACKAGE / direction / "scenarios.py")]
 
 
 def _environment() -> dict[str, str]:

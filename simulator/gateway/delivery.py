@@ -3,7 +3,10 @@
 Design rule: one queue and its workers per destination; a worker takes what is due (at most
 `messages_per_connection` entries), moves them to `DELIVERING`, hands them to `BatchDelivery` (one
 connection), and puts back the parts that come back `DEFERRED`, with the schedule the retry value
-gave them. Time is read from the clock; `poke` re-checks after the clock moved. Nothing taken from a
+gave them. Time is read from the clock; `poke` re-checks after the clock moved; `deliver_now` (the
+operator's `delivernow`) makes what waits for a retry due at once, and what is out in a batch at that
+moment due at once if it comes back deferred (the operator asked for it *now*, not after a first wait);
+each keeps its retry count, so the bounce profile's limits still hold. Nothing taken from a
 queue leaves it except as delivered or bounced. No worker dies of an entry: whatever handling a batch
 raises parks each entry it had not settled on its retry schedule (`BatchDelivery.park`). A queue
 empty and idle for `IDLE_RELEASE` lets its workers end; its `DestinationTally` stays (its status
@@ -51,6 +54,7 @@ class Destination:
         self.tally = DestinationTally()
         self.tasks: list[asyncio.Task[None]] = []  # its workers; none once it was idle for a while
         self.last_busy = now  # when an entry last came in or a batch last ended
+        self.deliver_now_calls = 0  # how often `delivernow` reached this queue (batches compare it)
 
     def is_released(self, now: datetime) -> bool:
         """Empty, nothing in flight, and so for `IDLE_RELEASE`: its workers may end."""
@@ -65,6 +69,15 @@ class Destination:
             (taken if fits and entry.schedule.is_due(now) else waiting).append(entry)
         self.entries = waiting
         return taken
+
+    def deliver_now(self, now: datetime) -> int:
+        """Make every entry waiting for a retry due at once (its retry count kept); how many. The
+        batches out now see the call when they settle (`InFlight.settle`)."""
+        self.deliver_now_calls += 1
+        waiting = [index for index, entry in enumerate(self.entries) if not entry.schedule.is_due(now)]
+        for index in waiting:
+            self.entries[index] = self.entries[index].due_now()
+        return len(waiting)
 
     def has_due(self, now: datetime) -> bool:
         return any(entry.schedule.is_due(now) for entry in self.entries)
@@ -115,6 +128,19 @@ class DeliveryQueues:
         for destination in self.destinations.values():
             destination.wake.set()
         self._changed.set()
+
+    def deliver_now(self, destination: str | None = None) -> int:
+        """`delivernow`: what waits for a retry in every queue, or in `destination`'s (any case), is due
+        at once and its workers wake; how many entries. An entry out in a batch now finishes its
+        attempt; if that fails it is due at once too (not counted here)."""
+        now = self._clock.now()
+        chosen = [queue for name, queue in self.destinations.items()
+                  if destination is None or name.lower() == destination.lower()]
+        rescheduled = sum(queue.deliver_now(now) for queue in chosen)
+        for queue in chosen:
+            queue.wake.set()  # a queue holding entries keeps its workers: waking them is enough
+        self._changed.set()
+        return rescheduled
 
     def status(self) -> list[DestinationStatus]:
         """Every destination's delivery status (BEHAVIOUR.md §6.1), by name."""
@@ -206,12 +232,15 @@ class InFlight:
         self._recipients = sum(len(entry.recipients) for entry in batch)
         self._settled: set[str] = set()  # keys of the entries settled (never compare whole entries)
         self._settled_recipients = 0
+        self._deliver_now_calls = destination.deliver_now_calls
         delivering = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
         self.batch = Batch(destination.name, delivering, destination.tally, self.settle)
         destination.in_flight += len(batch)
         destination.unsettled += self._recipients
 
     def settle(self, taken: QueueEntry, parts: list[QueueEntry]) -> None:
+        if self._destination.deliver_now_calls != self._deliver_now_calls:  # delivernow while out
+            parts = [part.due_now() if part.state is MessageState.DEFERRED else part for part in parts]
         self._settled.add(taken.key)
         self._settled_recipients += len(taken.recipients)
         self._settle(self._destination, taken, parts)

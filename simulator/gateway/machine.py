@@ -97,6 +97,10 @@ class GatewayMachine:
         self.log.info(generated_line(dsn.mid, bounced.mid))
         self.queues.enqueue(stored)
 
+    def deliver_now(self, destination: str | None = None) -> int:
+        """`delivernow`: entries waiting for a retry (of every destination, or one) are tried now."""
+        return self.queues.deliver_now(destination)
+
     def _resume_spooled(self) -> None:
         """Entries left by the last run go out at once; corrupt files were moved aside."""
         for moved, reason in self._recovered.corrupt:

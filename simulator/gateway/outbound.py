@@ -60,11 +60,12 @@ class OutboundSession:
     async def __aenter__(self) -> OutboundSession:
         try:
             await self._client.connect()
+            # raises SMTPServerDisconnected if the server has closed already: a connection failure
+            sockname = self._client.get_transport_info("sockname")
         except Exception as error:
             self.local_address = interface_towards(self._hop.host, self._hop.port)
             self._client.close()
             raise classify(error) from error
-        sockname = self._client.get_transport_info("sockname")
         self.local_address = str(sockname[0]) if sockname else NO_INTERFACE
         try:
             await self._client.ehlo()
@@ -86,11 +87,11 @@ class OutboundSession:
         except Exception as error:
             self._client.close()
             raise TlsDeliveryError("TLS Error", detail=tls_phrase(tls_cause(error) or error)) from error
-        ssl_object = self._client.get_transport_info("ssl_object")
-        if ssl_object is not None:
-            cipher = ssl_object.cipher()
-            self.tls = TlsInfo(ssl_object.version() or "", cipher[0] if cipher else "")
         try:  # RFC 3207: what the server offers is known again only after a new EHLO (SMTPUTF8)
+            ssl_object = self._client.get_transport_info("ssl_object")  # a closed connection raises
+            if ssl_object is not None:
+                cipher = ssl_object.cipher()
+                self.tls = TlsInfo(ssl_object.version() or "", cipher[0] if cipher else "")
             await self._client.ehlo()
         except Exception as error:
             self._client.close()

@@ -4,9 +4,10 @@ Design rule: it does only what an administrator could, through the admin API cli
 data dir's `sandbox.json`), each change submitted and committed: `prepare` points the DNS zone's MX
 records of the intake domain at the kit's Threat Defense and every other domain (`*`: the local
 domains, the outside world) at the kit's mailbox host, and enables the connector with the kit's
-intake address. The admin API cannot move a sandbox's clock, so `SandboxDriver` has no
-`let_retries_run` (the kit waits for retries); `ClockedSandboxDriver` takes a function that moves
-the clock of a sandbox on a manual clock (the test suite's). Use it as
+intake address. `let_retries_run` is the operator's `delivernow` (POST /delivernow): what waits for a
+retry on every machine is tried at once, its retry count kept, so the kit never waits for the real
+60 s retries. `ClockedSandboxDriver` moves the clock of a sandbox on a manual clock instead (the test
+suite's), so that the retries run as time passes. Use it as
 `python = "simulator.conformance.gateway.sandbox_driver:SandboxDriver"`, `options = {data_dir = "..."}`;
 give the kit `DATA/ca.pem` and `DATA/ca-key.pem` as `ca_cert` / `ca_key` so the gateway trusts it.
 """
@@ -69,6 +70,10 @@ class SandboxDriver:
         self.intake_address = address
         self.client.call("POST", "/tdc/enable", {"address": address})
         self._commit(f"intake address {address}")
+
+    def let_retries_run(self) -> None:
+        """`delivernow` for every destination on every machine."""
+        self.client.deliver_now()
 
     def read_log_lines(self) -> list[str]:
         answer = self.client.get("/log", machine=self.machine, lines=LOG_LINES)
