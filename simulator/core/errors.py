@@ -37,7 +37,7 @@ class ConfigError(SimulatorError):
 
 
 class NotFound(SimulatorError):
-    """An unknown group, machine, policy, route, endpoint or message; the text names it."""
+    """An unknown group, machine, policy, route, endpoint, destination or message; the text names it."""
 
 
 class BadRequest(SimulatorError):
