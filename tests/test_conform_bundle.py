@@ -97,7 +97,8 @@ def test_junit_keeps_a_transcript_with_control_characters_readable() -> None:
 def test_results_json_has_the_schema() -> None:
     document = json.loads(json.dumps(results_json(RUN)))
     assert list(document) == ["kit_version", "direction", "target", "started", "finished", "exit_status",
-                              "counts", "rules"]
+                              "counts", "problems", "rules"]
+    assert document["problems"] == []
     assert document["started"] == "2026-11-30T09:00:00Z" and document["exit_status"] == 1
     assert document["counts"] == {"passed": 1, "failed": 1, "not-run": 1, "error": 1, "expected-failure": 1,
                                   "unexpected-pass": 1}
@@ -125,6 +126,28 @@ def test_the_summary_puts_failures_with_their_detail_first_then_every_rule() -> 
     assert all(f"| {result.rule} | {result.outcome} |" in table for result in RESULTS)
     assert "TLS 1.0 \\| 1.1 refused" in table and "ticket ENG-1" in table
     assert "6 rules: 1 passed, 1 failed, 1 not-run, 1 error, 1 expected-failure, 1 unexpected-pass" in summary
+
+
+def test_a_problem_outside_the_checks_is_reported_and_fails_the_run_but_changes_no_rule() -> None:
+    """The driver's `finish` raised: every rule passed, yet the run says so and exits 1."""
+    problem = "driver hook 'finish' raised RuntimeError: could not release the held samples"
+    passed = (RESULTS[0],)
+    run = Run("gateway", "127.0.0.1:2600", STARTED, FINISHED, passed, VERSIONS, problems=(problem,))
+    assert exit_status(run.results) == 0 and run.status == 1
+    document = results_json(run)
+    assert document["problems"] == [problem] and document["exit_status"] == 1
+    assert document["counts"]["passed"] == 1 and document["rules"][0]["outcome"] == "passed"
+    summary = summary_md(run)
+    assert "## Problems outside the checks" in summary and f"- {problem}" in summary
+    assert "exit status 1" in summary
+
+
+def test_the_summary_shows_what_a_passed_check_noted() -> None:
+    noted = RuleResult("4.3-ten-per-connection", "at most 10", Outcome.PASSED,
+                       detail="the busiest connection carried 1 message(s): the limit was not exercised")
+    run = Run("gateway", "127.0.0.1:2600", STARTED, FINISHED, (noted,), VERSIONS)
+    assert "| 4.3-ten-per-connection | passed | 0.0 | at most 10 | the busiest connection carried 1 " in (
+        summary_md(run))
 
 
 def test_count_line_names_only_the_outcomes_that_occurred() -> None:

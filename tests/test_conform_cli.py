@@ -97,6 +97,28 @@ def test_an_expected_failure_naming_no_rule_is_refused(
 
 
 @pytest.mark.bad_input
+def test_expected_failures_option_replaces_the_files_key_which_need_not_exist(
+        tmp_path: Path, closed_port: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--expected-failures` wins: the file `kit.expected_failures` names is neither needed nor read,
+    and the run's config.toml records the option's file."""
+    config = tmp_path / "kit.toml"
+    config.write_text(f'[kit]\nexpected_failures = "gone.toml"\n\n[gateway]\n'
+                      f'incoming = "127.0.0.1:{closed_port}"\nrecipients = ["a@example.com"]\n')
+    known = tmp_path / "known.toml"
+    known.write_text('[[expected_failure]]\nrule = "3-wrapper-to"\nreason = "ENG-1"\n')
+    status, _, err = tdcsim(capsys, "conform", "gateway", "--config", str(config),
+                            "--expected-failures", str(known), "--output", str(tmp_path / "b"))
+    assert status == 2 and "no such file" not in err
+    assert err.startswith(f"tdcsim: cannot reach the gateway's incoming listener at 127.0.0.1:{closed_port}")
+    used = load_settings(tmp_path / "b" / "config.toml", "gateway")
+    assert used.kit.expected_failures == known.resolve()
+    status, _, err = tdcsim(capsys, "conform", "gateway", "--config", str(config), "--expected-failures",
+                            str(tmp_path / "none.toml"), "--output", str(tmp_path / "c"))
+    assert status == 2 and not (tmp_path / "c").exists()
+    assert err == f"tdcsim: --expected-failures: no such file: {(tmp_path / 'none.toml').resolve()}\n"
+
+
+@pytest.mark.bad_input
 def test_the_output_directory_must_be_new_or_empty(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out").mkdir()

@@ -2,11 +2,13 @@
 the well-behaved double passes every rule, and each misbehaviour makes exactly the rules `BREAKS`
 names fail -- judged by the real kit run (`tdcsim conform gateway`), read from its results.json.
 
-Misbehaviours whose rules do not overlap share a run (three runs in all), so each assertion stays
-exact. The double runs in this process behind the driver's HTTP form: its listeners and its driver
-bind port 0 here, and the configuration names the ports they got. (A Python driver is built inside
-the kit's own pytest subprocess, which would leave the double's listeners, which the configuration
-must name before that, on ports chosen in advance.)
+Misbehaviours whose rules do not overlap share a run (four runs in all), so each assertion stays
+exact; every run also shows the driver's `finish` called once, after the last check, while the kit's
+counterparts still listen (and one whose `finish` raises: reported, no rule changed). The double
+runs in this process behind the driver's HTTP form: its listeners and its driver bind port 0 here,
+and the configuration names the ports they got. (A Python driver is built inside the kit's own
+pytest subprocess, which would leave the double's listeners, which the configuration must name
+before that, on ports chosen in advance.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from fixtures.gateway_double_http import running_double
 from simulator.cli.main import main
 from simulator.conformance.expected import kit_rules
 from simulator.core.mail.journal import JournalSource
-from simulator.core.mail.journal_check import check_journal
+from simulator.core.mail.journal_check import KnownOriginal, check_journal
 
 ALICE, BOB, CAROL = "alice@corp.double.test", "bob@corp.double.test", "carol@branch.double.test"
 POLICIES = DoublePolicies(own_policy=(CAROL,))  # a message to Alice and Carol splits in two
@@ -39,6 +41,7 @@ RUNS = {
         copy_per_message=True, original_as_text=True, plaintext_fallback=True, accepts_tls11=True,
         eleven_per_connection=True, no_retry_after_4xx=True, no_retry_after_bad_certificate=True,
         ignores_disable=True, ignores_intake_address=True),
+    "bcc-copy": Misbehaviours(bcc_copy=True, raising_hook="finish"),
 }
 #: Kit rules no misbehaviour can break alone, and why.
 UNBREAKABLE = {
@@ -85,8 +88,9 @@ def expected_outcomes(misbehaviours: Misbehaviours) -> dict[str, str]:
     return outcomes
 
 
-def kit_run(misbehaviours: Misbehaviours, folder: Path) -> tuple[int, list[dict[str, Any]], list[str]]:
-    """`tdcsim conform gateway` against a double: the exit status, results.json's rules, the double's log."""
+def kit_run(misbehaviours: Misbehaviours, folder: Path) -> tuple[int, dict[str, Any], list[str], list[bool]]:
+    """`tdcsim conform gateway` against a double: the exit status, results.json, the double's log and
+    its `finish` calls (each: did the kit's mailbox host still listen then?)."""
     with running_double(misbehaviours, POLICIES) as running:
         config = folder / "conform.toml"
         config.write_text(CONFIG.format(
@@ -94,9 +98,9 @@ def kit_run(misbehaviours: Misbehaviours, folder: Path) -> tuple[int, list[dict[
             alice=ALICE, bob=BOB, carol=CAROL, dropped=POLICIES.dropped_sample,
             quarantined=POLICIES.quarantined_sample, url=running.url), encoding="utf-8")
         status = main(["conform", "gateway", "--config", str(config), "--output", str(folder / "bundle")])
-        log = list(running.double.log_lines)
+        log, finishes = list(running.double.log_lines), list(running.double.finishes)
     results = json.loads((folder / "bundle" / "results.json").read_text(encoding="utf-8"))
-    return status, results["rules"], log
+    return status, results, log, finishes
 
 
 def differences(results: list[dict[str, Any]], expected: dict[str, str], log: list[str]) -> str:
@@ -110,7 +114,8 @@ def differences(results: list[dict[str, Any]], expected: dict[str, str], log: li
 @pytest.mark.parametrize("run", RUNS)
 def test_the_kit_fails_exactly_the_rules_each_misbehaviour_breaks(run: str, tmp_path: Path) -> None:
     misbehaviours = RUNS[run]
-    status, results, log = kit_run(misbehaviours, tmp_path)
+    status, document, log, finishes = kit_run(misbehaviours, tmp_path)
+    results = document["rules"]
     expected = expected_outcomes(misbehaviours)
     outcomes = {result["rule"]: result["outcome"] for result in results}
     assert outcomes == expected, differences(results, expected, log)
@@ -120,6 +125,16 @@ def test_the_kit_fails_exactly_the_rules_each_misbehaviour_breaks(run: str, tmp_
         assert f"driver hook {misbehaviours.raising_hook!r} raised" in details[rule]
     for rule in NEEDS_HOOK.get(misbehaviours.missing_hook, ()):
         assert f"no {misbehaviours.missing_hook!r} hook" in details[rule]
+    # `finish`: once, after the last check (the double took no mail after it), counterparts still up
+    assert finishes == [True] and log[-1].endswith("the driver's finish: the run is over")
+    if outcomes["4.3-ten-per-connection"] == "passed":  # what the busiest connection carried
+        assert "to the kit's Threat Defense carried 10 message(s)" in details["4.3-ten-per-connection"]
+    raised = ["driver hook 'finish' raised RuntimeError: HTTP 500 Internal Server Error"]
+    assert document["problems"] == (raised if misbehaviours.raising_hook == "finish" else [])
+    if run == "bcc-copy":  # what the kit knows of the original it injected, said in the failure
+        assert "the kit injected the original from kit-sender@outside.kit.test" in details["3-wrapper-from"]
+        assert "needs a Message-ID of its own" in details["3-wrapper-message-id"]
+        assert "embeds no original (no message/rfc822 part) to compare with" in details["3-wrapper-subject"]
 
 
 def test_the_runs_use_every_misbehaviour_and_keep_each_assertion_exact() -> None:
@@ -143,19 +158,24 @@ def test_every_gateway_rule_is_shown_failing_but_the_unbreakable() -> None:
     assert rules - shown == set(UNBREAKABLE)
 
 
-@pytest.mark.parametrize(("form", "flag"), [(journals.original_as_text, "original_as_text"),
-                                            (journals.mangled, "mangled_journal")])
+@pytest.mark.parametrize(("form", "flag"), [
+    (journals.original_as_text, "original_as_text"), (journals.mangled, "mangled_journal"),
+    (journals.bcc, "bcc_copy")])
 def test_each_broken_journal_form_breaks_the_journal_rules_its_flag_names(form: Any, flag: str) -> None:
-    """Checked without the kit: `journal_check` names exactly the 3-* rules `BREAKS` gives the form."""
-    delivered = (b"X-IronPort-RemoteIP: 192.0.2.7\r\nSubject: hello\r\nMessage-ID: <m1@corp.double.test>\r\n"
-                 b"\r\nbody\r\n")
+    """Checked without the kit: `journal_check`, knowing the original as the kit does, names exactly the
+    3-* rules `BREAKS` gives the form."""
+    delivered = (b"X-IronPort-RemoteIP: 192.0.2.7\r\nFrom: kit-sender@outside.kit.test\r\nSubject: hello\r\n"
+                 b"Message-ID: <m1@corp.double.test>\r\n\r\nbody\r\n")
     source = JournalSource(7, "kit-sender@outside.kit.test", (ALICE,), "hello", "<m1@corp.double.test>",
                            delivered)
     intakes = ("kit-tenant@intake.test", "kit-second-tenant@intake.test")
     envelope = intakes if flag == "mangled_journal" else intakes[:1]  # the mangled copy goes to both
-    broken = check_journal(form(source, intakes[0], 8), journals.SYSTEM_ADDRESS, envelope, intakes)
+    mail_from = source.envelope_sender if flag == "bcc_copy" else journals.SYSTEM_ADDRESS
+    known = KnownOriginal(source.envelope_sender, source.message_id)
+    broken = check_journal(form(source, intakes[0], 8), mail_from, envelope, intakes, known)
     journal_rules = {f"3-{rule.replace('.', '-')}" for rule in broken}
-    assert journal_rules == set(BREAKS[flag]) - {"3-rfc822-byte-identical"}
+    wanted = {rule for rule in BREAKS[flag] if rule.startswith("3-")} - {"3-rfc822-byte-identical"}
+    assert journal_rules == wanted
 
 
 def test_the_well_behaved_form_breaks_no_journal_rule() -> None:

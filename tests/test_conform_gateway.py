@@ -8,6 +8,8 @@ import contextlib
 import http.server
 import json
 import re
+import smtplib
+import socket
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -230,6 +232,63 @@ def test_an_http_driver_answers_404_for_a_missing_hook_and_an_error_for_a_raisin
         driver.call("enable_connector")  # nothing listens there any more
 
 
+class FinishingDriver:
+    """A Python driver with `prepare` and `finish`: does the kit's mailbox host still listen at the end?"""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails, self.mailbox = fails, ("", 0)
+        self.finishes: list[bool] = []
+
+    def prepare(self, counterparts: dict[str, Any]) -> None:
+        self.mailbox = (str(counterparts["mailbox"]["host"]), int(counterparts["mailbox"]["port"]))
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError), smtplib.SMTP(*self.mailbox, timeout=5) as client:
+            self.finishes.append(client.noop()[0] == 250)  # and QUIT: the session ends cleanly
+        if self.fails:
+            raise RuntimeError("the held samples could not be released")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_finish_is_called_once_at_the_end_before_the_counterparts_stop(fails: bool, tmp_path: Path) -> None:
+    """The Python form; a raising `finish` is kept as the run's problem, never raised into a check."""
+    section = GatewaySection(incoming="127.0.0.1:25", recipients=[ALICE])
+    vendor = FinishingDriver(fails)
+    with gateway_target_from(section, tmp_path / "artifacts", PythonDriver(vendor)) as target:
+        assert vendor.finishes == []  # not while the checks run
+    assert vendor.finishes == [True]  # once, the counterparts still up
+    with pytest.raises(OSError):
+        socket.create_connection(vendor.mailbox, timeout=5).close()  # and stopped after it
+    assert target.problems == (["driver hook 'finish' raised RuntimeError: the held samples could not be "
+                                "released"] if fails else [])
+    with gateway_target_from(section, tmp_path / "again", PythonDriver(HalfDriver([]))) as target:
+        pass
+    assert target.problems == []  # no finish hook: nothing to report
+
+
+def test_the_ten_rule_says_when_its_limit_was_not_exercised(
+    tdc_start_sandbox: Callable[[SandboxSettings], SandboxFacade], tdc_ca: trustme.CA, tmp_path: Path,
+) -> None:
+    """One connection per copy cannot break "at most 10": it passes, saying the limit was not tested."""
+    settings = SandboxSettings(data_dir=tmp_path / "data", inbound_port=0, relay_port=0,
+                               threat_defense_port=0, mailbox_port=0,
+                               gateway=GatewayConfig(messages_per_connection=1))
+    sandbox = tdc_start_sandbox(settings)
+    with target_for(sandbox, section_for(sandbox, tdc_ca, tmp_path), tmp_path / "artifacts") as target:
+        check = GatewayCheck(target)
+        check.td_faults("down")
+        judge.inject_plain(check, "incoming", 11)
+        check.let_retries_run()
+        check.td_faults()
+        check.let_retries_run()
+        judge.exactly_one_copy(check, check.mails)
+        judge.at_most_ten_per_connection(check)
+    (note,) = check.notes
+    assert re.search(r"the busiest of the \d+ connection\(s\) to the kit's Threat Defense carried 1 "
+                     r"message\(s\): the limit was not exercised", note), note
+
+
+# --- not run, never passed --------------------------------------------------------------------
 # --- not run, never passed --------------------------------------------------------------------
 
 def test_a_check_without_its_hook_or_its_setting_is_not_run(tmp_path: Path) -> None:
@@ -350,6 +409,10 @@ driver = {{ url = "{url}" }}
     assert outcomes == dict.fromkeys(kit_rules("gateway"), "passed"), results
     assert status == 0
     assert (tmp_path / "bundle" / "artifacts" / "4.3-ten-per-connection" / "transcript.txt").is_file()
+    details = {rule["rule"]: rule["detail"] for rule in results["rules"]}
+    assert "to the kit's Threat Defense carried 10 message(s)" in details["4.3-ten-per-connection"]
+    assert "carried 10 message(s)" in (tmp_path / "bundle" / "artifacts" / "4.3-ten-per-connection"
+                                       / "transcript.txt").read_text(encoding="utf-8")
 
 
 def test_the_sandbox_driver_switches_the_connector_as_an_administrator_would(
@@ -366,3 +429,21 @@ def test_the_sandbox_driver_switches_the_connector_as_an_administrator_would(
     assert driver.read_log_lines() == [str(line) for line in tdc_sandbox.mail_log.lines()][-10_000:]
     with pytest.raises(ValueError, match="needs data_dir"):
         SandboxDriver()
+
+
+def test_the_sandbox_driver_finish_puts_back_what_prepare_changed(tdc_sandbox: SandboxFacade) -> None:
+    client = tdc_sandbox.admin_client()
+    driver = SandboxDriver(data_dir=tdc_sandbox.data_dir)
+    driver.finish()  # not prepared: nothing to put back, nothing committed
+    before = (client.get("/dns")["records"], client.get("/tdc")["machines"],
+              len(client.get("/commits")["commits"]))
+    driver.prepare({"threat_defense": {"host": "127.0.0.1", "port": 2603, "intake_domain": "intake.kit.test",
+                                       "intake_address": "kit@intake.kit.test"},
+                    "mailbox": {"host": "127.0.0.1", "port": 2602}})
+    assert client.get("/tdc")["machines"][0]["intake_address"] == "kit@intake.kit.test"
+    driver.disable_connector()
+    driver.finish()
+    assert client.get("/dns")["records"] == before[0] and client.get("/tdc")["machines"] == before[1]
+    commits = client.get("/commits")["commits"]
+    assert "finished: routes and connector as the kit found them" in commits[-1]["comment"]
+    assert len(commits) == before[2] + 3

@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 from simulator.core import replies
-from simulator.core.mail.journal_check import RULES
+from simulator.core.mail.journal_check import NEEDS_ORIGINAL, RULES
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.messages import MessageFactory
 
@@ -89,6 +89,8 @@ def test_a_non_journal_is_stored_with_the_rules_it_breaks(
     summary = json.loads((folder / "1.json").read_text())
     assert summary["check"] == "invalid"
     assert "wrapper.journal-marker" in summary["broken_rules"]
+    # with no original to compare with, nothing that compares with it is recorded as kept
+    assert set(NEEDS_ORIGINAL) <= set(summary["broken_rules"])
     assert {"rule": "wrapper.journal-marker", "description": RULES["wrapper.journal-marker"]} in (
         summary["broken_rules_described"])
     assert [each["rule"] for each in summary["broken_rules_described"]] == summary["broken_rules"]

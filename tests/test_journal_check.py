@@ -12,7 +12,14 @@ from email import message_from_bytes
 import pytest
 
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
-from simulator.core.mail.journal_check import RULES, check_journal, described, report_fields
+from simulator.core.mail.journal_check import (
+    NEEDS_ORIGINAL,
+    RULES,
+    KnownOriginal,
+    check_journal,
+    described,
+    report_fields,
+)
 
 SYSTEM = "tdc-journal@esa1.sandbox.test"
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
@@ -42,8 +49,9 @@ def journal(delivered: bytes = DELIVERED, intake: str = INTAKE) -> bytes:
     return build_journal(splinter, addressing, 4, datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC))
 
 
-def check(raw: bytes, rcpt_tos: tuple[str, ...] = (INTAKE,), mail_from: str = SYSTEM) -> list[str]:
-    return check_journal(raw, mail_from, rcpt_tos, TENANTS)
+def check(raw: bytes, rcpt_tos: tuple[str, ...] = (INTAKE,), mail_from: str = SYSTEM,
+          original: KnownOriginal | None = None) -> list[str]:
+    return check_journal(raw, mail_from, rcpt_tos, TENANTS, original)
 
 
 # --- hand mutations, each asserting that it really changed something -------------------------------
@@ -140,9 +148,40 @@ def test_every_rule_has_a_breakage() -> None:
     assert set(BREAKAGES) == set(RULES)
 
 
+#: What breaking a rule takes down with it: without an embedded original, nothing can be compared.
+ALONG = {"original.rfc822": NEEDS_ORIGINAL}
+
+
 @pytest.mark.parametrize("rule", BREAKAGES)
 def test_breaking_one_rule_reports_exactly_that_rule(rule: str) -> None:
-    assert broken(rule) == [rule]
+    """...and the rules that cannot be shown without what it broke (`ALONG`), never passed."""
+    assert broken(rule) == [each for each in RULES if each in (rule, *ALONG.get(rule, ()))]
+
+
+def test_a_copy_reusing_the_embedded_originals_message_id_has_none_of_its_own() -> None:
+    raw = edit(HEAD, rb"Message-ID: [^\r]*", b"Message-ID: <q3-report@sender.test>")(journal())
+    assert check(raw) == ["wrapper.message-id"]
+
+
+KNOWN = KnownOriginal("alice@sender.test", "<q3-report@sender.test>")
+
+
+def test_a_known_original_changes_nothing_for_a_journal_of_the_gateways_own() -> None:
+    assert check(journal(), original=KNOWN) == []
+
+
+def test_a_copy_from_the_known_originals_sender_breaks_wrapper_from() -> None:
+    """A BCC: From: equals MAIL FROM, but both are the original's sender, not a system address."""
+    raw = edit(HEAD, rb"From: [^\r]*", b"From: Alice <alice@sender.test>")(journal())
+    assert check(raw, mail_from="alice@sender.test") == []
+    assert check(raw, mail_from="Alice@Sender.test", original=KNOWN) == ["wrapper.from"]
+    assert check(journal(), mail_from="alice@sender.test", original=KNOWN) == ["wrapper.from"]
+
+
+def test_a_plain_copy_of_the_original_breaks_every_wrapper_rule_the_kit_can_know() -> None:
+    """What a BCC looks like: the delivered original itself, from its own sender, its own Message-ID."""
+    assert check(DELIVERED, mail_from="alice@sender.test", original=KNOWN) == [
+        rule for rule in RULES if rule.startswith(("wrapper.", "parts.", "report.", "original."))]
 
 
 def test_rules_are_reported_in_rules_order() -> None:
@@ -168,9 +207,11 @@ def test_intake_address_matches_case_insensitively() -> None:
 
 
 def test_a_message_that_is_no_journal_breaks_many_rules_without_raising() -> None:
+    """Nothing holds vacuously: with no original to compare with, the rules comparing with it break."""
     assert check(DELIVERED) == [
         "wrapper.multipart-mixed", "wrapper.journal-marker", "wrapper.from", "wrapper.to",
-        "wrapper.x-ironport-mid", "parts.two", "report.text-plain", "report.fields", "original.rfc822",
+        "wrapper.subject", "wrapper.x-ironport-mid", "parts.two", "report.text-plain", "report.fields",
+        "report.matches-original", "original.rfc822", "original.remote-ip",
     ]
 
 

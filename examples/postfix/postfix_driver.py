@@ -14,6 +14,10 @@ command's output instead of judging a Postfix that is not in the state the check
 - read_log_lines(): the last lines of Postfix's `maillog_file` (postlogd).
 - let_retries_run(): `postqueue -f` (every deferred message and throttled destination tried now),
   then a short wait.
+- finish(): the run is over: puts `always_bcc` back as `prepare` found it (and reloads if that
+  changes it), and deletes (`postsuper -d`) what the run left queued -- the quarantined samples in
+  the hold queue, copies still deferred to the kit's Threat Defense (which stops after this hook) --
+  but only the kit's mail: queued since `prepare`, from or to one of the kit's domains.
 
 Use it in conform.toml:
     [gateway.driver]
@@ -24,6 +28,7 @@ Use it in conform.toml:
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Sequence
@@ -51,6 +56,9 @@ class PostfixDriver:
         self.sudo = list(sudo)
         self.command_timeout = command_timeout
         self.enabled = True
+        self.found_bcc: str | None = None  # always_bcc as `prepare` found it (None: not prepared)
+        self.found_queue: set[str] = set()  # the queue IDs Postfix held then
+        self.kit_domains: set[str] = set()  # the intake domain and the kit's mailbox domains
 
     # --- commands ---------------------------------------------------------------------------------
     def _run(self, *args: str) -> str:
@@ -92,6 +100,8 @@ class PostfixDriver:
                 raise RuntimeError(f"transport_maps sends {domain} to {found or 'nowhere'}, but the kit "
                                    f"listens at {wanted}: fix conform.toml's listen or the transport map")
         self.intake_address = self.intake_address or str(td["intake_address"])
+        self.found_bcc, self.found_queue = self._bcc(), {entry["queue_id"] for entry in self._queue()}
+        self.kit_domains = {str(domain).lower() for domain in routes}
         self.enable_connector()
 
     def _lookup(self, maps: str, domain: str) -> str:
@@ -134,3 +144,28 @@ class PostfixDriver:
     def let_retries_run(self) -> None:
         self._run("postqueue", "-c", self.config_dir, "-f")
         time.sleep(self.retry_wait)
+
+    def finish(self) -> None:
+        """Leave Postfix as the run found it: the copy's always_bcc, and no mail of the kit queued."""
+        if self.found_bcc is None:
+            return  # prepare did not get that far: nothing was changed
+        for entry in self._queue():
+            if entry["queue_id"] not in self.found_queue and self._of_the_kit(entry):
+                self._run("postsuper", "-c", self.config_dir, "-d", entry["queue_id"])
+        if self._bcc() != self.found_bcc:
+            if self.found_bcc:
+                self._postconf("-P", f"{self.service}/always_bcc={self.found_bcc}")
+            else:
+                self._postconf("-PX", f"{self.service}/always_bcc")
+            self._reload()
+
+    def _queue(self) -> list[dict[str, Any]]:
+        """Every queued message (`postqueue -j`: queue name and ID, sender, recipients)."""
+        lines = self._run("postqueue", "-c", self.config_dir, "-j").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def _of_the_kit(self, entry: dict[str, Any]) -> bool:
+        """Is a queued message from or to one of the kit's domains?"""
+        addresses = [str(entry.get("sender", "")),
+                     *(str(each.get("address", "")) for each in entry.get("recipients", []))]
+        return any(address.rpartition("@")[2].lower() in self.kit_domains for address in addresses)

@@ -4,8 +4,8 @@
 Design rule: every usage problem (an option, the configuration file, the expected-failures file, the
 output directory) is one line and exit 2 before anything runs; an unreachable target is one line and
 exit 2 too, after its bundle is written. Otherwise the exit status is the run's: 0 every rule passed
-or failed as expected, 1 any unexpected failure or error. The kit (pytest, pydantic, the counterparts)
-loads only when a run starts.
+or failed as expected, 1 any unexpected failure or error (or the driver's `finish` raised). The kit
+(pytest, pydantic, the counterparts) loads only when a run starts.
 """
 
 from __future__ import annotations
@@ -90,9 +90,15 @@ def init(path: Path) -> int:
 
 
 def _overrides(arguments: argparse.Namespace) -> dict[tuple[str | int, ...], tuple[str, Any]]:
+    """The file's keys the options replace: the endpoint's, and `kit.expected_failures` (so the file
+    that key names is neither needed nor read when `--expected-failures` is given)."""
     given = {key: getattr(arguments, key, None) for key in ENDPOINT_OPTIONS}
-    return {("endpoint", key): (ENDPOINT_OPTIONS[key], value)
-            for key, value in given.items() if value is not None}
+    overrides: dict[tuple[str | int, ...], tuple[str, Any]] = {
+        ("endpoint", key): (ENDPOINT_OPTIONS[key], value)
+        for key, value in given.items() if value is not None}
+    if arguments.expected_failures is not None:
+        overrides["kit", "expected_failures"] = ("--expected-failures", arguments.expected_failures)
+    return overrides
 
 
 def bundle_directory(output: Path | None, results_dir: Path, direction: str) -> Path:
@@ -127,12 +133,12 @@ def _loaded(arguments: argparse.Namespace) -> tuple[KitSettings, dict[str, str]]
         settings = load_settings(arguments.config, arguments.conform_command, _overrides(arguments))
     except ConfigError as error:
         raise in_file(arguments.config, error) from None
-    listed = arguments.expected_failures or settings.kit.expected_failures
+    listed = settings.kit.expected_failures  # --expected-failures replaced the file's, if given
     known = [*kit_rules("endpoint"), *kit_rules("gateway")]  # one file may serve both directions
     try:
         return settings, load_expected(listed, known) if listed else {}
     except ConfigError as error:
-        raise in_file(listed, error) from None
+        raise in_file(arguments.expected_failures or listed, error) from None
 
 
 def run_kit(arguments: argparse.Namespace, argv: list[str]) -> int:
@@ -151,6 +157,8 @@ def run_kit(arguments: argparse.Namespace, argv: list[str]) -> int:
     kit_run, archive = run_direction(direction, settings, bundle, expected, ["tdcsim", *argv])
     if kit_run.stopped:
         failed(kit_run.stopped)
+    for problem in kit_run.problems:
+        print(f"tdcsim: after the checks, {problem}", file=sys.stderr)
     print_output(f"bundle: {bundle} (and {archive.name})\n{direction} at {kit_run.target}: "
                  f"{count_line(kit_run.results)}")
     return kit_run.status

@@ -4,7 +4,8 @@ the kit's versions, the checks' artifacts and transcripts, pytest's output) and 
 Design rule: a run's results are a value (`Run`); each file of the bundle is a pure rendering of it,
 and `write_bundle` is the only writer. One JUnit test case per rule: an expected failure is a passed
 case with an `expected_failure` property, an unexpected pass carries `unexpected_pass`, a check not
-run is skipped. Exit status: 1 for any unexpected failure or error, else 0 (2 is the runner's: usage).
+run is skipped. Exit status: 1 for any unexpected failure or error, or a problem outside the checks
+(the driver's `finish` raised), else 0 (2 is the runner's: usage).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class RuleResult:
     title: str
     outcome: Outcome
     duration: float = 0.0
-    detail: str = ""  # the failure's message, the missing hook, the driver's exception
+    detail: str = ""  # the failure's message, the missing hook, the driver's exception; a pass's note
     transcript: str = ""  # what the check printed (its SMTP transcript)
     expected_reason: str | None = None  # listed in the expected-failures file, with this reason
 
@@ -61,11 +62,15 @@ class Run:
     settings_toml: str = ""
     pytest_output: str = ""
     stopped: str = ""  # why no check ran (the target is unreachable): the run is a usage error
+    problems: tuple[str, ...] = ()  # what went wrong outside any check: the driver's `finish` raised
 
     @property
     def status(self) -> int:
-        """The run's exit status: 2 if it stopped before any check, else from the results."""
-        return 2 if self.stopped else exit_status(self.results)
+        """The run's exit status: 2 if it stopped before any check, else from the results (and 1 if
+        the run had a problem outside its checks)."""
+        if self.stopped:
+            return 2
+        return max(exit_status(self.results), 1 if self.problems else 0)
 
 
 def exit_status(results: Iterable[RuleResult]) -> int:
@@ -96,7 +101,7 @@ def results_json(run: Run) -> dict[str, Any]:
               "expected_reason": result.expected_reason} for result in run.results]
     return {"kit_version": run.versions["kit_version"], "direction": run.direction, "target": run.target,
             "started": _time(run.started), "finished": _time(run.finished), "exit_status": run.status,
-            "counts": counts(run.results), "rules": rules}
+            "counts": counts(run.results), "problems": list(run.problems), "rules": rules}
 
 
 def kit_json(run: Run) -> dict[str, Any]:
@@ -155,6 +160,10 @@ def summary_md(run: Run) -> str:
              f"{_time(run.finished)}, exit status {run.status}", "", f"**{count_line(run.results)}**", ""]
     if run.stopped:
         lines += [f"No check ran: {run.stopped}.", ""]
+    if run.problems:
+        lines += ["## Problems outside the checks", "",
+                  "The rules' outcomes stand; the product under test may not be as the run found it.", "",
+                  *(f"- {_cell(problem)}" for problem in run.problems), ""]
     failing = [result for result in run.results if result.outcome in _FAILING]
     if failing:
         lines += ["## Failures", ""]
@@ -163,7 +172,8 @@ def summary_md(run: Run) -> str:
                   result.detail.strip() or "(no message)", "```", ""]
     lines += ["## Rules", "", "| Rule | Outcome | Seconds | Title | Note |", "|---|---|---:|---|---|"]
     for result in run.results:
-        note = result.expected_reason or (result.detail if result.outcome == Outcome.NOT_RUN else "")
+        shown = (Outcome.NOT_RUN, Outcome.PASSED)  # why it was not run; what a passed check noted
+        note = result.expected_reason or (result.detail if result.outcome in shown else "")
         lines.append(f"| {result.rule} | {result.outcome} | {result.duration:.1f} | {_cell(result.title)} "
                      f"| {_cell(note)} |")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,8 @@ it judged.
 Design rule: the outcome comes from what was raised, and only from that: `HookMissing` (or a skip:
 the configuration lacks what the check needs) -> not run, `DriverError` -> error, any other
 exception in the check -> failed, anything going wrong around it (a fixture, a teardown, a kit bug
-such as a step without a definition) -> error. The rule id is the scenario's name
+such as a step without a definition) -> error. A passed check's detail is what it noted (`NOTE`,
+e.g. that a limit was not exercised). The rule id is the scenario's name
 (`outcomes.rule_of`); the transcript is the check's captured stdout.
 """
 
@@ -20,9 +21,10 @@ import pytest
 from pytest_bdd.exceptions import ScenarioValidationError, StepDefinitionNotFoundError
 
 from simulator.conformance.bundle import RuleResult
-from simulator.conformance.outcomes import DriverError, HookMissing, Outcome, rule_of
+from simulator.conformance.outcomes import NOTE, DriverError, HookMissing, Outcome, rule_of
 
 RECORDS = ".records.jsonl"  # in the bundle directory until the runner has read them
+PROBLEMS = ".problems.jsonl"  # the run's problems outside any check (a driver's `finish` that raised)
 SCENARIO_NAME = pytest.StashKey[str]()
 _KIT_BUGS = (StepDefinitionNotFoundError, ScenarioValidationError)
 
@@ -82,6 +84,9 @@ class Collector:
         if call.excinfo is not None and verdict.outcome == Outcome.PASSED:
             verdict.outcome, verdict.detail = judged(call.excinfo, call.when)
         if call.when == "teardown":
+            notes = [str(value) for name, value in item.user_properties if name == NOTE]
+            if verdict.outcome == Outcome.PASSED and notes:
+                verdict.detail = "\n".join(notes)
             self.write(item, verdict, report.capstdout)
         return report
 
@@ -101,3 +106,16 @@ def read_records(path: Path) -> list[RuleResult]:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
     return [RuleResult.from_json(json.loads(line)) for line in lines if line.strip()]
+
+
+def write_problem(path: Path, problem: str) -> None:
+    """Add a problem of the run (outside any check) to `path` (JSON lines)."""
+    with path.open("a", encoding="utf-8") as problems:
+        problems.write(json.dumps(problem) + "\n")
+
+
+def read_problems(path: Path) -> list[str]:
+    """The problems a run wrote (none if it wrote none)."""
+    if not path.exists():
+        return []
+    return [str(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

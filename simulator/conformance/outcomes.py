@@ -12,6 +12,9 @@ import re
 from enum import StrEnum
 
 #: A kit scenario's name: `<rule id> — <what it checks>`; the rule id names its BEHAVIOUR.md section.
+#: The name of the user property a check records a note under (`item.user_properties`): what a passed
+#: check says about itself becomes its detail.
+NOTE = "tdc-conform-note"
 SCENARIO_NAME_RE = re.compile(r"^(?P<rule>\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*) — (?P<title>\S.*)$")
 
 

@@ -6,6 +6,8 @@ Design rule: the plugin reads the settings the runner wrote into the bundle (`co
 the same reader as the vendor's file, and builds the targets only through the directions' own
 `endpoint_target_from` / `gateway_target_from`, so the kit and the test suite judge alike. A target is
 built once per run, when the first check asks for it; a failure to build it is that check's verdict.
+What goes wrong after the last check (the driver's `finish` raising) is written beside the records as
+a problem of the run, never as a rule's verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.conformance.collector import RECORDS, Collector, scenario_name
+from simulator.conformance.collector import PROBLEMS, RECORDS, Collector, scenario_name, write_problem
 from simulator.conformance.endpoint.target import EndpointTarget, endpoint_target_from
 from simulator.conformance.gateway.target import GatewayTarget, gateway_target_from
 from simulator.conformance.outcomes import rule_of
@@ -81,3 +83,6 @@ def gateway_target(conform_settings: KitSettings, conform_bundle: Path) -> Itera
         raise pytest.UsageError("the settings have no [gateway] section")
     with gateway_target_from(conform_settings.gateway, conform_bundle / ARTIFACTS / COUNTERPARTS) as target:
         yield target
+    for problem in target.problems:  # a `finish` that raised: the run reports it, no rule changes
+        print(f"tdc-conform: {problem}")
+        write_problem(conform_bundle / PROBLEMS, problem)

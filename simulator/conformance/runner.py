@@ -24,7 +24,7 @@ from pathlib import Path
 
 import simulator
 from simulator.conformance.bundle import RuleResult, Run, write_bundle
-from simulator.conformance.collector import RECORDS, read_records
+from simulator.conformance.collector import PROBLEMS, RECORDS, read_problems, read_records
 from simulator.conformance.endpoint.target import split_target
 from simulator.conformance.expected import apply_expected, kit_rules
 from simulator.conformance.outcomes import Outcome
@@ -112,14 +112,17 @@ def completed(records: Sequence[RuleResult], rules: Mapping[str, str], ended: st
     return sorted([*verdicts.values(), *missing], key=lambda result: ordered.get(result.rule, len(ordered)))
 
 
-def checked(direction: str, bundle: Path, timeout: float) -> tuple[list[RuleResult], list[str], str]:
+def checked(direction: str, bundle: Path, timeout: float
+            ) -> tuple[list[RuleResult], list[str], str, list[str]]:
     """Run `direction`'s checks (the settings are already in the bundle): their verdicts, the pytest
-    command that ran them and its output."""
+    command that ran them, its output, and the run's problems outside any check."""
     command = pytest_command(direction, bundle)
     output, ended = run_pytest(command, timeout)
     results = completed(read_records(bundle / RECORDS), kit_rules(direction), ended)
-    (bundle / RECORDS).unlink(missing_ok=True)
-    return results, command, output
+    problems = read_problems(bundle / PROBLEMS)
+    for name in (RECORDS, PROBLEMS):
+        (bundle / name).unlink(missing_ok=True)
+    return results, command, output, problems
 
 
 def run_direction(direction: str, settings: KitSettings, bundle: Path, expected: Mapping[str, str],
@@ -133,10 +136,11 @@ def run_direction(direction: str, settings: KitSettings, bundle: Path, expected:
         results = [RuleResult(rule, title, Outcome.NOT_RUN, detail=stopped)
                    for rule, title in kit_rules(direction).items()]
         pytest_run: list[str] = []
+        problems: list[str] = []
         output = ""
     else:
-        results, pytest_run, output = checked(direction, bundle, settings.kit.run_timeout)
+        results, pytest_run, output, problems = checked(direction, bundle, settings.kit.run_timeout)
     run = Run(direction, ", ".join(addresses.values()), started, datetime.now(UTC),
               tuple(apply_expected(results, expected)), versions(), command, pytest_run,
-              settings_toml(settings), output, stopped)
+              settings_toml(settings), output, stopped, tuple(problems))
     return run, write_bundle(bundle, run)

@@ -49,6 +49,7 @@ class GatewayCheck:
         self.connector_on = True
         self.retrying = False
         self.log_baseline = 0  # the seed's TLS Error lines in the gateway's log before the check
+        self.notes: list[str] = []  # what a passed check says about itself (its detail)
         self._undo: list[Callable[[], None]] = []
 
     @property
@@ -71,6 +72,11 @@ class GatewayCheck:
     def hook(self, name: str, *args: Any) -> Any:
         """Run a driver hook (HookMissing / DriverError as the driver raises them)."""
         return self.target.driver.call(name, *args)
+
+    def note(self, text: str) -> None:
+        """Say what the check found although it passed: printed in its transcript, and its detail."""
+        print(f"Note: {text}")
+        self.notes.append(text)
 
     def on_undo(self, action: Callable[[], None]) -> None:
         self._undo.append(action)

@@ -7,7 +7,11 @@ check asks `call(hook, ...)`: a hook the driver lacks raises `HookMissing` (the 
 a hook that raises -- or an HTTP answer other than 2xx/404, or no answer -- raises `DriverError`.
 
 The hooks: prepare(counterparts: dict), enable_connector(), disable_connector(),
-set_intake_address(address: str), read_log_lines() -> list[str], let_retries_run().
+set_intake_address(address: str), read_log_lines() -> list[str], let_retries_run(), finish().
+`finish` is called once when the run ends -- after the last check, before the kit's counterparts
+stop -- for the driver to put the product back as the run found it (switch the copy back off,
+release or delete held samples, close sessions). A `finish` that raises changes no rule's outcome:
+it is reported in the run's output and bundle (and the run exits 1).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from simulator.conformance.gateway.section import DriverSection
 from simulator.conformance.outcomes import DriverError, HookMissing
 
 HOOKS = ("prepare", "enable_connector", "disable_connector", "set_intake_address", "read_log_lines",
-         "let_retries_run")
+         "let_retries_run", "finish")
 #: Each hook's arguments as the HTTP form's JSON body names them.
 HTTP_ARGUMENTS: dict[str, tuple[str, ...]] = {"prepare": ("counterparts",),
                                               "set_intake_address": ("address",)}

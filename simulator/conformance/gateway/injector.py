@@ -29,6 +29,11 @@ class Mail:
     recipients: tuple[str, ...]
     data: bytes
 
+    @property
+    def message_id(self) -> str:
+        """Its Message-ID: header, which `compose` makes of the token."""
+        return f"<{self.token}@{TOKEN_DOMAIN}>"
+
 
 @dataclass
 class Injection:
@@ -51,7 +56,7 @@ def compose(sender: str, recipients: tuple[str, ...], label: str, body: str = ""
     message["From"], message["To"] = sender, ", ".join(recipients)
     message["Subject"] = f"tdc conformance {label} {token}"
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = f"<{token}@{TOKEN_DOMAIN}>"
+    message["Message-ID"] = f"<{token}@{TOKEN_DOMAIN}>"  # `Mail.message_id`
     message.set_content(f"A message of the tdc-simulator conformance kit ({label}).\n{body}\n")
     return Mail(token, sender, recipients, message.as_bytes())
 

@@ -16,6 +16,7 @@ from pytest_bdd import given, parsers, then, when
 from simulator.conformance.gateway import judge
 from simulator.conformance.gateway.check import GatewayCheck
 from simulator.conformance.gateway.target import GatewayTarget
+from simulator.conformance.outcomes import NOTE
 
 #: The kit's Threat Defense faults (simulator/endpoints/faults.py) by the words of the feature.
 TD_FAULTS = {
@@ -37,6 +38,7 @@ def gateway_check(
     try:
         yield check
     finally:
+        request.node.user_properties += [(NOTE, text) for text in check.notes]  # the collector's detail
         try:
             check.undo()
         finally:

@@ -6,11 +6,18 @@ report. Rule names are stable strings; an empty list means the journal is valid;
 each with what it requires, so a report explains itself. Report field names are matched
 case-insensitively (`Message-Id:` written by another product is the same field) and handed out
 under their names in §3 (`REPORT_FIELDS`).
+
+A rule that cannot be shown to hold is broken, never passed: without an embedded original
+(`original.rfc822` broken) there is nothing to compare the copy with, so the rules that compare
+with it (`NEEDS_ORIGINAL`) are broken too. A checker that knows the original from elsewhere (the
+conformance kit injected it) passes it as `KnownOriginal`: a copy sent from, or `From:`, the
+original's sender, or reusing its Message-ID, is then no journal of the gateway's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -35,6 +42,18 @@ RULES: dict[str, str] = {
     "original.rfc822": "part 2 is message/rfc822",
     "original.remote-ip": "the original carries X-IronPort-RemoteIP:",
 }
+
+
+#: The rules that compare the copy with its embedded original: broken when there is none.
+NEEDS_ORIGINAL = ("wrapper.subject", "report.matches-original", "original.remote-ip")
+
+
+@dataclass(frozen=True)
+class KnownOriginal:
+    """What a checker that sent the original knows of it: its envelope sender and its Message-ID."""
+
+    sender: str
+    message_id: str
 
 
 #: The report part's fields that §3 names, as `report_fields` spells them whatever case was written.
@@ -100,17 +119,20 @@ def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Collection
     return broken
 
 
-def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str]) -> list[str]:
+def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str],
+                   known: KnownOriginal | None) -> list[str]:
     broken = []
     if top.get_content_type() != "multipart/mixed":
         broken.append("wrapper.multipart-mixed")
     if JOURNAL_MARKER not in top:
         broken.append("wrapper.journal-marker")
-    if _address(top, "From") != mail_from.lower():
-        broken.append("wrapper.from")
+    sender = known.sender.lower() if known is not None else None
+    if _address(top, "From") != mail_from.lower() or sender in (mail_from.lower(), _address(top, "From")):
+        broken.append("wrapper.from")  # a copy from the original's sender is not the gateway's own
     if not rcpt_tos or _address(top, "To") != rcpt_tos[0].lower():
         broken.append("wrapper.to")
-    if not _text(top, "Message-ID"):
+    message_id = _text(top, "Message-ID")
+    if not message_id or (known is not None and message_id == header_field(known.message_id)):
         broken.append("wrapper.message-id")
     if not _text(top, "X-IronPort-MID").isdigit():
         broken.append("wrapper.x-ironport-mid")
@@ -130,8 +152,8 @@ def _part_rules(top: EmailMessage, parts: list[bytes]) -> list[str]:
     fields = _report_fields(report) if report is not None else {}
     if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
         broken.append("report.fields")
-    if original is None:
-        return broken
+    if original is None:  # nothing to compare with: what needs the original cannot be shown
+        return [*broken, *NEEDS_ORIGINAL]
     embedded = _parse(original, headers_only=True)
     if "X-IronPort-RemoteIP" not in embedded:
         broken.append("original.remote-ip")
@@ -141,19 +163,23 @@ def _part_rules(top: EmailMessage, parts: list[bytes]) -> list[str]:
         broken.append("report.matches-original")
     if _text(top, "Subject") != subject:
         broken.append("wrapper.subject")
+    if message_id and _text(top, "Message-ID") == message_id:
+        broken.append("wrapper.message-id")  # the original's, not one of its own
     return broken
 
 
 def check_journal(
-    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Collection[str]
+    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Collection[str],
+    original: KnownOriginal | None = None,
 ) -> list[str]:
     """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid.
 
     `intake_addresses` are lower-cased (the endpoint keeps them so, once, not per journal).
+    `original`: what the caller knows of the original the copy is of (the kit, which sent it).
     Never raises on damaged input: what cannot be read counts as the rule it would have shown.
     """
     top = _parse(raw, headers_only=True)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
-    broken += _wrapper_rules(top, mail_from, rcpt_tos)
+    broken += _wrapper_rules(top, mail_from, rcpt_tos, original)
     broken += _part_rules(top, split_parts(raw))
     return [rule for rule in RULES if rule in broken]
