@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528, "admin": 2529}
+DEFAULT_PORTS = {"inbound": 2525, "relay": 2526, "threat_defense": 2527, "mailbox": 2528, "admin": 2529,
+                 "console": 2530}
 PORT_STEP = 10  # esa2 listens on 2535/2536, esa3 on 2545/2546, ...
 DEFAULT_INTAKE_ADDRESSES = (
     "sandbox-tenant@intake.threatdefense.test",

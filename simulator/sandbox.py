@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from simulator.admin.api import AdminServer
+from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Topology
 from simulator.core.config.store import ConfigStore
@@ -64,6 +65,8 @@ class SandboxSettings:
     #: The admin API's port: 0 (the OS chooses) unless given, as callers that set every SMTP port to 0
     #: (the test fixtures) know nothing of it; `tdcsim sandbox` passes DEFAULT_PORTS["admin"].
     admin_port: int = 0
+    #: The training console's port: 0 unless given, like `admin_port` (`tdcsim sandbox`: 2530).
+    console_port: int = 0
     #: Message bodies larger than this (bytes) wait in the spool's files, not in memory (with a data
     #: dir; without one every body is in memory).
     spool_body_threshold: int = DEFAULT_THRESHOLD
@@ -136,6 +139,8 @@ class Sandbox:
         self.machines: dict[str, GatewayMachine] = {}
         self.store: ConfigStore | None = None
         self.admin = AdminServer(self, settings.host, settings.admin_port, secrets.token_urlsafe(32))
+        self.console = ConsoleServer(self, settings.host, settings.console_port, self.admin.token,
+                                     secrets.token_urlsafe(12))
 
     @property
     def machine(self) -> GatewayMachine | None:
@@ -194,7 +199,9 @@ class Sandbox:
             for machine in self.machines.values():
                 await machine.start()
             await self.admin.start()
+            await self.console.start()
         except BaseException:
+            await self.admin.stop()
             for machine in self.machines.values():
                 await machine.stop()
             for server in started:
@@ -251,6 +258,7 @@ class Sandbox:
         return {"threat_defense": self.threat_defense_faults.faults, "mailbox": self.mailbox_faults.faults}
 
     async def stop(self) -> None:
+        await self.console.stop()
         await self.admin.stop()
         for machine in self.machines.values():
             await machine.stop()
@@ -286,6 +294,7 @@ class Sandbox:
             "mailbox": {"host": s.host, "port": self.mailbox_server.port,
                         "faults": [str(f) for f in self.mailbox_faults.faults]},
             "admin": {"url": self.admin.url, "token": self.admin.token},
+            "console": {"url": self.console.url, "user": "admin", "password": self.console.password},
             "intake_address": s.intake_addresses[0],
             "tdc_enabled": machine.holder.current.connector.enabled,
             "local_domains": list(machine.holder.current.local_domains),

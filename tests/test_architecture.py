@@ -23,6 +23,7 @@ LAYERS: dict[str, float] = {
     "simulator.transport": 1,
     "simulator.gateway": 2, "simulator.endpoints": 2, "simulator.settings": 2,
     "simulator.admin": 3,
+    "simulator.console": 3.5,
     "simulator.sandbox": 4,
     "simulator.conformance": 4,
     "simulator.cli": 5,

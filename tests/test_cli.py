@@ -19,7 +19,8 @@ from simulator.cli.main import build_parser
 from simulator.cli.tables import policies_table
 
 START_TIMEOUT = 15.0
-FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0", "--admin-port", "0"]
+FREE_PORTS = ["--relay-port", "0", "--td-port", "0", "--mailbox-port", "0", "--admin-port", "0",
+              "--console-port", "0"]
 
 
 def tdcsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -194,7 +194,8 @@ def test_a_busy_admin_port_stops_the_sandbox_in_one_line(tmp_path: Path) -> None
         result = subprocess.run(
             [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(tmp_path / "data"),
              "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0",
-             "--admin-port", str(port)], capture_output=True, text=True, timeout=60, check=False)
+             "--console-port", "0", "--admin-port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert f"admin API on 127.0.0.1:{port}" in line

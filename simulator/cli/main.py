@@ -80,7 +80,7 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     for name, flag in (("inbound", "--inbound-port"), ("relay", "--relay-port"),
                        ("threat_defense", "--td-port"), ("mailbox", "--mailbox-port"),
-                       ("admin", "--admin-port")):
+                       ("admin", "--admin-port"), ("console", "--console-port")):
         sandbox.add_argument(flag, type=_port, default=DEFAULT_PORTS[name],
                              help=f"port (default: {DEFAULT_PORTS[name]})")
     sandbox.add_argument("--no-tdc", action="store_true",

@@ -49,8 +49,8 @@ def failed(reason: str, status: int) -> int:
 def summary(description: dict[str, object]) -> str:
     """The short text printed once the sandbox listens: labels and values in two aligned columns."""
     machines, td = description["machines"], description["threat_defense"]
-    mailbox, admin = description["mailbox"], description["admin"]
-    assert isinstance(machines, dict) and isinstance(td, dict)
+    mailbox, admin, console = description["mailbox"], description["admin"], description["console"]
+    assert isinstance(machines, dict) and isinstance(td, dict) and isinstance(console, dict)
     assert isinstance(mailbox, dict) and isinstance(admin, dict)
     rows: list[tuple[str, str]] = []
     for name, machine in machines.items():
@@ -62,6 +62,7 @@ def summary(description: dict[str, object]) -> str:
     rows += [("Threat Defense endpoint", f"{td['host']}:{td['port']}"),
              ("mailbox host", f"{mailbox['host']}:{mailbox['port']}"),
              ("admin API", f"{admin['url']} (bearer token in sandbox.json)"),
+             ("Console", f"{console['url']} (user {console['user']}, password {console['password']})"),
              ("Threat Defense Connector", f"{state}; intake address {description['intake_address']}"),
              ("local domains", ", ".join(description["local_domains"])),  # type: ignore[arg-type]
              ("CA certificate", str(description["ca_cert"]))]
@@ -103,7 +104,7 @@ def sandbox_settings(arguments: argparse.Namespace) -> SandboxSettings:
         data_dir=arguments.data_dir.resolve(), host=arguments.host,
         inbound_port=arguments.inbound_port, relay_port=arguments.relay_port,
         threat_defense_port=arguments.td_port, mailbox_port=arguments.mailbox_port,
-        admin_port=arguments.admin_port,
+        admin_port=arguments.admin_port, console_port=arguments.console_port,
         kept_in_memory=KEPT_IN_MEMORY,
         td_mode=arguments.td_mode,
         tdc_enabled=not arguments.no_tdc,

@@ -1,0 +1,105 @@
+"""What every console page shares: the templates, the vendor's menus, the pending-changes banner, the
+form fields (CSRF token, configuration version) and the plain error page.
+
+Design rule: the menus list only pages that exist (no dead links, no stubs); a later page adds its
+entry here. The configuration version names the committed state and the pending change, so a form
+loaded before someone else committed, abandoned or submitted is known to be stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from simulator.admin.actions import ConfigAdmin
+from simulator.admin.history import differences
+from simulator.console.sessions import Session, Sessions
+
+CONNECTOR_PATH = "/security-services/threat-defense-connector"
+EDIT_CONNECTOR_PATH = f"{CONNECTOR_PATH}/edit"
+COMMIT_PATH = "/commit"
+
+
+@dataclass(frozen=True)
+class MenuPage:
+    label: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Menu:
+    label: str
+    pages: tuple[MenuPage, ...]
+
+
+#: The vendor's menus, each with the pages built so far (a menu with none is not shown).
+MENUS: tuple[Menu, ...] = (
+    Menu("Security Services", (MenuPage("Threat Defense Connector", CONNECTOR_PATH),)),
+)
+
+
+@dataclass(frozen=True)
+class Console:
+    """What the handlers work with: the admin actions, the sessions and the templates."""
+
+    config: ConfigAdmin
+    sessions: Sessions
+    templates: jinja2.Environment
+
+
+CONSOLE = web.AppKey("console", Console)
+SESSION = web.RequestKey("session", Session)  # the request's session (set by the session middleware)
+
+
+def templates() -> jinja2.Environment:
+    """The console's templates, HTML-escaped unless marked safe."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("simulator.console", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def console(request: web.Request) -> Console:
+    return request.app[CONSOLE]
+
+
+def session(request: web.Request) -> Session | None:
+    return request.get(SESSION)
+
+
+def config_version(config: ConfigAdmin) -> str:
+    """Changes with every commit and every change to what is pending."""
+    store = config.store
+    diff = json.dumps(differences(store.committed, store.pending), sort_keys=True, default=str)
+    return f"{len(store.commits())}-{hashlib.sha256(diff.encode()).hexdigest()[:16]}"
+
+
+def active_menu(path: str) -> Menu | None:
+    return next((menu for menu in MENUS if any(path.startswith(page.path) for page in menu.pages)), None)
+
+
+def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """Render `template` with what every page shows; HTML, never cached."""
+    current = console(request)
+    visitor = session(request)
+    logged_in = visitor is not None and visitor.logged_in
+    shared = {
+        "menus": MENUS if logged_in else (), "active": active_menu(request.path), "path": request.path,
+        "logged_in": logged_in, "csrf_token": visitor.csrf_token if visitor else "",
+        "notice": visitor.take_notice() if visitor else "",
+        "uncommitted": logged_in and current.config.store.pending is not None,
+        "version": config_version(current.config), "commit_path": COMMIT_PATH,
+    }
+    html = current.templates.get_template(template).render(**shared, **context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def error_page(request: web.Request, status: int, reason: str) -> web.Response:
+    """The plain error page: the status and a one-line reason."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return page(request, "error.html", status=status, title=f"{status} {phrase}", reason=reason)

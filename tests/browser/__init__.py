@@ -1,0 +1,1 @@
+"""Browser tests: Playwright driving the distribution's Chromium against the console (issue 12 point 4)."""
