@@ -4,6 +4,7 @@ by `kill -9` is taken over)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import stat
 import subprocess
@@ -41,9 +42,13 @@ def mail_log(data_dir: Path) -> str:
 
 
 def modes(data_dir: Path) -> dict[str, str]:
-    """Every path under `data_dir` (and itself) with its permission bits."""
-    return {str(path.relative_to(data_dir.parent)): oct(stat.S_IMODE(path.lstat().st_mode))
-            for path in [data_dir, *data_dir.rglob("*")]}
+    """Every path under `data_dir` (and itself) with its permission bits. A running sandbox removes
+    files as it delivers: one gone between the listing and its `lstat` has no mode left to judge."""
+    found: dict[str, str] = {}
+    for path in [data_dir, *data_dir.rglob("*")]:
+        with contextlib.suppress(FileNotFoundError):
+            found[str(path.relative_to(data_dir.parent))] = oct(stat.S_IMODE(path.lstat().st_mode))
+    return found
 
 
 def not_private(data_dir: Path) -> dict[str, str]:
