@@ -186,19 +186,21 @@ def test_faults_set_show_clear(data_dir: Path, tdc_sandbox: SandboxFacade) -> No
 
 
 @pytest.mark.bad_input
-def test_a_busy_admin_port_stops_the_sandbox_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("busy", "named"), [("--admin-port", "admin API on"),
+                                             ("--console-port", "cannot start console on")])
+def test_a_busy_http_port_stops_the_sandbox_in_one_line(tmp_path: Path, busy: str, named: str) -> None:
+    free = [option for flag in ("--inbound-port", "--relay-port", "--td-port", "--mailbox-port",
+                                "--admin-port", "--console-port") if flag != busy for option in (flag, "0")]
     with socket.socket() as occupant:
         occupant.bind(("127.0.0.1", 0))
         occupant.listen()
         port = occupant.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(tmp_path / "data"),
-             "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0",
-             "--console-port", "0", "--admin-port", str(port)],
-            capture_output=True, text=True, timeout=60, check=False)
+             *free, busy, str(port)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
-    assert f"admin API on 127.0.0.1:{port}" in line
+    assert f"{named} 127.0.0.1:{port}" in line
     assert not (tmp_path / "data" / "sandbox.json").exists()
 
 

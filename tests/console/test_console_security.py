@@ -4,32 +4,16 @@ no dead link."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from fixtures.console_client import ConsoleClient
 from simulator.console.render import CONNECTOR_PATH as CONNECTOR
 from simulator.console.render import EDIT_CONNECTOR_PATH as EDIT
-from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"
 PAGES = ("/login", CONNECTOR, EDIT, "/commit", f"{CONNECTOR}?mode=machine:esa1")
 
-
-@pytest.fixture
-def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettings:
-    """The connector starts disabled, as before the seed's enable procedure."""
-    return dataclasses.replace(tdc_sandbox_settings, tdc_enabled=False)
-
-
-@pytest.fixture
-def browser(tdc_sandbox: SandboxFacade) -> ConsoleClient:
-    """A client logged in as admin."""
-    client = ConsoleClient(tdc_sandbox.console_url)
-    assert client.log_in(tdc_sandbox.console_password).status == 200
-    return client
 
 
 @pytest.mark.parametrize("secret", ["password", "token"])

@@ -8,11 +8,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -26,19 +22,6 @@ from simulator.testing.harness import SandboxFacade
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"
 
-
-@pytest.fixture
-def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettings:
-    """The connector starts disabled, as before the seed's enable procedure."""
-    return dataclasses.replace(tdc_sandbox_settings, tdc_enabled=False)
-
-
-@pytest.fixture
-def browser(tdc_sandbox: SandboxFacade) -> ConsoleClient:
-    """A client logged in as admin."""
-    client = ConsoleClient(tdc_sandbox.console_url)
-    assert client.log_in(tdc_sandbox.console_password).status == 200
-    return client
 
 
 def tdc(sandbox: SandboxFacade, state: str = "committed") -> dict[str, object]:
@@ -195,18 +178,3 @@ def test_the_console_is_in_sandbox_json_and_the_start_summary(tdc_sandbox: Sandb
                                f"{tdc_sandbox.console_password})"]
 
 
-@pytest.mark.bad_input
-def test_a_busy_console_port_stops_the_sandbox_in_one_line(tmp_path: Path) -> None:
-    with socket.socket() as occupant:
-        occupant.bind(("127.0.0.1", 0))
-        occupant.listen()
-        port = occupant.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(tmp_path / "data"),
-             "--inbound-port", "0", "--relay-port", "0", "--td-port", "0", "--mailbox-port", "0",
-             "--admin-port", "0", "--console-port", str(port)],
-            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1
-    (line,) = result.stderr.splitlines()
-    assert f"cannot start console on 127.0.0.1:{port}" in line
-    assert not (tmp_path / "data" / "sandbox.json").exists()
