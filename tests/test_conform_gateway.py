@@ -266,14 +266,17 @@ def test_finish_is_called_once_at_the_end_before_the_counterparts_stop(fails: bo
     assert target.problems == []  # no finish hook: nothing to report
 
 
-def test_the_ten_rule_says_when_its_limit_was_not_exercised(
-    tdc_start_sandbox: Callable[[SandboxSettings], SandboxFacade], tdc_ca: trustme.CA, tmp_path: Path,
-) -> None:
-    """One connection per copy cannot break "at most 10": it passes, saying the limit was not tested."""
+@contextlib.contextmanager
+def eleven_copies_after_an_outage(
+    start: Callable[[SandboxSettings], SandboxFacade], tdc_ca: trustme.CA, tmp_path: Path,
+    per_connection: int,
+) -> Iterator[GatewayCheck]:
+    """A sandbox sending at most `per_connection` copies a connection, 11 messages injected while the
+    kit's Threat Defense is down, then its recovery and the retries: the check, to judge 4.3 on."""
     settings = SandboxSettings(data_dir=tmp_path / "data", inbound_port=0, relay_port=0,
                                threat_defense_port=0, mailbox_port=0,
-                               gateway=GatewayConfig(messages_per_connection=1))
-    sandbox = tdc_start_sandbox(settings)
+                               gateway=GatewayConfig(messages_per_connection=per_connection))
+    sandbox = start(settings)
     with target_for(sandbox, section_for(sandbox, tdc_ca, tmp_path), tmp_path / "artifacts") as target:
         check = GatewayCheck(target)
         check.td_faults("down")
@@ -281,6 +284,14 @@ def test_the_ten_rule_says_when_its_limit_was_not_exercised(
         check.let_retries_run()
         check.td_faults()
         check.let_retries_run()
+        yield check
+
+
+def test_the_ten_rule_says_when_its_limit_was_not_exercised(
+    tdc_start_sandbox: Callable[[SandboxSettings], SandboxFacade], tdc_ca: trustme.CA, tmp_path: Path,
+) -> None:
+    """One connection per copy cannot break "at most 10": it passes, saying the limit was not tested."""
+    with eleven_copies_after_an_outage(tdc_start_sandbox, tdc_ca, tmp_path, 1) as check:
         judge.exactly_one_copy(check, check.mails)
         judge.at_most_ten_per_connection(check)
     (note,) = check.notes
@@ -340,19 +351,9 @@ def test_copies_for_a_message_whose_recipients_share_a_policy_fail_the_splinter_
 def test_a_gateway_sending_eleven_on_one_connection_fails_the_ten_rule(
     tdc_start_sandbox: Callable[[SandboxSettings], SandboxFacade], tdc_ca: trustme.CA, tmp_path: Path,
 ) -> None:
-    settings = SandboxSettings(data_dir=tmp_path / "data", inbound_port=0, relay_port=0,
-                               threat_defense_port=0, mailbox_port=0,
-                               gateway=GatewayConfig(messages_per_connection=20))
-    sandbox = tdc_start_sandbox(settings)
-    with target_for(sandbox, section_for(sandbox, tdc_ca, tmp_path), tmp_path / "artifacts") as target:
-        check = GatewayCheck(target)
-        check.td_faults("down")
-        judge.inject_plain(check, "incoming", 11)
-        check.let_retries_run()
-        check.td_faults()
-        check.let_retries_run()
-        with pytest.raises(AssertionError, match=r"an 11th message on one connection .* §4.3"):
-            judge.at_most_ten_per_connection(check)
+    with (eleven_copies_after_an_outage(tdc_start_sandbox, tdc_ca, tmp_path, 20) as check,
+          pytest.raises(AssertionError, match=r"an 11th message on one connection .* §4.3")):
+        judge.at_most_ten_per_connection(check)
 
 
 def test_a_copy_to_another_intake_address_fails_the_intake_rule(
