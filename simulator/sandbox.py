@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from simulator.admin.api import AdminServer
+from simulator.admin.operated import Listeners
 from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Topology
@@ -32,7 +33,7 @@ from simulator.endpoints.common import endpoint_server
 from simulator.endpoints.faults import Fault, FaultPlan
 from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
 from simulator.endpoints.refused import ENDPOINT_FOLDERS, RefusedAttempt, RefusedLog
-from simulator.endpoints.threat_defense import JournalStore, ThreatDefenseHandler
+from simulator.endpoints.threat_defense import JournalRecord, JournalStore, ThreatDefenseHandler
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.machine import GatewayMachine
 from simulator.transport.server import SmtpServer
@@ -117,13 +118,13 @@ class Sandbox:
         data = settings.data_dir
         kept = settings.kept_in_memory
         folders = {endpoint: data / folder if data else None for endpoint, folder in ENDPOINT_FOLDERS.items()}
-        self.journals = JournalStore(folders["threat_defense"], kept)
+        self.journals_store = JournalStore(folders["threat_defense"], kept)
         self.mailbox = MailboxStore(folders["mailbox"], clock, kept=kept)
         self.threat_defense_faults, self.mailbox_faults = FaultPlan(), FaultPlan()
         self.refused_logs = {endpoint: RefusedLog(folder, clock, kept)
                              for endpoint, folder in folders.items()}
         td_handler = ThreatDefenseHandler(
-            self.journals, settings.intake_addresses, faults=self.threat_defense_faults,
+            self.journals_store, settings.intake_addresses, faults=self.threat_defense_faults,
             remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None,
             refused=self.refused_logs["threat_defense"])
         self.threat_defense_server = endpoint_server(
@@ -253,6 +254,19 @@ class Sandbox:
     def refused(self, endpoint: str) -> list[RefusedAttempt]:
         """The refused attempts an endpoint keeps in memory (the latest), oldest first."""
         return self.refused_logs[endpoint].snapshot()
+
+    def listeners(self, machine: str) -> Listeners:
+        each, host = self.machines[machine], self.settings.host
+        return Listeners((host, each.inbound.port), (host, each.relay.port))
+
+    def tenants(self) -> tuple[str, ...]:
+        return self.settings.intake_addresses
+
+    def td_mode(self) -> str:
+        return self.settings.td_mode
+
+    def journals(self) -> list[JournalRecord]:
+        return self.journals_store.records.snapshot()
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:
         return {"threat_defense": self.threat_defense_faults.faults, "mailbox": self.mailbox_faults.faults}

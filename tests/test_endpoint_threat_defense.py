@@ -84,7 +84,7 @@ def test_a_non_journal_is_stored_with_the_rules_it_breaks(
         client.starttls(context=tdc_client_tls)
         client.sendmail("someone@gateway.test", [intake(tdc_sandbox)], mail.data)
     (record,) = tdc_sandbox.journals()
-    folder = tdc_sandbox.sandbox.journals.root / intake(tdc_sandbox)  # type: ignore[operator]
+    folder = tdc_sandbox.sandbox.journals_store.root / intake(tdc_sandbox)  # type: ignore[operator]
     assert (folder / "1.eml").read_bytes() == mail.data
     summary = json.loads((folder / "1.json").read_text())
     assert summary["check"] == "invalid"

@@ -8,6 +8,7 @@ never imports the sandbox: `sandbox.py` implements `RunningSandbox` and hands it
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,15 @@ from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.faults import Fault
 from simulator.endpoints.refused import RefusedAttempt
+from simulator.endpoints.threat_defense import JournalRecord
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """Where a machine listens: its public (inbound) and private (relay) listener, (host, port)."""
+
+    inbound: tuple[str, int]
+    relay: tuple[str, int]
 
 
 class RunningSandbox(Protocol):
@@ -62,6 +72,22 @@ class RunningSandbox(Protocol):
 
     def refused(self, endpoint: str) -> list[RefusedAttempt]:
         """The refused attempts `endpoint` keeps in memory (BEHAVIOUR.md §8.9), oldest first."""
+        ...
+
+    def listeners(self, machine: str) -> Listeners:
+        """Where `machine`'s public and private listeners accept mail."""
+        ...
+
+    def tenants(self) -> tuple[str, ...]:
+        """Threat Defense's tenants, by their message intake addresses (the first is the default)."""
+        ...
+
+    def td_mode(self) -> str:
+        """Threat Defense's mode: "read" (verdicts only) or "read-write" (it remediates too)."""
+        ...
+
+    def journals(self) -> list[JournalRecord]:
+        """The journals Threat Defense keeps in memory (the latest), oldest first."""
         ...
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:

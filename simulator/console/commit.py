@@ -79,3 +79,10 @@ async def abandon(request: web.Request) -> web.Response:
     if not await fresh(request):
         return commit_page(request, 409, STALE)
     return done(request, console(request).config.clear())
+
+
+ROUTES = (
+    ("GET", COMMIT_PATH, show),
+    ("POST", COMMIT_PATH, commit),
+    ("POST", f"{COMMIT_PATH}/abandon", abandon),
+)

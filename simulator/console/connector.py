@@ -107,3 +107,10 @@ async def submit(request: web.Request) -> web.Response:
     if visitor is not None:
         visitor.notice = message
     return see_other(back_to(level))
+
+
+ROUTES = (
+    ("GET", CONNECTOR_PATH, show),
+    ("GET", EDIT_CONNECTOR_PATH, edit),
+    ("POST", EDIT_CONNECTOR_PATH, submit),
+)

@@ -75,3 +75,12 @@ async def static(request: web.Request) -> web.Response:
     if name not in STATIC_TYPES:
         raise web.HTTPNotFound()
     return web.Response(body=request.app[STATIC][name], content_type=STATIC_TYPES[name])
+
+
+ROUTES = (
+    ("GET", "/", home),
+    ("GET", LOGIN_PATH, login_page),
+    ("POST", LOGIN_PATH, log_in),
+    ("POST", "/logout", log_out),
+    ("GET", "/static/{name}", static),
+)

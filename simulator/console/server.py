@@ -1,7 +1,8 @@
 """The console's server: aiohttp on the sandbox's event loop, on its own port, beside the admin API.
 
-Design rule: the routes are the table below (one page, one path, named as the vendor's menus); the
-sandbox hands over the running sandbox, the admin API's token (which logs in too) and the console's
+Design rule: each page module has its routes in its `ROUTES` table (one page, one path, named as the
+vendor's menus, `render.MENUS`), and `PAGES` lists the modules; the sandbox hands over the running
+sandbox, the admin API's token (which logs in too) and the console's
 password, generated at each start. Bodies are bounded as the API's are.
 """
 
@@ -11,45 +12,44 @@ import logging
 
 from aiohttp import web
 
-from simulator.admin.actions import ConfigAdmin
 from simulator.admin.api import ClientFaultsAtDebug
 from simulator.admin.bounds import LARGEST_BODY
+from simulator.admin.handlers import Operations
 from simulator.admin.operated import RunningSandbox
-from simulator.console import commit, connector, login
-from simulator.console.guard import LOGIN_PATH, MIDDLEWARES
-from simulator.console.render import (
-    COMMIT_PATH,
-    CONNECTOR_PATH,
-    CONSOLE,
-    EDIT_CONNECTOR_PATH,
-    Console,
-    templates,
+from simulator.console import (
+    commit,
+    connector,
+    faults,
+    labs,
+    login,
+    maillog,
+    monitor,
+    policies,
+    portal,
+    smtp_routes,
+    tracking,
+    traffic,
 )
+from simulator.console.guard import MIDDLEWARES
+from simulator.console.render import CONSOLE, Console, served_menus, templates
 from simulator.console.sessions import Sessions
 from simulator.core.errors import ServerStartError
 
 HTTP_LOG = logging.getLogger("simulator.console.http")  # aiohttp's server log, for the console
 HTTP_LOG.addFilter(ClientFaultsAtDebug())
 
-ROUTES = (
-    ("GET", "/", login.home),
-    ("GET", LOGIN_PATH, login.login_page),
-    ("POST", LOGIN_PATH, login.log_in),
-    ("POST", "/logout", login.log_out),
-    ("GET", "/static/{name}", login.static),
-    ("GET", CONNECTOR_PATH, connector.show),
-    ("GET", EDIT_CONNECTOR_PATH, connector.edit),
-    ("POST", EDIT_CONNECTOR_PATH, connector.submit),
-    ("GET", COMMIT_PATH, commit.show),
-    ("POST", COMMIT_PATH, commit.commit),
-    ("POST", f"{COMMIT_PATH}/abandon", commit.abandon),
-)
+#: The page modules, each with its `ROUTES`: (method, path, handler).
+PAGES = (login, connector, commit, policies, smtp_routes, monitor, tracking, maillog, portal, traffic,
+         faults, labs)
+ROUTES = tuple(route for module in PAGES for route in module.ROUTES)
 
 
 def build_app(sandbox: RunningSandbox, token: str, password: str) -> web.Application:
     """The console's application: its pages, sessions, CSRF checks and error pages."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=LARGEST_BODY)
-    app[CONSOLE] = Console(ConfigAdmin(sandbox.config_store()), Sessions(password, token), templates())
+    served = {path for method, path, _ in ROUTES if method == "GET"}
+    app[CONSOLE] = Console(Operations.over(sandbox), sandbox, Sessions(password, token), templates(),
+                           served_menus(served))
     app[login.STATIC] = login.static_files()
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)

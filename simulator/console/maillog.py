@@ -1,0 +1,12 @@
+"""System > Mail Log: the live tail (server-sent events) and its filters.
+
+Being built (issue 12): no routes yet, so no menu entry is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+ROUTES: tuple[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]], ...] = ()
