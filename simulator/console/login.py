@@ -18,14 +18,20 @@ from simulator.console.render import CONNECTOR_PATH, SESSION, console, page, ses
 from simulator.console.sessions import COOKIE, USER
 
 WRONG_LOGIN = "Login failed: the user name or the password is not right."
-STATIC_TYPES = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
+#: The static files' types, by suffix (a file of another suffix in the folder is not served).
+STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".js": "text/javascript"}
 STATIC = web.AppKey("static", dict)
 
 
+def suffix(name: str) -> str:
+    return name[name.rfind("."):] if "." in name else ""
+
+
 def static_files() -> dict[str, bytes]:
-    """Every static file the console serves, by name."""
+    """Every static file the console serves (the package's `static/` folder), by name."""
     folder = resources.files("simulator.console").joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in STATIC_TYPES}
+    return {each.name: each.read_bytes() for each in folder.iterdir()
+            if each.is_file() and suffix(each.name) in STATIC_TYPES}
 
 
 def safe_next(target: str) -> str:
@@ -72,9 +78,10 @@ async def log_out(request: web.Request) -> web.Response:
 
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name not in STATIC_TYPES:
+    files = request.app[STATIC]
+    if name not in files:
         raise web.HTTPNotFound()
-    return web.Response(body=request.app[STATIC][name], content_type=STATIC_TYPES[name])
+    return web.Response(body=files[name], content_type=STATIC_TYPES[suffix(name)])
 
 
 ROUTES = (
