@@ -13,8 +13,7 @@ import secrets
 import textwrap
 from dataclasses import dataclass
 
-from simulator.testing.messages import MessageFactory
-from simulator.testing.smtp_client import Outgoing
+from simulator.core.mail.samples import MessageFactory, Outgoing
 
 TARGET_SIZE = 2048
 _MESSAGE_ID_RE = re.compile(rb"^Message-ID: <[^>]*>\r\n", re.MULTILINE)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from simulator.admin.handlers import ROUTES
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"

@@ -21,8 +21,8 @@ import pytest
 from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID, MOST_ROUTES, MOST_ZONE_DOMAINS
 from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
 from simulator.core.config.values import MxRecord, SmtpRoute
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"

@@ -19,8 +19,8 @@ import pytest
 
 from simulator.admin.bounds import LARGEST_BODY
 from simulator.admin.handlers import ROUTES
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from simulator.core.mail.samples import MessageFactory
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"

@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from fixtures.processes import SandboxProcess
-from simulator.testing.messages import MessageFactory
-from simulator.testing.smtp_client import Outgoing, send
+from simulator.core.mail.samples import MessageFactory, Outgoing
+from simulator.testing.smtp_client import send
 
 MESSAGES = 60
 KILL_AFTER = 25

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from fixtures.processes import FREE_PORTS, SandboxProcess
+from simulator.core.mail.samples import MessageFactory
 from simulator.defaults import mail_log_path
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 WAIT = 20.0

@@ -25,11 +25,11 @@ from simulator.core.errors import DeliveryError, Refused, RetriesExhausted, Tran
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.core.mail.retry import FIRST_RETRY, MAX_RETRIES
+from simulator.core.mail.samples import MessageFactory
 from simulator.gateway.delivery import Destination
 from simulator.gateway.outbound import OutboundSession
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 NOW = CLOCK.now()

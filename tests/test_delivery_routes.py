@@ -18,11 +18,11 @@ from simulator.core.clock import ManualClock
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.status import DestinationStatus
 from simulator.core.reports.tracking import track
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, IDLE_RELEASE, Destination
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 
 HOST = "127.0.0.1"
 LOCAL = "example.com"

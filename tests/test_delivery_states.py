@@ -13,9 +13,9 @@ from simulator.core.errors import DeliveryError
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES
+from simulator.core.mail.samples import MessageFactory
 from simulator.gateway.maillog import MailLog
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 S = MessageState

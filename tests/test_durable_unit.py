@@ -12,12 +12,12 @@ import pytest
 
 from simulator.core import replies
 from simulator.core.config.values import MailPolicy
+from simulator.core.mail.samples import MessageFactory
 from simulator.defaults import machine_dir
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.units import decode_unit
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import running, spooled
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from simulator.core import replies
+from simulator.core.mail.samples import MessageFactory
 from simulator.endpoints.mailbox import folder_name
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 
 
 def test_each_recipient_gets_the_exact_bytes_in_its_maildir(

@@ -8,8 +8,8 @@ import pytest
 
 from simulator.core import replies
 from simulator.core.errors import Refused
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 

@@ -18,10 +18,10 @@ import pytest
 from simulator.core import replies
 from simulator.core.clock import ManualClock
 from simulator.core.mail.body import InMemoryBody
+from simulator.core.mail.samples import MessageFactory
 from simulator.endpoints.mailbox import MailboxStore
 from simulator.endpoints.threat_defense import JournalRecord, JournalStore
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"

@@ -12,8 +12,8 @@ import pytest
 
 from simulator.core import replies
 from simulator.core.mail.journal_check import NEEDS_ORIGINAL, RULES
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 
 
 def endpoint(sandbox: SandboxFacade) -> tuple[str, int]:

@@ -18,8 +18,8 @@ from simulator.core import replies
 from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.journal_check import report_fields
 from simulator.core.mail.messages import IdCounters
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import raw_command
 
 NEED_MAIL = "503 Error: need MAIL command"

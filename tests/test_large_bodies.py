@@ -21,6 +21,7 @@ from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import embedded_original
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE, HeldMessage
+from simulator.core.mail.samples import MessageFactory, Outgoing
 from simulator.core.mail.scanning import GTUBE
 from simulator.core.reports.logformat import Level
 from simulator.endpoints.kept import StoredFile
@@ -28,8 +29,6 @@ from simulator.gateway.bodies import DEFAULT_THRESHOLD, SpooledBody
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, running, spooled
-from simulator.testing.messages import MessageFactory
-from simulator.testing.smtp_client import Outgoing
 from simulator.transport.tls import SandboxTls
 
 LOCAL = "example.com"

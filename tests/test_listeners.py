@@ -9,8 +9,8 @@ import ssl
 import pytest
 
 from simulator.core import replies
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 

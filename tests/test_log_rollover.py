@@ -13,6 +13,7 @@ import pytest
 
 from simulator.cli.main import main as tdcsim
 from simulator.core.clock import ManualClock
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.tracking import track
 from simulator.defaults import mail_log_path
 from simulator.gateway.logfile import ROLLOVER_BYTES
@@ -20,7 +21,6 @@ from simulator.gateway.machine import log_tail
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.rolled import log_files, read_log_lines, rolled_logs, track_log
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 START = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)

@@ -6,10 +6,10 @@ import shutil
 
 from simulator.core import replies
 from simulator.core.mail.messages import TDC_QUEUE
+from simulator.core.mail.samples import MessageFactory
 from simulator.defaults import machine_dir
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, running, spooled
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 

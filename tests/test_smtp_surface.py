@@ -14,8 +14,8 @@ from typing import BinaryIO
 import pytest
 
 from simulator.core import replies
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import read_reply
 from simulator.transport.surface import ehlo_keywords
 

@@ -14,9 +14,10 @@ import pytest
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import NextHop, SmtpRoute
 from simulator.core.mail.journal_check import report_fields
+from simulator.core.mail.samples import Outgoing
 from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.smtp_client import Outgoing, send
+from simulator.testing.smtp_client import send
 from simulator.transport.server import SmtpServer
 
 BODY = "Subject: Grüße\r\nMessage-ID: <utf8@outside.test>\r\n\r\nHallo\r\n".encode()

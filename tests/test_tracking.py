@@ -11,11 +11,11 @@ import pytest
 
 from simulator.core.config.values import MailPolicy, NextHop, SmtpRoute
 from simulator.core.errors import UnknownMessage
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import Level, LogLine, format_line
 from simulator.core.reports.tracking import about, parse_line, render, stamp, track, track_text
 from simulator.gateway.rolled import track_log
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 AT = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)

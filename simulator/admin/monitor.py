@@ -3,7 +3,8 @@ message tracking, the quarantines, the endpoints' fault plans and refused attemp
 §7, §8.7, §8.9); and the two queue actions, releasing a quarantined message and `delivernow`.
 
 Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
-server's handlers run there); message tracking, which reads the whole log, runs off it, in a thread.
+server's handlers run there); message tracking and its search, which read the whole log, run off it,
+in a thread.
 `tophosts` is a machine-mode command (§6.2): without a machine it is refused, never answered for the
 whole cluster. `delivernow` is a cluster command: it reaches every machine; a destination that no
 machine has a queue for is NotFound (the.tdc.queue is always known, as the delivery status shows it).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from simulator.admin.actions import to_json
@@ -20,13 +22,15 @@ from simulator.admin.bounds import shown
 from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound, UnknownMessage
 from simulator.core.mail.messages import TDC_QUEUE
+from simulator.core.reports.search import Found, Query, search, search_text
 from simulator.core.reports.status import DEFAULT_SORT, DestinationStatus, sort_key
 from simulator.core.reports.tracking import track
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import parse_fault
-from simulator.gateway.rolled import track_log
+from simulator.gateway.rolled import read_log_lines, track_log
 
 DEFAULT_TAIL, LONGEST_TAIL = 20, 10_000
+MOST_FOUND = 500  # messages a search answers with (the newest); it says how many matched in all
 
 
 def machine_mode_only(machines: list[str]) -> BadRequest:
@@ -37,6 +41,11 @@ def machine_mode_only(machines: list[str]) -> BadRequest:
 def rescheduled_line(count: int) -> str:
     """What `delivernow` answers: `Rescheduled 3 messages for immediate delivery.`"""
     return f"Rescheduled {count} message{'' if count == 1 else 's'} for immediate delivery."
+
+
+def search_log(current: Path, query: Query) -> list[Found]:
+    """Search every file of a machine's mail log (rolled ones and `mail.current`)."""
+    return search_text(read_log_lines(current), query)
 
 
 def known_endpoint(endpoint: str) -> None:
@@ -109,6 +118,21 @@ class MonitorAdmin:
         except UnknownMessage:
             raise NotFound(f"message: no message {mid} in {machine}'s mail log") from None
         return {"machine": machine, "mid": mid, "history": history}
+
+    async def search(self, query: Query, name: str | None = None, most: int = MOST_FOUND) -> dict[str, Any]:
+        """The messages of one machine's mail log (or of each machine's) that match `query`, newest
+        first, at most `most` of them; read off the event loop, like `tracking`."""
+        machines = [self.machine(name)] if name is not None else list(self._sandbox.machine_names())
+        loop = asyncio.get_running_loop()
+        found: list[tuple[str, Found]] = []
+        for machine in machines:
+            path = self._sandbox.log_file(machine)
+            reading = (loop.run_in_executor(self._reader, search_log, path, query) if path else
+                       loop.run_in_executor(self._reader, search, self._sandbox.recent_log(machine), query))
+            found += [(machine, message) for message in await reading]
+        found.sort(key=lambda pair: (pair[1].at, pair[1].mid, pair[0]), reverse=True)
+        return {"as_of": to_json(self._sandbox.clock.now()), "machines": machines, "total": len(found),
+                "messages": [{"machine": machine, **to_json(message)} for machine, message in found[:most]]}
 
     def quarantine(self, name: str | None) -> dict[str, Any]:
         """What a machine's quarantines hold."""

@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Page,
+    Response,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from simulator.console.render import CONNECTOR_PATH
 from simulator.sandbox import SandboxSettings
@@ -57,6 +66,11 @@ class PageEvidence:
     def record(self, message: ConsoleMessage) -> None:
         self.console.append(f"{message.type}: {message.text}")
 
+    def record_failure(self, response: Response) -> None:
+        """A failed load names its address (the console's own message does not)."""
+        if response.status >= 400:
+            self.console.append(f"response: {response.status} {response.request.method} {response.url}")
+
     def report(self) -> str:
         shot = self.folder / "failure.png"
         try:
@@ -76,6 +90,7 @@ def page(chromium: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> I
     evidence = PageEvidence(opened, tmp_path)
     opened.on("console", evidence.record)
     opened.on("pageerror", lambda error: evidence.console.append(f"pageerror: {error}"))
+    opened.on("response", evidence.record_failure)
     request.node.stash[EVIDENCE] = evidence
     try:
         yield opened

@@ -15,9 +15,9 @@ from playwright.sync_api import Page, expect
 from simulator.console.connector import STALE
 from simulator.console.render import COMMIT_PATH, CONNECTOR_PATH
 from simulator.core.config.store import NOTHING_TO_COMMIT
+from simulator.core.mail.samples import MessageFactory
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 
 from .console_site import ConsoleSite
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pytest_bdd import given, parsers, then, when
 
 from simulator.core.config.cluster import ClusterConfig, DisableRule, Topology
+from simulator.core.mail.samples import MessageFactory
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 from simulator.testing.steps.journal_steps import report_lines
 from simulator.testing.steps.sending_steps import Sent

@@ -13,8 +13,8 @@ import ssl
 
 from pytest_bdd import given, parsers, then, when
 
+from simulator.core.mail.samples import MessageFactory
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import SendOutcome, send
 from simulator.testing.steps.sending_steps import SANDBOX_LOGIN, Sent
 

@@ -11,10 +11,10 @@ from pytest_bdd import given, parsers, then, when
 from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import TDC_QUEUE
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.status import DestinationStatus
 from simulator.core.reports.tracking import track
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 from simulator.testing.steps.sending_steps import Sent
 

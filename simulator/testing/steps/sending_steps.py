@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from pytest_bdd import parsers, then, when
 
+from simulator.core.mail.samples import MessageFactory, Outgoing
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
-from simulator.testing.smtp_client import Outgoing, SendOutcome, disconnect_mid_data, raw_command, send
+from simulator.testing.smtp_client import SendOutcome, disconnect_mid_data, raw_command, send
 
 SANDBOX_LOGIN = ("sandbox", "sandbox")
 

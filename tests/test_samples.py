@@ -1,0 +1,96 @@
+"""The sample kinds of the Traffic Generator (issue 12), no sockets: each kind's content earns the verdict
+it is named for (the Threat Defense rules of verdicts.py and the gateway's engines), the same seed gives
+the same bytes, and the multi-policy split finds one recipient per policy a local recipient can reach."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.core.config.values import DEFAULT_POLICY, MailPolicy, domain_of
+from simulator.core.mail.inspection import inspect
+from simulator.core.mail.policies import policy_for, split_by_policy
+from simulator.core.mail.samples import (
+    SAMPLE_KINDS,
+    MessageFactory,
+    SampleKind,
+    accepted_mid,
+    split_recipients,
+)
+from simulator.core.mail.scanning import Disposition, scan
+from simulator.core.mail.verdicts import verdict_of
+
+LOCAL = ("example.com", "sales.example.com")
+SALES = MailPolicy("SALES", recipients=("@sales.example.com",))
+EXECUTIVES = MailPolicy("EXECUTIVES", recipients=("ceo@example.com", "cfo@"))
+#: What the gateway's own engines do with each kind (the rest are delivered, and so copied).
+GATEWAY_DISPOSITION = {"spam": Disposition.QUARANTINE, "virus": Disposition.DROP}
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS, ids=lambda kind: kind.name)
+@pytest.mark.parametrize("seed", [1, 7, 2024])
+def test_each_kind_earns_its_verdict_and_the_gateways_disposition(kind: SampleKind, seed: int) -> None:
+    sample = MessageFactory(seed).sample(kind.name)
+    facts = inspect(sample.data)
+    assert verdict_of(facts) == kind.verdict
+    expected = GATEWAY_DISPOSITION.get(kind.name, Disposition.DELIVER)
+    assert scan(1, facts, DEFAULT_POLICY).disposition is expected
+
+
+def test_the_same_seed_gives_the_same_bytes_and_another_seed_other_ones() -> None:
+    for kind in SAMPLE_KINDS:
+        first, again = MessageFactory(5).sample(kind.name), MessageFactory(5).sample(kind.name)
+        assert first == again
+        assert MessageFactory(6).sample(kind.name).data != first.data, kind.name
+
+
+def test_incoming_kinds_go_to_a_local_recipient_and_the_outgoing_one_leaves_the_domain() -> None:
+    for kind in SAMPLE_KINDS:
+        sample = MessageFactory(3, "example.com").sample(kind.name)
+        local = [domain_of(address) == "example.com" for address in sample.rcpt_tos]
+        if kind.name == "outgoing":
+            assert kind.listener == "relay" and domain_of(sample.mail_from) == "example.com"
+            assert local == [False]
+        else:
+            assert kind.listener == "inbound" and local == [True]
+            assert domain_of(sample.mail_from) != "example.com"
+
+
+def test_a_sample_goes_to_the_recipients_it_is_given() -> None:
+    sample = MessageFactory(3).sample("phishing", to=("a@example.com", "b@example.com"))
+    assert sample.rcpt_tos == ("a@example.com", "b@example.com")
+    assert b"To: a@example.com, b@example.com\r\n" in sample.data
+
+
+def test_the_split_finds_one_recipient_for_each_policy_in_table_order() -> None:
+    policies = (EXECUTIVES, SALES, DEFAULT_POLICY)
+    recipients = split_recipients(policies, LOCAL, MessageFactory(9).faker.user_name)
+    matched = [policy_for(address, policies).name for address in recipients]
+    assert matched == ["EXECUTIVES", "SALES", "DEFAULT"]
+    assert all(domain_of(address) in LOCAL for address in recipients)
+    assert len(split_by_policy(recipients, policies)) == 3
+    assert split_recipients(policies, LOCAL, MessageFactory(9).faker.user_name) == recipients  # seeded
+
+
+@pytest.mark.parametrize("policies", [
+    (DEFAULT_POLICY,),
+    (MailPolicy("ELSEWHERE", recipients=("@elsewhere.test",)), DEFAULT_POLICY),  # no local recipient
+    (MailPolicy("EVERYONE", recipients=("@example.com",)), DEFAULT_POLICY),  # takes every local one
+], ids=["default-only", "not-local", "shadows-default"])
+def test_no_split_is_possible_when_local_recipients_reach_one_policy(
+    policies: tuple[MailPolicy, ...]
+) -> None:
+    assert len(split_recipients(policies, ("example.com",), MessageFactory(9).faker.user_name)) == 1
+
+
+def test_user_and_subdomain_patterns_find_a_local_recipient() -> None:
+    policies = (MailPolicy("BRANCHES", recipients=("@.example.com",)),
+                MailPolicy("CFO", recipients=("cfo@",)), DEFAULT_POLICY)
+    recipients = split_recipients(policies, LOCAL, MessageFactory(2).faker.user_name)
+    assert domain_of(recipients[0]) == "sales.example.com" and recipients[1] == "cfo@example.com"
+    assert policy_for(recipients[2], policies).name == "DEFAULT"
+
+
+@pytest.mark.parametrize(("reply", "mid"), [("Ok: Message 17 accepted", 17), ("Ok: message accepted", None),
+                                            ("Recipient address rejected: relaying denied", None)])
+def test_the_mid_is_read_from_the_gateways_reply_to_data(reply: str, mid: int | None) -> None:
+    assert accepted_mid(reply) == mid
