@@ -38,6 +38,7 @@ from simulator.console.render import (
     error_page,
     page,
 )
+from simulator.console.sessions import COOKIE
 from simulator.core.errors import BadRequest
 from simulator.core.reports.logformat import LogLine
 
@@ -241,8 +242,11 @@ class LiveTail:
             ended.cancel()
 
     def gone(self) -> bool:
+        """The client left, or its session ended (logged out elsewhere, or idle too long)."""
         transport = self.request.transport
-        return transport is None or transport.is_closing()
+        if transport is None or transport.is_closing():
+            return True
+        return not console(self.request).sessions.logged_in(self.request.cookies.get(COOKIE))
 
     async def write(self, response: web.StreamResponse, data: bytes) -> bool:
         """Write `data`; False if the client left or took longer than WRITE_TIMEOUT (then it is cut off)."""

@@ -62,6 +62,12 @@ class Sessions:
                 return session
         return None
 
+    def logged_in(self, session_id: str | None) -> bool:
+        """Is `session_id` still a live, logged-in session? (Asking does not keep it alive: a page left
+        open, like a live tail, must not outlive its logout or its idle limit.)"""
+        session = self._logged_in.get(session_id or "")
+        return session is not None and time.monotonic() - session.seen <= IDLE_LIMIT
+
     def anonymous(self) -> tuple[str, Session]:
         """A new session for a visitor who has not logged in."""
         return self._add(self._anonymous, Session(), MOST_ANONYMOUS)

@@ -223,6 +223,18 @@ def test_a_sandbox_stops_at_once_with_a_stream_open(
     assert stopped < 3.0, f"the sandbox took {stopped:.1f}s to stop with a live tail open"
 
 
+def test_logging_out_ends_the_live_tails_of_that_session(browser: ConsoleClient) -> None:
+    stream = EventStream(browser, {})
+    try:
+        assert stream.response.status == 200
+        page = browser.go("GET", MAIL_LOG_PATH)
+        assert browser.go("POST", "/logout", {"csrf_token": page.hidden("csrf_token")}).path == "/login"
+        with pytest.raises(EOFError):
+            stream.next_event()  # within a poll, the stream ends; no more lines reach a logged-out page
+    finally:
+        stream.close()
+
+
 @pytest.mark.bad_input
 def test_live_tails_past_the_bound_are_refused_with_a_plain_page(
     browser: ConsoleClient, monkeypatch: pytest.MonkeyPatch
