@@ -101,7 +101,7 @@ def test_threat_defense_gives_back_the_number_of_a_journal_it_could_not_store(tm
 def test_threat_defense_answers_storage_trouble_with_452_and_the_copy_is_retried(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, tmp_path: Path
 ) -> None:
-    journals = tdc_sandbox.sandbox.journals
+    journals = tdc_sandbox.sandbox.journals_store
     root, journals.root = journals.root, blocked(tmp_path)
     assert send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message()).accepted
     tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ delivery failed to Cisco Secure Email Threat "
@@ -118,7 +118,7 @@ def test_endpoints_that_cannot_store_for_hours_lose_nothing(
 ) -> None:
     """Both endpoints' storage fails; messages keep coming; it recovers: every original is in its
     mailbox and every journal at Threat Defense, each exactly once."""
-    mailbox, journals = tdc_sandbox.sandbox.mailbox, tdc_sandbox.sandbox.journals
+    mailbox, journals = tdc_sandbox.sandbox.mailbox, tdc_sandbox.sandbox.journals_store
     roots = mailbox.root, journals.root
     mailbox.root = journals.root = blocked(tmp_path)
     inbound = tdc_sandbox.listener_address("inbound")

@@ -14,10 +14,10 @@ import trustme
 
 from simulator.core import replies
 from simulator.core.clock import ManualClock
+from simulator.core.mail.samples import MessageFactory
 from simulator.endpoints.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
 

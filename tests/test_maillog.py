@@ -16,6 +16,7 @@ from typing import BinaryIO
 import pytest
 
 from simulator.core.clock import ManualClock
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import (
     TRACKING_LINE_RE,
     Level,
@@ -28,7 +29,6 @@ from simulator.gateway.logfile import open_for_append
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.rolled import read_log_lines
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 from simulator.testing.smtp_client import send
 
 #: What a terminal would act on: C0 controls but the LF ending a line, DEL, C1 controls.

@@ -18,13 +18,13 @@ from simulator.core.errors import DeliveryError
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES
+from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import Level, LogLine
 from simulator.gateway import batch_delivery, delivery, machine
 from simulator.gateway.delivery import CONNECTIONS_PER_DESTINATION, Destination
 from simulator.gateway.delivery_log import DeliveryLog
 from simulator.gateway.maillog import MailLog
 from simulator.testing.harness import SandboxFacade
-from simulator.testing.messages import MessageFactory
 
 LOCAL = "example.com"
 BOUNCING = "nobody.example.com"  # routed to Threat Defense, which answers 550 5.1.1 for it

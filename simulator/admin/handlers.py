@@ -29,6 +29,7 @@ from simulator.admin.bounds import (
     whole_number,
 )
 from simulator.admin.history import commits_json, differences
+from simulator.admin.labs import LabsAdmin
 from simulator.admin.monitor import DEFAULT_TAIL, LONGEST_TAIL, MonitorAdmin
 from simulator.admin.openapi import document
 from simulator.admin.operated import RunningSandbox
@@ -44,11 +45,13 @@ class Operations:
     config: ConfigAdmin
     tables: TablesAdmin
     monitor: MonitorAdmin
+    labs: LabsAdmin
 
     @classmethod
     def over(cls, sandbox: RunningSandbox) -> Operations:
         config = ConfigAdmin(sandbox.config_store())
-        return cls(config, TablesAdmin(config), MonitorAdmin(sandbox))
+        monitor = MonitorAdmin(sandbox)
+        return cls(config, TablesAdmin(config), monitor, LabsAdmin(sandbox, config, monitor))
 
 
 OPERATIONS = web.AppKey("operations", Operations)
@@ -213,6 +216,18 @@ async def get_refused(request: web.Request) -> web.Response:
     return answer(ops(request).monitor.refused(path_part(request, "endpoint")))
 
 
+async def get_labs(request: web.Request) -> web.Response:
+    return answer(await ops(request).labs.overview())
+
+
+async def get_lab(request: web.Request) -> web.Response:
+    return answer(await ops(request).labs.view(path_part(request, "name")))
+
+
+async def start_lab(request: web.Request) -> web.Response:
+    return answer(await ops(request).labs.start(path_part(request, "name")))
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return answer(document(f"{request.scheme}://{request.host}"))
 
@@ -245,5 +260,8 @@ ROUTES: tuple[Route, ...] = (
     ("GET", "/faults", get_faults),
     ("PUT", "/faults/{endpoint}", put_faults),
     ("GET", "/endpoints/{endpoint}/refused", get_refused),
+    ("GET", "/labs", get_labs),
+    ("GET", "/labs/{name}", get_lab),
+    ("POST", "/labs/{name}/start", start_lab),
     ("GET", "/openapi.json", get_openapi),
 )

@@ -183,6 +183,22 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
         (_parameter("endpoint", "path", "`threat_defense` or `mailbox`"),))},
     "/openapi.json": {"get": _operation("This document", "OpenAPI 3.0")},
 }
+LAB_NAME = _parameter("name", "path", "the lab's name (GET /labs lists them; an unknown one: 404 with the "
+                                      "closest name)")
+LAB_PATHS: dict[str, dict[str, Any]] = {
+    "/labs": {"get": _operation(
+        "Training labs, by number, each checked against the sandbox's real state",
+        "`{labs: [{name, number, title, done, status, missing, has_start}]}`; `missing` is the first "
+        "check's reason while not done")},
+    "/labs/{name}": {"get": _operation(
+        "One lab: goal, steps, hints, and each check's result", "`{name, number, title, goal, steps, "
+        "hints, has_start, start, done, status, missing, checks: [{says, kind, done, reason}]}`",
+        (LAB_NAME,))},
+    "/labs/{name}/start": {"post": _operation(
+        "Set a lab up: its configuration submitted and committed (the comment names the lab), its "
+        "faults scripted; 422 while changes are pending (the start would commit them), 400 for a lab "
+        "with nothing to start", "`{message, lab}`", (LAB_NAME,))},
+}
 
 
 def document(server: str) -> dict[str, Any]:
@@ -196,5 +212,5 @@ def document(server: str) -> dict[str, Any]:
         "servers": [{"url": server}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": CONFIG_PATHS | MONITOR_PATHS,
+        "paths": CONFIG_PATHS | MONITOR_PATHS | LAB_PATHS,
     }

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from simulator import __version__
-from simulator.cli import admin, conform
+from simulator.cli import admin, conform, labs
 from simulator.cli.monitor import add_monitor_commands
 from simulator.cli.parsing import (
     OneLineParser,
@@ -67,6 +67,7 @@ def build_parser() -> OneLineParser:
     admin.add_config_commands(commands)
     add_monitor_commands(commands)
     conform.add_conform_commands(commands)
+    labs.add_lab_commands(commands)
     return parser
 
 
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_tracking(arguments.data_dir, arguments.machine, arguments.mid)
     if arguments.command == "conform":
         return conform.run(arguments, sys.argv[1:] if argv is None else argv)
+    if arguments.command == "labs":
+        return labs.run(arguments)
     if arguments.command != "sandbox":
         return admin.run(arguments)
     from simulator.cli import sandbox  # the servers load only for the command that runs them
