@@ -17,4 +17,5 @@ scenarios(
     "verdicts.feature",
     "quarantine.feature",
     "mail_log.feature",
+    "training_labs.feature",
 )

@@ -8,5 +8,5 @@ STEP_MODULES = [
     f"simulator.testing.steps.{name}"
     for name in ("sandbox_steps", "sending_steps", "delivery_steps", "journal_steps", "fault_steps",
                  "queue_steps", "admin_steps", "cluster_steps", "verdict_steps", "quarantine_steps",
-                 "mail_log_steps")
+                 "mail_log_steps", "lab_steps")
 ]
