@@ -12,16 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from simulator.admin.bounds import LARGEST_MID
-from simulator.console import maillog
-from simulator.console.maillog import (
+from simulator.console import live_tail
+from simulator.console.live_tail import MOST_PER_POLL, MOST_STREAMS, LiveTail, OpenStreams, event
+from simulator.console.maillog_filter import (
     DEFAULT_LINES,
     MOST_LINES,
-    MOST_PER_POLL,
-    MOST_STREAMS,
-    LiveTail,
     LogFilter,
-    OpenStreams,
-    event,
     last_matching,
     lines_after,
     named_ids,
@@ -206,7 +202,7 @@ class StuckResponse:
 
 
 def test_a_client_too_slow_to_read_is_cut_off_not_queued_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(maillog, "WRITE_TIMEOUT", 0.05)
+    monkeypatch.setattr(live_tail, "WRITE_TIMEOUT", 0.05)
     tail, transport = tail_of(FakeSandbox(), LogFilter())
     written = asyncio.run(tail.write(StuckResponse(), b"data: x\n\n"))  # type: ignore[arg-type]
     assert (written, transport.aborted) == (False, True)

@@ -21,6 +21,7 @@ from simulator.console import (
     connector,
     faults,
     labs,
+    live_tail,
     login,
     maillog,
     monitor,
@@ -51,7 +52,7 @@ def build_app(sandbox: RunningSandbox, token: str, password: str) -> web.Applica
     app[CONSOLE] = Console(Operations.over(sandbox), sandbox, Sessions(password, token), templates(),
                            served_menus(served))
     app[login.STATIC] = login.static_files()
-    maillog.install(app)  # open live tails end at shutdown: an open Mail Log page never delays a stop
+    live_tail.install(app)  # open live tails end at shutdown: an open Mail Log page never delays a stop
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     return app

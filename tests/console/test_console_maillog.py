@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from fixtures.console_client import Answer, ConsoleClient
-from simulator.console import maillog
+from simulator.console import live_tail
 from simulator.console.render import MAIL_LOG_PATH
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, running
@@ -239,7 +239,7 @@ def test_logging_out_ends_the_live_tails_of_that_session(browser: ConsoleClient)
 def test_live_tails_past_the_bound_are_refused_with_a_plain_page(
     browser: ConsoleClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(maillog, "MOST_STREAMS", 1)
+    monkeypatch.setattr(live_tail, "MOST_STREAMS", 1)
     first = EventStream(browser, {})
     try:
         assert first.response.status == 200
