@@ -32,7 +32,7 @@ from simulator.admin.labs_start import (
     connector_off,
     connector_on,
 )
-from simulator.admin.labs_state import Arrival, LabState
+from simulator.admin.labs_state import Arrival, LabState, for_lab, start_comment
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level, Topology
 from simulator.core.config.text import parse_route
 from simulator.core.config.values import GatewayConfig, MxRecord
@@ -69,7 +69,7 @@ def cluster(count: int = 1, enabled: bool = True, address: str = TENANT) -> Clus
 
 
 def state(config: ClusterConfig, **changes: object) -> LabState:
-    built = LabState(committed=config, pending=None, last_commit=COMMITTED_AT, tenants=(TENANT, SECOND),
+    built = LabState(committed=config, pending=None, since=COMMITTED_AT, tenants=(TENANT, SECOND),
                      faults={"threat_defense": (), "mailbox": ()}, tdc_queue={"esa1": 0},
                      log={"esa1": ()}, arrivals=())
     return dataclasses.replace(built, **changes)  # type: ignore[arg-type]
@@ -269,3 +269,17 @@ def test_a_journal_head_names_its_machine_copy_and_original() -> None:
                            InMemoryBody(head))
     assert arrival(record) == Arrival(TENANT, "esa2", 7, 6)
     assert arrival(dataclasses.replace(record, body=InMemoryBody(b"Subject: no\r\n\r\n"))) is None
+
+
+def test_a_journal_counts_since_the_labs_own_start_so_a_later_commit_does_not_undo_it() -> None:
+    started, later = COMMITTED_AT, COMMITTED_AT + timedelta(minutes=5)
+    commits = ((started, start_comment("enable-connector", "Enable")),
+               (later, start_comment("catch-all-route", "Fix the catch-all")))
+    made = line(created_line(2, 1, TENANT), after=timedelta(minutes=1))  # after lab 1's start, before lab 5's
+    held = Arrival(TENANT, "esa1", 2, 1)
+    seen = state(cluster(), log={"esa1": (made,)}, arrivals=(held,), commits=commits)
+    assert journal_arrived(for_lab(seen, "enable-connector"), {}).done
+    unstarted = for_lab(seen, "custom-intake")  # never started: since the last commit, which came later
+    assert journal_arrived(unstarted, {}).reason.startswith(
+        f"not done: no journal for {TENANT} has arrived at Threat Defense since the last commit (")
+    assert for_lab(state(cluster()), "enable-connector").since is None  # no commit yet: any journal counts

@@ -27,7 +27,7 @@ from simulator.admin.actions import ConfigAdmin
 from simulator.admin.labs_checks import CHECKS
 from simulator.admin.labs_files import Lab, shipped_labs
 from simulator.admin.labs_start import CONFIG_ACTIONS, StartContext, changed_config, described
-from simulator.admin.labs_state import Arrival, LabState, Result
+from simulator.admin.labs_state import Arrival, LabState, Result, for_lab, start_comment
 from simulator.admin.monitor import MonitorAdmin
 from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound
@@ -108,7 +108,7 @@ class LabsAdmin:
         journals = sandbox.journals()
         return LabState(
             committed=store.committed, pending=store.pending,
-            last_commit=commits[-1].at if commits else None, tenants=sandbox.tenants(),
+            since=None, commits=tuple((each.at, each.comment) for each in commits), tenants=sandbox.tenants(),
             faults={endpoint: tuple(str(fault) for fault in plan)
                     for endpoint, plan in sandbox.fault_plans().items()},
             tdc_queue=waiting, log={machine: tuple(sandbox.recent_log(machine)) for machine in names},
@@ -116,7 +116,8 @@ class LabsAdmin:
 
     @staticmethod
     def results(lab: Lab, state: LabState) -> list[Result]:
-        return [CHECKS[check.kind][0](state, check.params) for check in lab.checks]
+        seen = for_lab(state, lab.id)
+        return [CHECKS[check.kind][0](seen, check.params) for check in lab.checks]
 
     async def overview(self) -> dict[str, Any]:
         """Every lab, by number, with its status (one snapshot for all)."""
@@ -142,7 +143,7 @@ class LabsAdmin:
             if store.pending is not None:
                 raise ConfigError("start", PENDING_REFUSAL)
             self._config.submit(lambda _: wanted)
-            self._config.commit(f"Lab {lab.id}: start ({lab.title})")
+            self._config.commit(start_comment(lab.id, lab.title))
         for action in lab.start:
             if action["action"] not in CONFIG_ACTIONS:
                 await self._monitor.set_faults(action["endpoint"], list(action["faults"]))

@@ -56,7 +56,8 @@ def custom_policies(config: ClusterConfig) -> list[tuple[str, MailPolicy]]:
 
 
 def journal_arrived(state: LabState, params: Mapping[str, Any]) -> Result:
-    """Threat Defense holds a journal for the address, of a copy created at or after the last commit."""
+    """Threat Defense holds a journal for the address, of a copy created at or after `state.since` (the
+    lab's start, else the last commit)."""
     if params.get("to", "tenant") == "custom":
         addresses = {policy.tdc_intake.lower() for _, policy in custom_policies(state.committed)}
         if not addresses:
@@ -64,7 +65,7 @@ def journal_arrived(state: LabState, params: Mapping[str, Any]) -> Result:
     else:
         addresses = {state.tenant.lower()}
     recent = [copy for copy in copies(state) if copy.intake_address.lower() in addresses
-              and (state.last_commit is None or copy.at >= state.last_commit)]
+              and (state.since is None or copy.at >= state.since)]
     landed = [copy for copy in recent if arrived(state, copy)]
     if landed:
         copy = landed[-1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from simulator.core.config.cluster import ClusterConfig
@@ -51,12 +51,15 @@ class LabState:
 
     committed: ClusterConfig
     pending: ClusterConfig | None
-    last_commit: datetime | None
+    #: From when a journal counts: this lab's latest start, else the last commit (None: any time).
+    since: datetime | None
     tenants: tuple[str, ...]
     faults: Mapping[str, tuple[str, ...]]
     tdc_queue: Mapping[str, int]  # copies waiting in the.tdc.queue, by machine
     log: Mapping[str, tuple[LogLine, ...]]  # each machine's latest mail-log lines
     arrivals: tuple[Arrival, ...]
+    since_what: str = "the last commit"  # what `since` is, in words
+    commits: tuple[tuple[datetime, str], ...] = ()  # (when, comment), oldest first
 
     @property
     def machines(self) -> tuple[str, ...]:
@@ -98,4 +101,19 @@ def arrived(state: LabState, copy: Copy) -> bool:
 
 
 def since_commit(state: LabState) -> str:
-    return f"since the last commit ({format_timestamp(state.last_commit)})" if state.last_commit else "yet"
+    return f"since {state.since_what} ({format_timestamp(state.since)})" if state.since else "yet"
+
+
+def start_comment(lab_id: str, title: str) -> str:
+    """The comment of a lab's start commit (how its start is found again in the history)."""
+    return f"Lab {lab_id}: start ({title})"
+
+
+def for_lab(state: LabState, lab_id: str) -> LabState:
+    """`state` as one lab sees it: a journal counts since the lab's latest start (another lab's start, or
+    any later commit, does not undo a lab already done), else since the last commit."""
+    starts = [at for at, comment in state.commits if comment.startswith(f"Lab {lab_id}: start (")]
+    if starts:
+        return replace(state, since=starts[-1], since_what="this lab's start")
+    last = state.commits[-1][0] if state.commits else None
+    return replace(state, since=last, since_what="the last commit")
