@@ -70,7 +70,8 @@ ConfigAction = Callable[[ClusterConfig, StartContext], ClusterConfig]
 CONFIG_ACTIONS: dict[str, tuple[ConfigAction, str]] = {
     "connector_on": (connector_on, "the connector enabled at cluster level with the tenant's intake address"),
     "connector_off": (connector_off, "the connector disabled at cluster level"),
-    "catch_all_route": (catch_all_route, "an ALL SMTP route to the mail host, and none for the intake domain"),
+    "catch_all_route": (catch_all_route,
+                        "an ALL SMTP route to the mail host, and none for the intake domain"),
 }
 #: Each start action and its parameters (name -> the values allowed, or the type wanted).
 START_ACTIONS: dict[str, dict[str, tuple[str, ...] | type]] = {

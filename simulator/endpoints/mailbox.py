@@ -6,11 +6,13 @@ file per recipient: `DATA/mailbox/<address>/new/<unique name>` (written in tmp/,
 A message is stored for all its recipients or for none: every file is written before any is
 renamed, and storage trouble (in a write or a rename) removes what was written or renamed and
 answers `452 4.3.1`, so the gateway's retry duplicates nothing. Scripted faults (BEHAVIOUR.md §8.7)
-answer first, as at Threat Defense.
+answer first, as at Threat Defense. The listener's files are written off the event loop (`receive`);
+the records, and the remediations waiting for an original, change only on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import itertools
@@ -100,12 +102,15 @@ class MailboxStore:
         self.deliveries: Records[MailboxDelivery] = Records(kept)
         self.remediations: Records[Remediation] = Records(kept)
         self._pending: dict[tuple[str, str], str] = {}  # remediations of originals not yet arrived
+        self._made: set[Path] = set()  # Maildirs known to exist (their tmp/, new/ and cur/)
 
     def _maildir(self, recipient: str, folder: str = "") -> Path:
         assert self.root is not None
         maildir = self.root / folder_name(recipient) / folder
-        for sub in ("tmp", "new", "cur"):
-            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        if maildir not in self._made:  # made once per run (a write that fails forgets them all)
+            for sub in ("tmp", "new", "cur"):
+                (maildir / sub).mkdir(parents=True, exist_ok=True)
+            self._made.add(maildir)
         return maildir
 
     def _unique_name(self) -> str:
@@ -151,28 +156,73 @@ class MailboxStore:
     def save(self, recipients: Sequence[str], mail_from: str, data: bytes) -> list[MailboxDelivery]:
         """One message for all its recipients; raises OSError, having stored nothing, on trouble."""
         folders = self._folders(recipients, data)
+        paths = self._files(recipients, folders, data)
+        return self._recorded(recipients, mail_from, data, folders, paths)
+
+    async def receive(self, recipients: Sequence[str], mail_from: str, data: bytes) -> list[MailboxDelivery]:
+        """`save`, its files written off the event loop; a remediation that came in meanwhile
+        still finds the original (it is moved where the remediation says once written)."""
+        folders = self._folders(recipients, data)
         paths: list[Path | None] = [None] * len(recipients)
         if self.root is not None:
-            paths = [*self._publish(self._write(recipients, folders, data))]
+            paths = await asyncio.to_thread(self._files, recipients, folders, data)
+            folders = self._overtaken(recipients, data, folders, paths)
+        return self._recorded(recipients, mail_from, data, folders, paths)
+
+    def _overtaken(
+        self, recipients: Sequence[str], data: bytes, folders: Sequence[str], paths: list[Path | None],
+    ) -> list[str]:
+        """Where the files of a message are once each remediation that came in while they were
+        written has moved it (rare: a rename here; one that fails leaves the file where it is)."""
+        now = self._folders(recipients, data)
+        for index, (path, recipient) in enumerate(zip(paths, recipients, strict=True)):
+            if now[index] != folders[index] and path is not None:
+                try:
+                    paths[index] = self._move(path, recipient, now[index])
+                except OSError:
+                    now[index] = folders[index]
+        return now
+
+    def _files(self, recipients: Sequence[str], folders: Sequence[str], data: bytes) -> list[Path | None]:
+        """Each recipient's file in its Maildir's new/ (None each without a root); all or none."""
+        if self.root is None:
+            return [None] * len(recipients)
+        try:
+            return [*self._publish(self._write(recipients, folders, data))]
+        except OSError:
+            self._made.clear()  # a Maildir may have gone: the next write makes it again
+            raise
+
+    def _recorded(
+        self, recipients: Sequence[str], mail_from: str, data: bytes, folders: Sequence[str],
+        paths: Sequence[Path | None],
+    ) -> list[MailboxDelivery]:
+        """The deliveries of a message stored as `paths`, in the records (and the remediations of
+        those a remediation sent to a folder)."""
         deliveries = [MailboxDelivery(recipient.lower(), mail_from, path, kept(data, path))
                       for recipient, path in zip(recipients, paths, strict=True)]
         for delivery, folder in zip(deliveries, folders, strict=True):
             self.deliveries.append(delivery)
             if folder:
-                self.remediations.append(
-                    Remediation(delivery.recipient, message_id_of(data), folder, delivery.path))
+                message_id = message_id_of(data)
+                self._pending.pop((delivery.recipient, message_id), None)  # done: it arrived
+                self.remediations.append(Remediation(delivery.recipient, message_id, folder, delivery.path))
         return deliveries
 
     def remediate(self, recipient: str, message_id: str, folder: str) -> None:
         """Move the original with `message_id` out of `recipient`'s inbox into `folder`; if it has
-        not arrived yet (the copy may overtake it), it goes straight there when it does."""
-        self._pending[(recipient.lower(), message_id)] = folder
+        not arrived yet (the copy may overtake it), it goes straight there when it does (and the
+        remediation waiting for it is forgotten then: nothing is kept per message for long)."""
+        found = False
         for delivery in self.for_recipient(recipient):
             if delivery.path is not None and not delivery.path.exists():
                 continue  # moved already
             if message_id_of(delivery.body.head(HEAD_READ)) == message_id:
+                found = True
                 moved = self._move(delivery.path, recipient, folder) if delivery.path else None
                 self.remediations.append(Remediation(recipient.lower(), message_id, folder, moved))
+        if not found:
+            self._pending[(recipient.lower(), message_id)] = folder
 
     def _move(self, path: Path, recipient: str, folder: str) -> Path:
         return path.rename(self._maildir(recipient, folder) / "new" / path.name)
@@ -194,8 +244,8 @@ class MailboxHandler(EndpointHandler):
         if (fault := await self.fault_reply(server, "END")) is not None:
             return fault
         try:
-            self.store.save(envelope.rcpt_tos, envelope_sender(envelope.mail_from or ""),
-                            envelope.original_content or b"")
+            await self.store.receive(envelope.rcpt_tos, envelope_sender(envelope.mail_from or ""),
+                                     envelope.original_content or b"")
         except OSError as trouble:
             return self.failed(server, trouble, replies.STORAGE_TROUBLE, "END")
         return replies.OK.with_text("Ok: delivered to mailbox").line

@@ -157,10 +157,11 @@ class DeliveryQueues:
         return all(not d.in_flight and not d.has_due(now) for d in self.destinations.values())
 
     async def wait_idle(self) -> None:
-        """Return once `is_idle()` holds."""
+        """Return once `is_idle()` holds and the spool has recorded what the queues settled."""
         while not self.is_idle():
             self._changed.clear()
             await self._changed.wait()
+        await self._spool.settled()
 
     async def stop(self) -> None:
         """Stop every worker, even one whose cancellation a client library swallowed."""
@@ -218,10 +219,13 @@ class DeliveryQueues:
         deferred = [part for part in parts if part.state is MessageState.DEFERRED]
         destination.unsettled -= len(taken.recipients)
         destination.entries.extend(deferred)
-        try:
-            self._spool.replace(taken, deferred)
-        except Exception as error:  # the in-memory queue still holds them: nothing is lost while we run
+        def trouble(error: Exception) -> None:  # the in-memory queue still holds them: nothing is lost
             self._log.spool_trouble(taken, error)
+
+        try:
+            self._spool.replace(taken, deferred, trouble)  # its file work is logged when done off the loop
+        except Exception as error:
+            trouble(error)
 
 
 class InFlight:

@@ -8,6 +8,14 @@ released) rewrite the unit's small `<unit>.state`; the unit goes when nothing of
 that cannot be read at start-up is moved to `corrupt/`, never deleted. What a write or a start-up
 gives back to be queued and held carries its bodies as placed in the unit file (`bodies.py`): those
 larger than the threshold are references to the file, read when needed, not bytes in memory.
+
+Group commit (`group_commit.py`): the messages whose stores wait together are one unit, written and
+flushed once (the file, then `queue/`), so one pair of fsyncs covers all of them; each store returns
+(and its message is answered 250) only after the flush that covers it, and a flush that fails fails
+exactly the stores it covered (each a 451, nothing of them left). A message's entries are always in
+one unit, so "all of a message or none of it" holds as before; a unit goes once every message in it
+is done. Later file work (state files, removing a finished unit, releases) runs off the event loop,
+in order (`in_order.py`); a clean stop (`write_counters`) waits for it.
 """
 
 from __future__ import annotations
@@ -17,12 +25,15 @@ import itertools
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from simulator.core.mail.body import Body
 from simulator.core.mail.messages import HeldMessage, QueueEntry
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
+from simulator.gateway.group_commit import GroupCommit
+from simulator.gateway.in_order import InOrder, Job, Trouble
 from simulator.gateway.spool_files import SpoolFolders
 from simulator.gateway.stored import link_new, sync_folder, write_file, write_staged
 from simulator.gateway.units import Contents, encode_state, encode_unit, entry_header
@@ -61,7 +72,10 @@ class Spool(Protocol):
 
     def write_counters(self, counters: dict[str, int]) -> None: ...
 
-    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None: ...
+    async def settled(self) -> None: ...
+
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry],
+                trouble: Trouble | None = None) -> None: ...
 
     def load(self) -> Loaded: ...
 
@@ -81,11 +95,36 @@ class MemorySpool:
     def write_counters(self, counters: dict[str, int]) -> None:
         """Nothing to write."""
 
-    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
+    async def settled(self) -> None:
+        """Nothing is ever left to write."""
+
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry],
+                trouble: Trouble | None = None) -> None:
         """Nothing to write."""
 
     def load(self) -> Loaded:
         return Loaded()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message's share of a group commit: its entries, held splinters and releases."""
+
+    entries: Sequence[QueueEntry]
+    held: Sequence[HeldMessage]
+    releases: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A flushed unit's bodies as it keeps them, by entry key and by held splinter's MID."""
+
+    entry_bodies: dict[str, Body]
+    held_bodies: dict[int, Body]
+
+    def stored(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage]) -> Stored:
+        return Stored([replace(entry, body=self.entry_bodies[entry.key]) for entry in entries],
+                      [replace(each, body=self.held_bodies[each.mid]) for each in held])
 
 
 class DiskSpool:
@@ -99,33 +138,43 @@ class DiskSpool:
         self._unit_of: dict[str, str] = {}  # entry key -> its unit
         self._holding: dict[int, str] = {}  # held splinter's MID -> its unit
         self._staging = itertools.count()
+        self.group: GroupCommit[Part, Committed] = GroupCommit(self._flush)
+        self._later = InOrder("spool")  # state files and removals, off the event loop
 
     def save(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
         """Store `entries` as one unit, flushed (OSError, and nothing left, if the disk refuses);
         returns them as stored."""
         if not entries:
             return []
-        return self._kept(*self._commit(entries, (), ()), entries, ()).entries
+        return self._registered(*self._commit(entries, (), ())).stored(entries, ()).entries
 
     async def store(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage] = (),
                     releases: Sequence[int] = ()) -> Stored:
         """`save` of one message's entries and held splinters (and the held MIDs it releases),
-        off the event loop: messages arriving together are flushed side by side."""
+        off the event loop, in one unit with the other messages that wait for a flush with it."""
         stored = Stored([], [])
         if entries or held:
-            committed = await asyncio.to_thread(self._commit, entries, held, releases)
-            stored = self._kept(*committed, entries, held)
-        with suppress(OSError):  # the stored unit says what it releases: a restart catches up
-            self._release(releases)
+            stored = (await self.group.commit(Part(entries, held, releases))).stored(entries, held)
+        if releases:
+            with suppress(OSError):  # the stored unit says what it releases: a restart catches up
+                for name, job in self._release(releases):
+                    self._later.run(name, job)
+            await self._later.settled()
         return stored
 
-    def _kept(self, name: str, contents: Contents, bodies: list[Body], entries: Sequence[QueueEntry],
-              held: Sequence[HeldMessage]) -> Stored:
-        """Unit `name` registered; its entries and splinters with the bodies it keeps."""
+    async def _flush(self, parts: Sequence[Part]) -> Committed:
+        """One unit of every part, written and flushed off the event loop."""
+        committed = await asyncio.to_thread(
+            self._commit, [entry for part in parts for entry in part.entries],
+            [each for part in parts for each in part.held],
+            [mid for part in parts for mid in part.releases])
+        return self._registered(*committed)
+
+    def _registered(self, name: str, contents: Contents, bodies: list[Body]) -> Committed:
+        """Unit `name` registered; the bodies it keeps for its entries and splinters."""
         self._register(name, contents)
-        return Stored(
-            [replace(entry, body=bodies[contents.entries[entry.key]["blob"]]) for entry in entries],
-            [replace(each, body=bodies[contents.held[each.mid]["blob"]]) for each in held])
+        return Committed({key: bodies[h["blob"]] for key, h in contents.entries.items()},
+                         {mid: bodies[h["blob"]] for mid, h in contents.held.items()})
 
     def _commit(self, entries: Sequence[QueueEntry], held: Sequence[HeldMessage],
                 releases: Sequence[int]) -> tuple[str, Contents, list[Body]]:
@@ -153,15 +202,21 @@ class DiskSpool:
         self._unit_of.update(dict.fromkeys(contents.entries, name))
         self._holding.update(dict.fromkeys(contents.held, name))
 
-    def _release(self, mids: Iterable[int]) -> None:
-        """Held splinters released (their entries are stored in a unit of their own)."""
+    def _release(self, mids: Iterable[int]) -> list[tuple[str, Job]]:
+        """Held splinters released (their entries are stored in a unit of their own): the file
+        work that records it, by unit, to be done in order."""
+        jobs = []
         for mid in mids:
             if (name := self._holding.pop(mid, None)) is not None:
                 del self._units[name].held[mid]
-                self._write_state(name, flush=True)  # rare; a lost state would hold it again
+                jobs.append((name, self._write_state(name, flush=True)))  # rare; lost: held again
+        return jobs
 
-    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry]) -> None:
-        """`finished` is done; what remains of it (deferred recipients) is `successors`."""
+    def replace(self, finished: QueueEntry, successors: Sequence[QueueEntry],
+                trouble: Trouble | None = None) -> None:
+        """`finished` is done; what remains of it (deferred recipients) is `successors`. The file
+        work runs off the event loop, in order; `trouble` hears of its error there (without a
+        running loop it is done now, and its error raised)."""
         if (name := self._unit_of.pop(finished.key, None)) is None:
             return
         contents = self._units[name]
@@ -169,22 +224,31 @@ class DiskSpool:
         for entry in successors:
             contents.entries[entry.key] = entry_header(entry, blob)
             self._unit_of[entry.key] = name
-        self._write_state(name, flush=False)  # losing a new schedule only means an earlier retry
+        self._later.run(name, self._write_state(name, flush=False), trouble)  # lost: an earlier retry
 
-    def _write_state(self, name: str, flush: bool) -> None:
-        """Keep what remains of unit `name`; remove the unit once nothing does (unit file first:
-        a state file without its unit is ignored, a unit without its state would start over)."""
+    def _write_state(self, name: str, flush: bool) -> Job:
+        """The file work that keeps what remains of unit `name`, or removes the unit once nothing
+        does (unit file first: a state file without its unit is ignored, a unit without its state
+        would start over). The registry changes now; the job only touches files."""
         contents = self._units[name]
         if contents.done:
             del self._units[name]
-            (self.queue / f"{name}.unit").unlink(missing_ok=True)
-            (self.queue / f"{name}.state").unlink(missing_ok=True)
-        else:
-            state = f"{name}.state"
-            write_file(self.tmp / state, self.queue / state, encode_state(contents), flush)
+            return partial(self._remove_unit, name)
+        state = f"{name}.state"
+        return partial(write_file, self.tmp / state, self.queue / state, encode_state(contents), flush)
+
+    def _remove_unit(self, name: str) -> None:
+        (self.queue / f"{name}.unit").unlink(missing_ok=True)
+        (self.queue / f"{name}.state").unlink(missing_ok=True)
+
+    async def settled(self) -> None:
+        """Return once the file work handed off so far (state files, removals) is done."""
+        await self._later.settled()
 
     def write_counters(self, counters: dict[str, int]) -> None:
-        """The next IDs at a clean stop (after a crash the spool and the mail log tell them)."""
+        """The next IDs at a clean stop (after a crash the spool and the mail log tell them), once
+        the file work handed off so far is done."""
+        self._later.drain()
         self.files.write_counters(counters)
 
     def load(self) -> Loaded:
@@ -192,6 +256,7 @@ class DiskSpool:
         for registry in (self._units, self._unit_of, self._holding):
             registry.clear()
         loaded = Loaded(counters=self.files.load_counters())
+        self._later.drain()  # start-up: nothing handed off may still be running
         for path, entry in self.files.entry_files(loaded.corrupt):
             self._commit([entry], (), ())
             path.unlink()
@@ -202,8 +267,9 @@ class DiskSpool:
             loaded.entries.extend(unit.entries)  # materialised (so checked) when read
             loaded.held.extend(each for each in unit.held if each.mid not in released)
         with suppress(OSError):  # tidying only: the units on disk still say the same next time
-            self._release(released)
+            for _, job in self._release(released):
+                job()
             for name in [name for name, contents in self._units.items() if contents.done]:
-                self._write_state(name, flush=False)
+                self._write_state(name, flush=False)()
             self.files.sweep(live=self._units)
         return loaded

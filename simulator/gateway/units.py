@@ -1,5 +1,6 @@
-"""A spool unit: every queue entry and held splinter one accepted message left in the gateway's
-keeping (originals per destination, its journal copies, quarantined splinters), in one file.
+"""A spool unit: every queue entry and held splinter that the messages flushed together (one group
+commit, `group_commit.py`) left in the gateway's keeping (originals per destination, their journal
+copies, quarantined splinters), in one file; a message's entries are always in one unit.
 
 Design rule: a unit file is written once, whole, and never changed: a header naming its entries
 and held splinters, then their bodies (`blobs`, each stored once however many entries share it).
