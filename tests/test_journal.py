@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+import string
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -230,3 +232,17 @@ def test_subject_cannot_inject_report_fields() -> None:
 def test_split_parts_of_a_message_without_boundary_is_empty() -> None:
     assert split_parts(DELIVERED["plain"]) == []
     assert embedded_original(DELIVERED["plain"]) is None
+
+
+def test_a_short_plain_header_is_written_as_the_email_policy_would_fold_it() -> None:
+    """The fast path for short printable ASCII values (it saves a parse per copy) writes exactly what
+    `email.policy.SMTP` writes, on seeded random values that take it and that do not."""
+    def folded_by_policy(name: str, value: str) -> str:
+        header = policy.SMTP.header_store_parse(name, value)[1]
+        return policy.SMTP.fold_binary(name, header).decode("ascii").rstrip("\r\n")
+
+    rng = random.Random(2022)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \té"
+    for _ in range(3000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        assert journal._folded("Subject", value) == folded_by_policy("Subject", value), repr(value)

@@ -73,6 +73,10 @@ def _boundary(copy_mid: int, delivered: bytes) -> str:
 
 def _folded(name: str, value: str) -> str:
     """One header as `email.policy.SMTP` writes it: folded, RFC 2047-encoded if not ASCII."""
+    line = f"{name}: {value}"
+    if value and len(line) <= 78 and value.isascii() and value.isprintable() and value == value.strip() \
+            and "=?" not in value:
+        return line  # short, plain and printable: the policy writes it as it is (a parse saved)
     header = policy.SMTP.header_store_parse(name, value)[1]
     return policy.SMTP.fold_binary(name, header).decode("ascii").rstrip("\r\n")
 
@@ -108,7 +112,7 @@ def _report_part(source: JournalSource) -> bytes:
 
 
 def _transfer_encoding(delivered: bytes) -> str:
-    return "8bit" if any(byte > 0x7F for byte in delivered) else "7bit"
+    return "7bit" if delivered.isascii() else "8bit"  # in C: a Python loop took 0.15 s per MiB
 
 
 def build_journal(
