@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable
 from typing import Any, AnyStr, NoReturn, Protocol
 
@@ -69,6 +70,12 @@ class ConnectionHooks(Protocol):
         """The reply to a command that raised `error` (record it; never its text on the wire)."""
 
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+#: `<local@domain>`, a dot-atom local part and a host name: a path aiosmtpd's parser reads as it is.
+PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*)>")
+
+
 class ObservedSMTP(SMTP):
     """aiosmtpd's SMTP protocol that tells its handler when a connection opens and closes.
 
@@ -78,6 +85,20 @@ class ObservedSMTP(SMTP):
 
     connection: Any = None
     event_handler: ConnectionHooks
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's reading of a MAIL/RCPT path, without the email package's parser (~350 us a
+        command, six a message) for a plain `<local@domain>` followed by nothing or by white space and
+        parameters; anything else goes to aiosmtpd's. The same answers (tests/test_smtp_paths.py)."""
+        found = PLAIN_PATH.match(arg)
+        after = arg[found.end():] if found else ""
+        rest = after.lstrip(" \t")
+        if found is None or (after and after == rest) or rest.startswith("("):
+            return super()._getaddr(arg)
+        address = found.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
     peer_ip = ""  # the client's IP address
     gate: ConnectionGate | None = None  # set by the server that counts its connections
     _admitted = False
