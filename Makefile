@@ -83,6 +83,12 @@ examples: wheel
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
 
+## The README's performance figures (between <!-- bench:begin --> and <!-- bench:end -->), regenerated
+## from bench/results/latest.json, never typed; ARGS="--check" exits 1 if README.md differs from them.
+.PHONY: bench-readme
+bench-readme: $(STAMP)
+	$(BIN)/python -m bench.readme $(ARGS)
+
 ## Fuzz (issue 9): N seeded SMTP sessions against a `tdcsim sandbox` child; exits 1 on an internal-error
 ## reply, a dead worker, a lost legitimate message or a crash. make fuzz N=10000 SEED=7 ARGS="--only 512".
 N    ?= 1000

@@ -1,4 +1,4 @@
-"""The processes under measurement: the baseline sink and `tdcsim sandbox`, each in its own process.
+"""The processes under measurement: the sinks, Threat Defense alone and `tdcsim sandbox`, each its own.
 
 Design rule: the client runs in the benchmark's process and every server in another, so the two
 never share a GIL (on 2 cores the client gets one and the server the other). Every wait is
@@ -42,6 +42,12 @@ class Sandbox:
         return str(listener["host"]), int(listener["port"])
 
     @property
+    def listeners(self) -> list[tuple[str, int]]:
+        """Every machine's public listener, in the sandbox's order (esa1 first)."""
+        return [(str(each["inbound"]["host"]), int(each["inbound"]["port"]))
+                for each in self.description["machines"].values()]
+
+    @property
     def intake_address(self) -> str:
         return str(self.description["intake_address"])
 
@@ -50,29 +56,40 @@ class Sandbox:
         return str(self.description["local_domains"][0])
 
 
-def start_sink() -> tuple[subprocess.Popen[bytes], int]:
-    """The baseline sink and its port."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.sink"], cwd=ROOT,
+def start_sink(*arguments: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The baseline sink (`python -m bench.sink ARGUMENTS`) and its port."""
+    return start_server("bench.sink", "baseline sink", *arguments)
+
+
+def start_td_alone(data_dir: Path, certificates: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The mock Threat Defense alone (`python -m bench.td_alone`), storing under `data_dir`, and its port."""
+    return start_server("bench.td_alone", "Threat Defense alone", "--data-dir", str(data_dir),
+                        "--certificates", str(certificates))
+
+
+def start_server(module: str, name: str, *arguments: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m MODULE ARGUMENTS`, a server that prints its port first, and that port."""
+    process = subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        return process, _read_port(process, START_TIMEOUT)
+        return process, _read_port(process, name, START_TIMEOUT)
     except BaseException:
         stop(process)
         raise
 
 
-def _read_port(process: subprocess.Popen[bytes], timeout: float) -> int:
-    """The port the sink prints first; ServiceError if it does not come within `timeout` seconds."""
+def _read_port(process: subprocess.Popen[bytes], name: str, timeout: float) -> int:
+    """The port the server prints first; ServiceError if it does not come within `timeout` seconds."""
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         if not selector.select(timeout):
-            raise ServiceError(f"no port from the baseline sink after {timeout:.0f}s")
+            raise ServiceError(f"no port from the {name} after {timeout:.0f}s")
     line = process.stdout.readline().decode().strip()
     if not line.isdecimal():
         process.kill()
         _, error = process.communicate(timeout=STOP_TIMEOUT)
-        raise ServiceError(f"baseline sink did not start: {error.decode(errors='replace')[-500:]}")
+        raise ServiceError(f"{name} did not start: {error.decode(errors='replace')[-500:]}")
     return int(line)
 
 

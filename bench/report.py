@@ -1,7 +1,11 @@
-"""Figures into words: percentiles, the machine, the targets of issue 5, the table and latest.json.
+"""Figures into words: percentiles, the machine, each figure with its unit and target, the table, the JSON.
 
-Design rule: pure functions over plain dicts (the phases' figures), so the table and the JSON say
-the same thing; only `write_json` touches the disk.
+Design rule: `FIGURES` is the one place that says what a run measures: a figure's name, label, unit,
+where its phase puts it in the results, and its target (issues 5 and 13). The terminal table, the
+`figures` and `targets` of `latest.json` and the README's table (`bench/readme.py`) are all read off
+it, so a new phase's figures appear everywhere by adding their rows here. A figure whose phase did
+not run is *not measured*, never guessed. Pure functions over plain dicts; only `write_json` touches
+the disk.
 """
 
 from __future__ import annotations
@@ -11,14 +15,90 @@ import os
 import platform
 import statistics
 import subprocess
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 Figures = dict[str, Any]
 ROOT = Path(__file__).resolve().parent.parent
-RATIO_TARGET, P99_TARGET_MS, GROWTH_TARGET_MIB = 0.30, 50.0, 50.0
+SCHEMA = 2  # of latest.json: 2 adds `schema`, `figures`, the machine's memory and load
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target as the issue writes it: `relation bound`, e.g. `≥ 0.30` or `< 50 ms`."""
+
+    relation: str  # "≥", "<" or "="
+    bound: float
+    shown: str  # the bound as written, with its unit
+
+    @property
+    def text(self) -> str:
+        return f"{self.relation} {self.shown}"
+
+    def met(self, value: float) -> bool:
+        checks = {"≥": value >= self.bound, "<": value < self.bound, "=": value == self.bound}
+        return checks[self.relation]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: `name` is its key in latest.json's `figures`; `path` where its phase puts it."""
+
+    name: str
+    label: str
+    unit: str
+    path: tuple[str, ...]
+    target: Target | None = None
+
+    def measured(self, results: Figures) -> bool:
+        """Whether the phase that produces this figure ran (its value may still be None)."""
+        return results.get(self.path[0]) is not None
+
+    def value(self, results: Figures) -> Any:
+        found: Any = results
+        for key in self.path:
+            found = found.get(key) if isinstance(found, dict) else None
+        return found
+
+
+ZERO = Target("=", 0, "0")
+FIGURES: tuple[Figure, ...] = (
+    Figure("baseline_msgs_per_s", "baseline: bare aiosmtpd sink", "msg/s", ("baseline", "msgs_per_s")),
+    Figure("sandbox_msgs_per_s", "sandbox end to end", "msg/s", ("sandbox", "msgs_per_s")),
+    Figure("accepted_msgs_per_s", "sandbox: accepted at the listener", "msg/s",
+           ("sandbox", "accepted_msgs_per_s")),
+    Figure("ratio", "ratio sandbox / baseline", "", ("ratio",), Target("≥", 0.30, "0.30")),
+    Figure("latency_rate", "journal latency: paced at half the sandbox's rate", "msg/s", ("latency", "rate")),
+    Figure("journal_p50_ms", "journal latency p50", "ms", ("latency", "journal_ms", "p50")),
+    Figure("journal_p95_ms", "journal latency p95", "ms", ("latency", "journal_ms", "p95")),
+    Figure("journal_p99_ms", "journal latency p99", "ms", ("latency", "journal_ms", "p99"),
+           Target("<", 50, "50 ms")),
+    Figure("td_sink_msgs_per_s", "STARTTLS sink, journals (10 per connection)", "msg/s",
+           ("td_alone", "sink_msgs_per_s")),
+    Figure("td_msgs_per_s", "Threat Defense alone, same journals and client", "msg/s",
+           ("td_alone", "td_msgs_per_s")),
+    Figure("td_ratio", "ratio Threat Defense / STARTTLS sink", "", ("td_alone", "ratio"),
+           Target("≥", 0.6, "0.6")),
+    Figure("td_cpu_ratio", "CPU per journal: STARTTLS sink / Threat Defense", "", ("td_alone", "cpu_ratio")),
+    Figure("machines_1_msgs_per_s", "end to end, `--machines 1` (the sandbox phase)", "msg/s",
+           ("scale", "machines_1", "msgs_per_s")),
+    Figure("machines_2_msgs_per_s", "end to end, `--machines 2` (two client streams)", "msg/s",
+           ("scale", "machines_2", "msgs_per_s")),
+    Figure("rss_per_machine_mib", "memory per machine process", "MiB", ("scale", "rss_per_machine_mib")),
+    Figure("sandbox_start_p50_ms", "start-up of `tdcsim sandbox` (spawn to sandbox.json), p50", "ms",
+           ("startup", "sandbox_ms", "p50")),
+    Figure("fixture_start_p50_ms", "start-up of a fixture sandbox (in process), p50", "ms",
+           ("startup", "fixture_ms", "p50")),
+    Figure("soak_messages", "soak: messages", "", ("soak", "messages")),
+    Figure("growth_mib_per_100k", "soak: memory growth per 100k messages", "MiB",
+           ("soak", "growth_mib_per_100k"), Target("<", 50, "50 MiB")),
+    Figure("rss_start_mib", "soak: RSS at the start", "MiB", ("soak", "rss_start_mib")),
+    Figure("rss_end_mib", "soak: RSS at the end", "MiB", ("soak", "rss_end_mib")),
+    Figure("lost", "lost (all phases)", "", ("lost",), ZERO),
+    Figure("duplicated", "duplicated (all phases)", "", ("duplicated",), ZERO),
+)
 
 
 def percentiles(values: list[float]) -> Figures:
@@ -31,14 +111,22 @@ def percentiles(values: list[float]) -> Figures:
 
 
 def machine() -> Figures:
-    """Where the figures were measured."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    """Where and when the figures were measured, from which commit, and how busy the machine was."""
+    cpuinfo = _read("/proc/cpuinfo")
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
                   if line.startswith("model name")), platform.processor() or "unknown")
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model, "python": platform.python_version(),
+    memory = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal:")), None)
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model,
+            "memory_mib": None if memory is None else round(memory / 1024),
+            "load_1min": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "kernel": platform.release(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "commit": _git("rev-parse", "--short", "HEAD"),
             "uncommitted_changes": bool(_git("status", "--porcelain"))}
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text() if Path(path).exists() else ""
 
 
 def _git(*arguments: str) -> str | None:
@@ -49,47 +137,54 @@ def _git(*arguments: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def machine_label(host: Figures) -> str:
+    """"measured on <cpu>, <cores> cores, <date>, commit <sha>" and the rest of the machine."""
+    memory = f", {host['memory_mib'] / 1024:.1f} GiB RAM" if host.get("memory_mib") else ""
+    dirty = " with uncommitted changes" if host.get("uncommitted_changes") else ""
+    load = f", load average {host['load_1min']} as the run began" if host.get("load_1min") is not None else ""
+    return (f"measured on {host.get('cpu_model', 'unknown')}, {host.get('nproc', '?')} cores{memory}, "
+            f"{str(host.get('date', '?'))[:10]}, commit {host.get('commit') or 'unknown'}{dirty} "
+            f"(Linux {host.get('kernel', '?')}, Python {host.get('python', '?')}{load})")
+
+
+def figures(results: Figures) -> Figures:
+    """Every figure of `FIGURES` with its label, unit, value and target, as latest.json keeps them."""
+    return {figure.name: {"label": figure.label, "unit": figure.unit, "measured": figure.measured(results),
+                          "value": figure.value(results), "target": figure.target and figure.target.text,
+                          "met": verdict(figure, results)} for figure in FIGURES}
+
+
+def verdict(figure: Figure, results: Figures) -> bool | None:
+    """Whether the figure meets its target (None: no target, or no value)."""
+    value = figure.value(results)
+    return None if figure.target is None or value is None else figure.target.met(value)
+
+
 def targets(results: Figures) -> Figures:
-    """Each target of issue 5 with the measured value and whether it is met (None: not measured)."""
-    p99 = (results.get("latency") or {}).get("journal_ms", {}).get("p99")
-    growth = (results.get("soak") or {}).get("growth_mib_per_100k")
-    rows: dict[str, tuple[float | None, str, Callable[[float], bool]]] = {
-        "ratio": (results.get("ratio"), f">= {RATIO_TARGET}", lambda v: v >= RATIO_TARGET),
-        "journal_p99_ms": (p99, f"< {P99_TARGET_MS:.0f} ms", lambda v: v < P99_TARGET_MS),
-        "growth_mib_per_100k": (growth, f"< {GROWTH_TARGET_MIB:.0f} MiB", lambda v: v < GROWTH_TARGET_MIB),
-    }
-    return {name: {"measured": value, "target": text, "met": None if value is None else check(value)}
-            for name, (value, text, check) in rows.items()}
+    """Each figure with a target: the measured value, the target and whether it is met."""
+    return {figure.name: {"measured": figure.value(results), "target": figure.target.text,
+                          "met": verdict(figure, results)} for figure in FIGURES if figure.target}
+
+
+def value_text(figure: Figure, results: Figures, run: str = " in this run") -> str:
+    """The value with its unit; "not measured" when its phase did not run, "not computed" when it ran
+    without it (too few samples)."""
+    value = figure.value(results)
+    if value is None:
+        return ("not computed" if figure.measured(results) else "not measured") + run
+    number = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+    return f"{number} {figure.unit}".rstrip()
 
 
 def table(results: Figures) -> str:
-    """The final table, one figure a line."""
-    base, box = results["baseline"], results.get("sandbox") or {}
-    lat, soak, aims = results.get("latency") or {}, results.get("soak") or {}, results["targets"]
-    journal = lat.get("journal_ms") or {}
-
-    def aim(name: str) -> str:
-        row = aims[name]
-        return "" if row["met"] is None else f"{row['target']:>10}  {'met' if row['met'] else 'MISSED'}"
-
-    rows = [
-        ("baseline: bare aiosmtpd, msg/s", base.get("msgs_per_s"), ""),
-        ("sandbox end to end, msg/s", box.get("msgs_per_s"), ""),
-        ("  accepted at the listener, msg/s", box.get("accepted_msgs_per_s"), ""),
-        ("ratio sandbox / baseline", results.get("ratio"), aim("ratio")),
-        (f"journal latency p50 @ {lat['rate']} msg/s, ms" if lat else "journal latency p50, ms",
-         journal.get("p50"), ""),
-        ("journal latency p95, ms", journal.get("p95"), ""),
-        ("journal latency p99, ms", journal.get("p99"), aim("journal_p99_ms")),
-        (f"soak {soak['messages']}: RSS growth, MiB/100k" if soak else "soak: not run (--soak N)",
-         soak.get("growth_mib_per_100k"), aim("growth_mib_per_100k")),
-        ("soak: RSS start -> end, MiB", _span(soak), ""),
-        ("lost / duplicated (all phases)", f"{results['lost']} / {results['duplicated']}", ""),
-    ]
-    lines = [f"{'figure':<46}{'measured':>14}  target", "-" * 78]
-    lines += [f"{label:<46}{_cell(value):>14}  {note}".rstrip() for label, value, note in rows]
-    host = results["machine"]
-    lines.append(f"({host['nproc']} cores, {host['cpu_model']}, Python {host['python']}, {host['date']})")
+    """The terminal's table, one figure a line, then the machine and the profile's top entries."""
+    lines = [f"{'figure':<52}{'measured':>16}  target", "-" * 84]
+    for figure in FIGURES:
+        met, aim = verdict(figure, results), ""
+        if met is not None and figure.target:
+            aim = f"{figure.target.text:>8}  {'met' if met else 'MISSED'}"
+        lines.append(f"{figure.label:<52}{value_text(figure, results, ''):>16}  {aim}".rstrip())
+    lines.append(f"({machine_label(results['machine'])})")
     return "\n".join(lines + _profile_lines(results.get("profile")))
 
 
@@ -102,19 +197,10 @@ def _profile_lines(profile: Figures | None) -> list[str]:
     return lines + [f"{row['share']:>7.1%}  {row['entry']}" for row in profile["self"]]
 
 
-def _span(soak: Figures) -> str | None:
-    if not soak:
-        return None
-    return f"{soak['rss_start_mib']} -> {soak['rss_end_mib']}"
-
-
-def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
-
-
 def write_json(results: Figures, path: Path) -> None:
-    """`latest.json` (the directory is made if needed; written whole, then renamed)."""
+    """The results plus `schema` and `figures` (each with unit and target), written whole, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    document = {"schema": SCHEMA, **results, "figures": figures(results)}
+    partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(partial, path)

@@ -1,8 +1,9 @@
 """`make bench`: one run, one table, `bench/results/latest.json` (issue 5).
 
-Design rule: the same pre-generated messages and the same client for every phase; the baseline and
-the sandbox each run in their own process, the client in this one. A run that loses, duplicates or
-fails to send a message is a failure (exit 1), however fast it was; a bad option exits 2 with usage.
+Design rule: the same pre-generated messages and the same client for every phase; the baseline, the
+STARTTLS sink, Threat Defense alone and the sandbox each run in their own process, the client in
+this one. A run that loses, duplicates or fails to send a message is a failure (exit 1), however
+fast it was; a bad option exits 2 with usage.
 Run: `python -m bench.run [--smoke] [--messages N] [--latency-messages N] [--soak [N]] [--profile]`.
 """
 
@@ -17,15 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import phases, report
+from bench import phases, report, startup
 from bench.corpus import Corpus
 from bench.processes import ROOT, ServiceError, sandbox_port_options
 from bench.profile import profile
 from bench.soak import soak
 
 RESULTS = ROOT / "bench" / "results"
-FULL = {"messages": 2000, "latency_messages": 500, "soak": None, "window": 200, "senders": 4}
-SMOKE = {"messages": 200, "latency_messages": 50, "soak": 300, "window": 50, "senders": 4}
+FULL = {"messages": 2000, "latency_messages": 500, "soak": None, "window": 200, "senders": 4, "starts": 20}
+SMOKE = {"messages": 200, "latency_messages": 50, "soak": 300, "window": 50, "senders": 4, "starts": 3}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     counts = {"--messages": "messages for the baseline and the sandbox (2000)",
               "--latency-messages": "messages paced at half the sandbox's rate (500)",
               "--window": "soak: at most N messages sent but not yet complete (200)",
-              "--senders": "concurrent connections, each reused (4)"}
+              "--senders": "concurrent connections, each reused (4)",
+              "--starts": "start-up: starts of `tdcsim sandbox` and of a fixture sandbox, each (20)"}
     for flag, text in counts.items():
         parser.add_argument(flag, type=_positive, metavar="N", help=text)
     parser.add_argument("--soak", type=_positive, nargs="?", const=100_000, metavar="N",
@@ -43,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true",
                         help="then profile the sandbox with py-spy under --messages messages "
                              "(raw stacks in bench/results/profile.txt)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
+    parser.add_argument("--output", type=Path, metavar="PATH",
+                        help="where the JSON goes (bench/results/latest.json; with --smoke smoke.json, "
+                             "so a smoke run never overwrites the committed figures)")
     parser.add_argument("--keep", action="store_true", help="keep the sandboxes' data dirs")
     return parser
 
@@ -60,6 +64,8 @@ def settle_options(options: argparse.Namespace) -> argparse.Namespace:
     for name, value in defaults.items():
         if getattr(options, name) is None:
             setattr(options, name, value)
+    if options.output is None:
+        options.output = RESULTS / ("smoke.json" if options.smoke else "latest.json")
     return options
 
 
@@ -74,11 +80,18 @@ def measure(options: argparse.Namespace, root: Path) -> dict[str, Any]:
     n = options.messages
     _phase(results, "baseline", f"{n} messages into a bare aiosmtpd sink",
            lambda: phases.baseline(corpus, n, options.senders))
+    _phase(results, "td_alone", f"{n} journals (STARTTLS): a STARTTLS sink, then Threat Defense",
+           lambda: phases.td_alone(corpus, n, options.senders, root))
     if _phase(results, "sandbox", f"{n} messages end to end", lambda: phases.throughput(rig, n)):
         results["ratio"] = round(results["sandbox"]["msgs_per_s"] / results["baseline"]["msgs_per_s"], 3)
+        ok = _phase(results, "scale", f"{n} messages end to end through 2 machines, a client stream each",
+                    lambda: scale(rig, n, results["sandbox"]))
         rate, count = results["sandbox"]["msgs_per_s"] / 2, options.latency_messages
         ok = _phase(results, "latency", f"{count} messages at {rate:.1f} msg/s",
                     lambda: phases.latency(rig, count, rate))
+        if ok:
+            _phase(results, "startup", f"{options.starts} starts of tdcsim sandbox and of a fixture sandbox",
+                   lambda: startup.measure(options.starts))
         if ok and options.soak:
             ok = _phase(results, "soak", f"{options.soak} messages, at most {options.window} in flight",
                         lambda: soak(rig, options.soak, options.window))
@@ -87,6 +100,14 @@ def measure(options: argparse.Namespace, root: Path) -> dict[str, Any]:
                    lambda: profile(rig, n, options.output.parent / "profile.txt"))
     results["seconds"] = round(time.monotonic() - started, 1)
     return results
+
+
+def scale(rig: phases.Rig, count: int, one_machine: dict[str, Any]) -> dict[str, Any]:
+    """End to end with `--machines 1` (the sandbox phase) and `--machines 2`. Memory per machine process
+    is not measured while the sandbox runs every machine in one process (issue 13 item 1)."""
+    two = phases.throughput(rig, count, machines=2)
+    return {"machines_1": {key: one_machine.get(key) for key in ("msgs_per_s", "rss_mib")},
+            "machines_2": two, "rss_per_machine_mib": None, "outcome": two["outcome"]}
 
 
 def _phase(results: dict[str, Any], name: str, what: str, run: Callable[[], dict[str, Any]]) -> bool:
@@ -105,7 +126,12 @@ def judge(results: dict[str, Any]) -> list[str]:
     refused = results["baseline"]["refused"]
     problems = [f"baseline: {refused} refused"] if refused else []
     results["lost"] = results["duplicated"] = 0
-    for phase in ("sandbox", "latency", "soak", "profile"):
+    alone = (results.get("td_alone") or {}).get("outcome")
+    if alone:
+        results["lost"] += alone["lost"]
+        results["duplicated"] += alone["duplicated"]
+        problems += [f"td_alone: {problem}" for problem in alone["problems"]]
+    for phase in ("sandbox", "scale", "latency", "soak", "profile"):
         outcome = (results.get(phase) or {}).get("outcome")
         if outcome:
             results["lost"] += max(outcome["missing_mailbox"], outcome["missing_journal"])

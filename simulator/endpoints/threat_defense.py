@@ -7,13 +7,23 @@ with a JSON record beside it: envelope, TLS, connection, and the §3 conformance
 rule with its description).
 Scripted faults (§8.7) answer first, before any of that. A journal is stored whole or not at all:
 storage trouble removes what was written, gives its number back and answers `452 4.3.1` (§8.9).
+
+Nothing of a journal's own work runs on the event loop: in one call to the endpoint's worker thread
+the journal is read once (`ReadJournal`), analysed and checked, then numbered, written (both files)
+and kept, and only then answered `250` (one thread: under the GIL more would only take turns). The
+store numbers and writes under its own lock, so a number is given out, written and, on trouble,
+given back as one step whatever runs beside it. The remediation of read/write mode is carried out
+on the loop, where the mailbox host lives, stored or not (§8.9).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -22,8 +32,8 @@ from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
 from simulator.core.mail.body import Body, InMemoryBody
-from simulator.core.mail.journal_check import check_journal, described
-from simulator.core.mail.td_analysis import Remediate, analyse
+from simulator.core.mail.journal_check import ReadJournal, check_journal, described
+from simulator.core.mail.td_analysis import Analysis, Remediate, carry_out, findings
 from simulator.core.records import Records
 from simulator.endpoints.common import EndpointConnection, EndpointHandler
 from simulator.endpoints.faults import FaultPlan
@@ -78,25 +88,36 @@ class JournalStore:
         self.root = root
         self.records: Records[JournalRecord] = Records(kept)
         self._counts: dict[str, int] = {}
+        self._numbering = threading.RLock()  # a number given out, written, or given back: one step
 
     def next_number(self, intake: str) -> int:
         """1 for the first journal of an address; continues after what is on disk."""
-        if intake not in self._counts:
-            folder = self.root / intake if self.root else None
-            self._counts[intake] = len(list(folder.glob("*.eml"))) if folder and folder.is_dir() else 0
-        self._counts[intake] += 1
-        return self._counts[intake]
+        with self._numbering:
+            if intake not in self._counts:
+                folder = self.root / intake if self.root else None
+                self._counts[intake] = len(list(folder.glob("*.eml"))) if folder and folder.is_dir() else 0
+            self._counts[intake] += 1
+            return self._counts[intake]
 
     def save(self, record: JournalRecord) -> None:
         """Store `record` (the last number given out); raises OSError, having stored nothing."""
-        if self.root is not None:
-            try:
-                eml = self._write(self.root / record.intake_address, record)
-            except OSError:
-                self._counts[record.intake_address] = record.number - 1  # the next try reuses it
-                raise
-            record = replace(record, body=kept(record.data, eml))
-        self.records.append(record)
+        with self._numbering:
+            if self.root is not None:
+                try:
+                    eml = self._write(self.root / record.intake_address, record)
+                except OSError:
+                    self._counts[record.intake_address] = record.number - 1  # the next try reuses it
+                    raise
+                record = replace(record, body=kept(record.data, eml))
+            self.records.append(record)
+
+    def save_next(self, intake: str, numbered: Callable[[int], JournalRecord]) -> JournalRecord:
+        """Give out `intake`'s next number, store `numbered(number)` and return it, as one step
+        (from any thread); raises OSError, having stored nothing and given the number back."""
+        with self._numbering:
+            record = numbered(self.next_number(intake))
+            self.save(record)
+            return record
 
     @staticmethod
     def _write(folder: Path, record: JournalRecord) -> Path:
@@ -115,6 +136,10 @@ class JournalStore:
         return files[0]
 
 
+#: The name of Threat Defense's worker thread (with `_0` after it).
+WORKER_NAME = "threat-defense"
+
+
 class ThreatDefenseHandler(EndpointHandler):
     """aiosmtpd handler of the mock Threat Defense intake."""
 
@@ -129,6 +154,8 @@ class ThreatDefenseHandler(EndpointHandler):
         self._intakes = frozenset(address.lower() for address in self.intake_addresses)  # as compared
         self._limit = messages_per_connection
         self.remediate = remediate  # None: read mode (verdicts only); set: read/write mode
+        # One worker thread: under the GIL more would only take turns (and queue on the store's lock)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=WORKER_NAME)
 
     def refuse_sender(self, server: ObservedSMTP, session: Session) -> str | None:
         """`530 5.7.0` before STARTTLS; `421 4.7.0` (then close) after the 10th message."""
@@ -144,10 +171,25 @@ class ThreatDefenseHandler(EndpointHandler):
             return replies.UNKNOWN_INTAKE_ADDRESS.line
         return None
 
-    def _findings(self, data: bytes, connecting_ip: str) -> dict[str, str]:
-        analysis = analyse(data, connecting_ip, self.remediate)
-        return {"verdict": analysis.verdict, "sender_ip": analysis.sender_ip,
-                "remediation": analysis.remediation}
+    def examine(self, journal: ReadJournal, mail_from: str, rcpt_tos: tuple[str, ...],
+                connecting_ip: str) -> tuple[Analysis, tuple[str, ...]]:
+        """What Threat Defense finds in a journal and the §3 rules it breaks (pure); the journal is
+        parsed once for both."""
+        analysis = findings(journal, connecting_ip, remediating=self.remediate is not None)
+        return analysis, tuple(check_journal(journal, mail_from, rcpt_tos, self._intakes))
+
+    def _receive(self, draft: JournalRecord, connecting_ip: str) -> tuple[Analysis, JournalRecord | OSError]:
+        """Examine the journal, then number and store it (a worker thread runs this: one hop off the
+        loop per journal); the stored record, or the storage trouble that left nothing stored."""
+        analysis, broken_rules = self.examine(ReadJournal(draft.data), draft.mail_from, draft.rcpt_tos,
+                                              connecting_ip)
+        examined = replace(draft, broken_rules=broken_rules, verdict=analysis.verdict,
+                           sender_ip=analysis.sender_ip, remediation=analysis.remediation)
+        try:
+            return analysis, self.store.save_next(examined.intake_address,
+                                                  lambda number: replace(examined, number=number))
+        except OSError as trouble:
+            return analysis, trouble
 
     async def handle_DATA(self, server: ObservedSMTP, session: Session, envelope: Envelope) -> str:
         if (fault := await self.fault_reply(server, "END")) is not None:
@@ -155,12 +197,9 @@ class ThreatDefenseHandler(EndpointHandler):
         connection: EndpointConnection = server.connection
         connection.messages += 1
         protocol, cipher = self.tls_of(session)
-        data = envelope.original_content or b""
         mail_from, rcpt_tos = envelope_sender(envelope.mail_from or ""), tuple(envelope.rcpt_tos)
-        findings = self._findings(data, server.peer_ip)  # before a number is given out: may raise
-        broken_rules = tuple(check_journal(data, mail_from, rcpt_tos, self._intakes))
-        record = JournalRecord(
-            number=self.store.next_number(rcpt_tos[0].lower()),
+        draft = JournalRecord(
+            number=0,  # given out by the store as it stores the journal
             intake_address=rcpt_tos[0].lower(),
             mail_from=mail_from,
             rcpt_tos=rcpt_tos,
@@ -168,12 +207,12 @@ class ThreatDefenseHandler(EndpointHandler):
             tls_cipher=cipher,
             connection=connection.number,
             message_on_connection=connection.messages,
-            broken_rules=broken_rules,
-            body=InMemoryBody(data),
-            **findings,
+            broken_rules=(),  # what `examine` finds, as the verdict and the rest below
+            body=InMemoryBody(envelope.original_content or b""),
         )
-        try:
-            self.store.save(record)
-        except OSError as trouble:
-            return self.failed(server, trouble, replies.STORAGE_TROUBLE, "END")
-        return replies.OK.with_text(f"Ok: journal {record.number} received").line
+        loop = asyncio.get_running_loop()
+        analysis, stored = await loop.run_in_executor(self._worker, self._receive, draft, server.peer_ip)
+        carry_out(analysis, self.remediate)  # on the loop, where the mailbox host lives
+        if isinstance(stored, OSError):
+            return self.failed(server, stored, replies.STORAGE_TROUBLE, "END")
+        return replies.OK.with_text(f"Ok: journal {stored.number} received").line

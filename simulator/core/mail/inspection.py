@@ -3,14 +3,49 @@
 Design rule: the received bytes are sacred and never re-serialised; parsing is only for decisions
 (subject, Message-ID, the text the engines look at). A malformed message still yields facts: the
 parser records defects instead of failing, and unreadable headers fall back to their raw text.
+
+Messages are read with `READING`: `email.policy.default` whose header factory remembers the headers
+it parsed lately. The stdlib parses a header again each time it is asked for (the parser itself asks
+for Content-Type several times a part) and builds a new class for every header it parses; a header
+object is immutable and its parse depends only on its name and value, so a remembered one is the
+same answer, and the journals' and gateway's recurring headers (a report part's Content-Type, the
+system address) are parsed once, not per message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import Any
+
+#: How many parsed headers `READING` remembers, and the longest value it remembers (longer ones are
+#: parsed each time). A parsed header keeps its parse tree, up to ~1,000 times the size of its value
+#: for a hostile one (a 100-character `To:` of 14 addresses takes ~120 KB), so both stay small: at
+#: most ~8 MiB whatever clients send. The headers that recur (a report part's Content-Type, the
+#: system address, a part's Content-Type asked for again and again while it is parsed) are short.
+HEADERS_REMEMBERED = 64
+LONGEST_REMEMBERED = 100
+
+
+class RememberingHeaders(HeaderRegistry):
+    """`email.policy.default`'s header registry, remembering the `HEADERS_REMEMBERED` latest headers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._remembered = lru_cache(maxsize=HEADERS_REMEMBERED)(super().__call__)
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if type(value) is str and len(value) <= LONGEST_REMEMBERED:
+            header: BaseHeader = self._remembered(name, value)
+            return header
+        return super().__call__(name, value)  # an object being set, or a value too long to keep
+
+
+#: `email.policy.default`, with `RememberingHeaders`: what every message is read with.
+READING = policy.default.clone(header_factory=RememberingHeaders())
 
 
 @dataclass(frozen=True)
@@ -40,7 +75,7 @@ class MessageFacts:
 def _value(name: str, raw_value: str) -> str:
     """A header's value as the policy reads it, or its raw text (unfolded) if it cannot."""
     try:
-        return str(policy.default.header_fetch_parse(name, raw_value))
+        return str(READING.header_fetch_parse(name, raw_value))
     except Exception:  # a header the policy cannot parse: decisions use the raw text
         return " ".join(raw_value.split())
 
@@ -66,7 +101,7 @@ def _decoded_parts(message: Message) -> tuple[bytes, ...]:
 
 def inspect(raw: bytes) -> MessageFacts:
     """Parse `raw` for decisions."""
-    message = message_from_bytes(raw, policy=policy.default)
+    message = message_from_bytes(raw, policy=READING)
     headers = tuple(message.raw_items())
     return MessageFacts(
         subject=_first(headers, "Subject"),

@@ -12,17 +12,22 @@ A rule that cannot be shown to hold is broken, never passed: without an embedded
 with it (`NEEDS_ORIGINAL`) are broken too. A checker that knows the original from elsewhere (the
 conformance kit injected it) passes it as `KnownOriginal`: a copy sent from, or `From:`, the
 original's sender, or reusing its Message-ID, is then no journal of the gateway's own.
+
+A journal is read once (`ReadJournal`): its parts split once, each parsed at most once, the
+embedded original parsed once by `inspection.inspect`, so Threat Defense's check and its verdict
+analysis (`td_analysis.analyse`) share one reading instead of each parsing the journal again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
+from functools import cached_property
 
+from simulator.core.mail.inspection import READING, MessageFacts, inspect
 from simulator.core.mail.journal import JOURNAL_MARKER, header_field, original_in, split_parts
 
 RULES: dict[str, str] = {
@@ -67,9 +72,10 @@ def described(rules: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
-    """A message parsed with `email.policy.default`; the wrapper and the original need only their
-    headers (the parts are split from the raw bytes), so their bodies are not parsed at all."""
-    parsed: Message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+    """A message parsed with `email.policy.default` (`READING`: the same, remembering headers); the
+    wrapper and the original need only their headers (the parts are split from the raw bytes), so
+    their bodies are not parsed at all."""
+    parsed: Message = BytesParser(policy=READING).parsebytes(raw, headersonly=headers_only)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -103,11 +109,57 @@ def _report_fields(report: EmailMessage) -> dict[str, list[str]]:
     return fields
 
 
-def report_fields(raw: bytes) -> dict[str, list[str]]:
+def report_fields(raw: bytes | ReadJournal) -> dict[str, list[str]]:
     """The report part's fields of a journal (`To` lists the envelope recipients); {} if none.
     The §3 fields are keyed as `REPORT_FIELDS` spells them, in whatever case they were written."""
-    parts = split_parts(raw)
-    return _report_fields(_parse(parts[0])) if parts else {}
+    return dict(_read(raw).report_fields)
+
+
+def _header_block(raw: bytes) -> bytes:
+    """`raw` up to and including the blank line that ends its header block (all of it if none):
+    a parser reading headers only stops at that line, so it reads the same headers from either."""
+    end = raw.find(b"\r\n\r\n")
+    return raw if end < 0 else raw[: end + 4]
+
+
+class ReadJournal:
+    """One journal's bytes, read once for every question asked of them: each part is split, parsed
+    or inspected the first time a rule or the analysis needs it, and kept for the next."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    @cached_property
+    def parts(self) -> list[bytes]:
+        return split_parts(self.raw)
+
+    @cached_property
+    def top(self) -> EmailMessage:
+        """The wrapper's headers (the parts are split from the raw bytes: its body is not parsed)."""
+        return _parse(_header_block(self.raw), headers_only=True)
+
+    @cached_property
+    def report(self) -> EmailMessage | None:
+        """Part 1, parsed whole (its text is read), or None if there are no parts."""
+        return _parse(self.parts[0]) if self.parts else None
+
+    @cached_property
+    def report_fields(self) -> dict[str, list[str]]:
+        return _report_fields(self.report) if self.report is not None else {}
+
+    @cached_property
+    def original(self) -> bytes | None:
+        """The embedded original's bytes, exactly as embedded, or None if there is none."""
+        return original_in(self.parts)
+
+    @cached_property
+    def original_facts(self) -> MessageFacts | None:
+        """The embedded original inspected (what the verdicts and this check read of it), or None."""
+        return inspect(self.original) if self.original is not None else None
+
+
+def _read(raw: bytes | ReadJournal) -> ReadJournal:
+    return raw if isinstance(raw, ReadJournal) else ReadJournal(raw)
 
 
 def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Collection[str]) -> list[str]:
@@ -126,8 +178,8 @@ def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str],
         broken.append("wrapper.multipart-mixed")
     if JOURNAL_MARKER not in top:
         broken.append("wrapper.journal-marker")
-    sender = known.sender.lower() if known is not None else None
-    if _address(top, "From") != mail_from.lower() or sender in (mail_from.lower(), _address(top, "From")):
+    sender, written = known.sender.lower() if known is not None else None, _address(top, "From")
+    if written != mail_from.lower() or sender in (mail_from.lower(), written):
         broken.append("wrapper.from")  # a copy from the original's sender is not the gateway's own
     if not rcpt_tos or _address(top, "To") != rcpt_tos[0].lower():
         broken.append("wrapper.to")
@@ -139,25 +191,23 @@ def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str],
     return broken
 
 
-def _part_rules(top: EmailMessage, parts: list[bytes]) -> list[str]:
+def _part_rules(read: ReadJournal) -> list[str]:
     broken = []
-    original = original_in(parts)
+    parts, top, report, fields = read.parts, read.top, read.report, read.report_fields
     if len(parts) != 2:
         broken.append("parts.two")
-    if original is None:
+    if read.original_facts is None:
         broken.append("original.rfc822")
-    report = _parse(parts[0]) if parts else None
     if report is None or report.get_content_type() != "text/plain":
         broken.append("report.text-plain")
-    fields = _report_fields(report) if report is not None else {}
     if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
         broken.append("report.fields")
-    if original is None:  # nothing to compare with: what needs the original cannot be shown
+    if read.original_facts is None:  # nothing to compare with: what needs the original cannot be shown
         return [*broken, *NEEDS_ORIGINAL]
-    embedded = _parse(original, headers_only=True)
-    if "X-IronPort-RemoteIP" not in embedded:
+    embedded = read.original_facts.raw_headers  # what `_parse(original, headers_only=True)` would hold
+    if not any(name.lower() == "x-ironport-remoteip" for name, _ in embedded):
         broken.append("original.remote-ip")
-    subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
+    subject, message_id = _first_text(embedded, "Subject"), _first_text(embedded, "Message-ID")
     reported = [header_field(fields.get(name, [""])[0]) for name in ("Subject", "Message-ID")]
     if reported != [subject, message_id]:
         broken.append("report.matches-original")
@@ -168,18 +218,30 @@ def _part_rules(top: EmailMessage, parts: list[bytes]) -> list[str]:
     return broken
 
 
+def _first_text(headers: Sequence[tuple[str, str]], name: str) -> str:
+    """`_text` of a message whose (name, raw value) headers are `headers`: the first `name`, as
+    `Message.get` reads it."""
+    try:
+        return header_field(next((str(READING.header_fetch_parse(key, value)) for key, value in headers
+                                  if key.lower() == name.lower()), ""))
+    except Exception:  # an unparseable header counts as missing
+        return ""
+
+
 def check_journal(
-    raw: bytes, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Collection[str],
+    raw: bytes | ReadJournal, mail_from: str, rcpt_tos: Sequence[str], intake_addresses: Collection[str],
     original: KnownOriginal | None = None,
 ) -> list[str]:
     """The names of the §3 rules that this journal breaks, in `RULES` order; [] when valid.
 
+    `raw`: the journal's bytes, or a `ReadJournal` of them that others read too (Threat Defense's
+    analysis), so that nothing is parsed twice.
     `intake_addresses` are lower-cased (the endpoint keeps them so, once, not per journal).
     `original`: what the caller knows of the original the copy is of (the kit, which sent it).
     Never raises on damaged input: what cannot be read counts as the rule it would have shown.
     """
-    top = _parse(raw, headers_only=True)
+    read = _read(raw)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
-    broken += _wrapper_rules(top, mail_from, rcpt_tos, original)
-    broken += _part_rules(top, split_parts(raw))
+    broken += _wrapper_rules(read.top, mail_from, rcpt_tos, original)
+    broken += _part_rules(read)
     return [rule for rule in RULES if rule in broken]
