@@ -22,6 +22,9 @@ from bench.processes import STOP_TIMEOUT
 
 _FRAME_RE = re.compile(r"^(?P<function>.*) \((?P<file>.*):(?P<line>\d+)\)$")
 _IDLE = "EpollSelector.select ("  # the event loop waiting for I/O: the sandbox has nothing to do
+#: A worker thread waiting for work (its queue's get is C, so this line is the innermost frame): not
+#: time spent, only a thread that exists; left out of every count, as a profile of one thread would.
+_WAITING_WORKER = re.compile(r"^_worker \(.*concurrent/futures/thread\.py:\d+\)$")
 _PLUMBING = {"asyncio/base_events.py", "asyncio/runners.py", "asyncio/events.py", "<frozen runpy>",
              "simulator/cli/main.py"}  # on every stack; they say nothing about where the time goes
 
@@ -54,15 +57,19 @@ def profile(rig: Rig, count: int, output: Path, top: int = 10) -> Figures:
 
 
 def summarise(lines: list[str], top: int) -> Figures:
-    """The `top` entries by self and by inclusive samples, with shares of all samples."""
+    """The `top` entries by self and by inclusive samples, with shares of all samples (but those of
+    worker threads waiting for work)."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
-    total = 0
+    total = waiting = 0
     for line in lines:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdecimal():
             continue
         count, frames = int(count_text), stack.split(";")
+        if _WAITING_WORKER.match(frames[-1]):
+            waiting += count
+            continue
         total += count
         own[frames[-1]] += count
         for function in {_function(frame) for frame in frames} - {""}:
@@ -73,7 +80,8 @@ def summarise(lines: list[str], top: int) -> Figures:
         ranked = counter.most_common(top)
         return [{"entry": entry, "samples": n, "share": round(n / total, 3)} for entry, n in ranked]
 
-    return {"samples": total, "idle_share": round(idle / max(total, 1), 3), "self": rows(own),
+    return {"samples": total, "waiting_worker_samples": waiting,
+            "idle_share": round(idle / max(total, 1), 3), "self": rows(own),
             "inclusive": rows(inclusive)}
 
 

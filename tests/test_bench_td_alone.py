@@ -57,3 +57,15 @@ def test_a_run_that_lost_or_duplicated_journals_fails(journals: Journals) -> Non
     results = {"baseline": {"refused": 0}, "td_alone": {"ratio": None, "outcome": outcome}}
     assert run.judge(results) == ["td_alone: 2 of 6 lost (not stored)"]
     assert (results["lost"], results["duplicated"]) == (2, 1)
+
+
+def test_the_profile_leaves_out_worker_threads_waiting_for_work() -> None:
+    from bench.profile import summarise
+
+    waiting = "<thread>;_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:81)"
+    working = "<loop>;run (x.py:1);write_file (simulator/gateway/stored.py:54)"
+    idle = "<loop>;run (x.py:1);EpollSelector.select (selectors.py:468)"
+    figures = summarise([f"{waiting} 90", f"{working} 8", f"{idle} 2"], top=5)
+    assert (figures["samples"], figures["waiting_worker_samples"], figures["idle_share"]) == (10, 90, 0.2)
+    assert figures["self"][0] == {"entry": "write_file (simulator/gateway/stored.py:54)", "samples": 8,
+                                  "share": 0.8}
