@@ -1,5 +1,7 @@
 """The operator CLI (issue 4 item 4): `tdcsim tdc|commit|clear|policy|routes|dns|status|tophosts|tail|faults`
-as subprocesses against a sandbox running in the test process, found through `--data-dir`."""
+against a sandbox running in the test process, found through `--data-dir`: its `main` run in this process
+(an interpreter per command cost seconds a test), the script itself where it matters (a terminal, a port
+in use)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 
 from simulator.core.mail.samples import MessageFactory
 from simulator.sandbox import SandboxSettings
-from simulator.testing.harness import SandboxFacade
+from simulator.testing.harness import CliRun, SandboxFacade, run_tdcsim
 from simulator.testing.smtp_client import send
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
@@ -38,22 +40,22 @@ def data_dir(tdc_sandbox: SandboxFacade) -> Path:
     return tdc_sandbox.data_dir
 
 
-def tdcsim(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a script does: stdin is not a terminal, so nothing is asked."""
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+def tdcsim(data_dir: Path, *args: str) -> CliRun:
+    """Run the CLI's `main` in this process, as a script does: stdin is not a terminal under pytest, so
+    nothing is asked. (The installed script itself, a subprocess, is tested in test_cli.py and below.)"""
+    return run_tdcsim(*args, "--data-dir", str(data_dir))
 
 
 def ok(data_dir: Path, *args: str) -> str:
     result = tdcsim(data_dir, *args)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.status == 0 and result.stderr == "", result.stderr
     return result.stdout
 
 
 def refused(data_dir: Path, *args: str, status: int = 2) -> str:
     """The one line a refused command prints on stderr."""
     result = tdcsim(data_dir, *args)
-    assert result.returncode == status, (result.stdout, result.stderr)
+    assert result.status == status, (result.stdout, result.stderr)
     (line,) = result.stderr.splitlines()
     assert result.stdout == "" and "Traceback" not in line
     return line
