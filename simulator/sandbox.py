@@ -126,7 +126,7 @@ class Sandbox:
         td_handler = ThreatDefenseHandler(
             self.journals_store, settings.intake_addresses, faults=self.threat_defense_faults,
             remediate=self.mailbox.remediate if settings.td_mode == "read-write" else None,
-            refused=self.refused_logs["threat_defense"])
+            refused=self.refused_logs["threat_defense"], clock=clock)
         self.threat_defense_server = endpoint_server(
             "Threat Defense endpoint", td_handler, settings.host, settings.threat_defense_port,
             tls.naming(TD_HOSTNAME, settings.host, *tenant_domains(settings)),

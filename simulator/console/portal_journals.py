@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from simulator.core.errors import BadRequest, NotFound
 from simulator.core.mail.journal import header_field
 from simulator.core.mail.journal_check import described, report_fields
+from simulator.core.reports.tracking import stamp
 from simulator.endpoints.kept import HEAD_READ
 from simulator.endpoints.threat_defense import JournalRecord
 
@@ -46,6 +47,7 @@ class JournalView:
     """One journal as the portal shows it."""
 
     number: int
+    received: str  # when Threat Defense received it, by the sandbox's clock ("" if unknown)
     date: str  # the copy's Date: (the gateway's time of copying)
     sender: str  # the original's envelope sender, from the report part
     subject: str
@@ -107,7 +109,8 @@ def viewed(record: JournalRecord, mode: str) -> JournalView:
     report = tuple((name, header_field(value)) for name, values in fields.items() for value in values)
     # Without a report part (a message that is no journal) its own From:/Subject: say what it is.
     return JournalView(
-        number=record.number, date=_header(top, "Date"),
+        number=record.number, received=stamp(record.received_at) if record.received_at else "",
+        date=_header(top, "Date"),
         sender=_first(fields, "Sender") if fields else _header(top, "From"),
         subject=_first(fields, "Subject") if fields else _header(top, "Subject"),
         verdict=record.verdict, true_sender=record.sender_ip,

@@ -26,11 +26,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
+from datetime import datetime
 from pathlib import Path
 
 from aiosmtpd.smtp import Envelope, Session
 
 from simulator.core import replies
+from simulator.core.clock import Clock
 from simulator.core.mail.body import Body, InMemoryBody
 from simulator.core.mail.journal_check import ReadJournal, check_journal, described
 from simulator.core.mail.td_analysis import Analysis, Remediate, carry_out, findings
@@ -59,6 +61,7 @@ class JournalRecord:
     verdict: str = ""
     sender_ip: str = ""
     remediation: str = ""  # what read/write mode did: quarantine, trash, junk, or "" (nothing)
+    received_at: datetime | None = None  # by the sandbox's clock, when its DATA ended (None: no clock)
 
     @property
     def valid(self) -> bool:
@@ -78,6 +81,7 @@ class JournalRecord:
         fields["broken_rules_described"] = described(self.broken_rules)
         fields["check"] = "valid" if self.valid else "invalid"
         fields["size"] = self.body.size
+        fields["received_at"] = self.received_at.isoformat() if self.received_at else None
         return fields
 
 
@@ -146,10 +150,10 @@ class ThreatDefenseHandler(EndpointHandler):
     def __init__(
         self, store: JournalStore, intake_addresses: Sequence[str], messages_per_connection: int = 10,
         faults: FaultPlan | None = None, remediate: Remediate | None = None,
-        refused: RefusedLog | None = None,
+        refused: RefusedLog | None = None, clock: Clock | None = None,
     ) -> None:
         super().__init__(faults, refused)
-        self.store = store
+        self.store, self.clock = store, clock
         self.intake_addresses = tuple(intake_addresses)
         self._intakes = frozenset(address.lower() for address in self.intake_addresses)  # as compared
         self._limit = messages_per_connection
@@ -209,6 +213,7 @@ class ThreatDefenseHandler(EndpointHandler):
             message_on_connection=connection.messages,
             broken_rules=(),  # what `examine` finds, as the verdict and the rest below
             body=InMemoryBody(envelope.original_content or b""),
+            received_at=self.clock.now() if self.clock else None,
         )
         loop = asyncio.get_running_loop()
         analysis, stored = await loop.run_in_executor(self._worker, self._receive, draft, server.peer_ip)

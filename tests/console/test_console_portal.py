@@ -18,6 +18,7 @@ from simulator.console.portal_journals import PAGE_SIZE, READ_MODE_NONE
 from simulator.console.render import PORTAL_PATH
 from simulator.core.mail.journal_check import described
 from simulator.core.mail.samples import Outgoing
+from simulator.core.reports.tracking import stamp
 from simulator.endpoints.kept import LARGEST_KEPT, StoredFile
 from simulator.endpoints.threat_defense import JournalRecord
 from simulator.sandbox import SandboxSettings
@@ -155,6 +156,8 @@ def test_a_phishing_sample_shows_in_the_list_and_detail_and_its_eml_downloads_by
     tdc_sandbox.send_accepted(mail)
     tdc_sandbox.settle()
     [record] = tdc_sandbox.journals()
+    assert record.received_at == tdc_sandbox.clock.now()  # the sandbox's clock, which has not moved
+    received = stamp(tdc_sandbox.clock.now())
 
     assert text_of(browser.go("GET", PORTAL_PATH), "tenant-1-journals") == "1 journal received"
     listed = browser.go("GET", MESSAGES_PATH)
@@ -162,13 +165,13 @@ def test_a_phishing_sample_shows_in_the_list_and_detail_and_its_eml_downloads_by
     row = text_of(listed, "journal-1")
     assert all(part in row for part in ("Phishing", mail.mail_from, PHISHING, record.sender_ip, "Valid",
                                         READ_MODE_NONE))
-    assert record.sender_ip == "127.0.0.1"
+    assert record.sender_ip == "127.0.0.1" and received in row
 
     detail = browser.go("GET", f"{messages_path(DEFAULT)}/1")
     assert text_of(detail, "verdict") == "Phishing" and text_of(detail, "true-sender") == "127.0.0.1"
     assert text_of(detail, "remediation") == READ_MODE_NONE
     assert text_of(detail, "conformance").startswith("Valid")
-    assert mail.rcpt_tos[0] in text_of(detail, "report")
+    assert mail.rcpt_tos[0] in text_of(detail, "report") and text_of(detail, "received-at") == received
 
     status, headers, body = raw_get(browser, f"{messages_path(DEFAULT)}/1.eml")
     assert status == 200 and body == record.data
