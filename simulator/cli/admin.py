@@ -10,16 +10,14 @@ answers there. Changes are submitted: like the vendor's Submit, they run only af
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 from urllib.parse import quote
 
 from simulator.admin.client import AdminClient
 from simulator.cli import tables
 from simulator.cli.commits import add_commit_commands
-from simulator.cli.parsing import Commands, command, group, print_output, with_level, with_state
+from simulator.cli.parsing import Commands, against_sandbox, command, group, with_level, with_state
 from simulator.core.config.values import TDC_MODES
-from simulator.core.errors import NoSandbox, Refused
 
 
 def noting_pending(answer: dict[str, Any], text: str) -> str:
@@ -119,14 +117,4 @@ def add_table_commands(commands: Commands) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Run one operator command against the sandbox of `--data-dir`."""
-    try:
-        client = AdminClient.for_data_dir(arguments.data_dir)
-        output = arguments.action(client, arguments)
-    except NoSandbox as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 1
-    except Refused as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 2 if 400 <= error.status < 500 and error.status != 401 else 1
-    print_output(output)
-    return 0
+    return against_sandbox(arguments, lambda client, given: (arguments.action(client, given), 0))

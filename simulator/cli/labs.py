@@ -9,14 +9,12 @@ no sandbox 1, as every operator command.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from simulator.admin.client import AdminClient
-from simulator.cli.parsing import Commands, OneLineParser, group, print_output, with_data_dir
-from simulator.core.errors import NoSandbox, Refused
+from simulator.cli.parsing import Commands, OneLineParser, against_sandbox, group, with_data_dir
 from simulator.core.reports.layout import aligned
 
 NOT_DONE = 1
@@ -75,14 +73,4 @@ def add_lab_commands(commands: Commands) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Run one labs command against the sandbox of `--data-dir`."""
-    try:
-        client = AdminClient.for_data_dir(arguments.data_dir)
-        output, status = arguments.lab_action(client, arguments)
-    except NoSandbox as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 1
-    except Refused as error:
-        print(f"tdcsim: {error}", file=sys.stderr)
-        return 2 if 400 <= error.status < 500 and error.status != 401 else 1
-    print_output(output)
-    return int(status)
+    return against_sandbox(arguments, arguments.lab_action)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from simulator.core.config.cluster import Level
-from simulator.core.errors import ConfigError
+from simulator.core.errors import ConfigError, NoSandbox, Refused
 from simulator.defaults import DEFAULT_DATA_DIR
 
 if TYPE_CHECKING:
@@ -55,6 +55,26 @@ def print_output(text: str) -> None:
         print(text, flush=True)
     except BrokenPipeError:  # point stdout at /dev/null so the exit flush cannot fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def against_sandbox(
+    arguments: argparse.Namespace, act: Callable[[AdminClient, argparse.Namespace], tuple[str, int]]
+) -> int:
+    """Run `act` with a client of the sandbox of `--data-dir`, print what it answers and return its
+    status; no sandbox there, or a server error: one line, exit 1; a refused request: one line, exit 2."""
+    from simulator.admin.client import AdminClient  # here: building the parser stays light
+
+    try:
+        client = AdminClient.for_data_dir(arguments.data_dir)
+        output, status = act(client, arguments)
+    except NoSandbox as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 1
+    except Refused as error:
+        print(f"tdcsim: {error}", file=sys.stderr)
+        return 2 if 400 <= error.status < 500 and error.status != 401 else 1
+    print_output(output)
+    return status
 
 
 def command(commands: Commands, name: str, action: Action, help: str) -> OneLineParser:

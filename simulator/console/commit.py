@@ -15,8 +15,8 @@ from aiohttp import web
 
 from simulator.admin.bounds import LONGEST
 from simulator.admin.history import differences
-from simulator.console.guard import form_field, see_other
-from simulator.console.render import COMMIT_PATH, config_version, console, page, session
+from simulator.console.guard import form_field, see_other_with_notice
+from simulator.console.render import COMMIT_PATH, config_version, console, page
 from simulator.core.config.store import NOTHING_TO_COMMIT
 from simulator.core.reports.logformat import format_timestamp
 
@@ -62,10 +62,7 @@ async def fresh(request: web.Request) -> bool:
 
 
 def done(request: web.Request, message: str) -> web.Response:
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = message
-    return see_other(COMMIT_PATH)
+    return see_other_with_notice(request, COMMIT_PATH, message)
 
 
 async def commit(request: web.Request) -> web.Response:

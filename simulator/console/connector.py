@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from simulator.admin.bounds import LONGEST
-from simulator.console.guard import form_field, see_other
+from simulator.console.guard import form_field, see_other_with_notice
 from simulator.console.levels import (
     enabled_text,
     level_settings,
@@ -30,7 +30,6 @@ from simulator.console.render import (
     config_version,
     console,
     page,
-    session,
 )
 from simulator.core.config.cluster import Level
 from simulator.core.errors import BadRequest, ConfigError
@@ -103,10 +102,7 @@ async def submit(request: web.Request) -> web.Response:
         on_address = isinstance(error, BadRequest) or error.key.startswith("intake address")
         shown["address_error" if on_address else "form_error"] = str(error)
         return edit_form(request, level, 422, **shown)
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = message
-    return see_other(back_to(level))
+    return see_other_with_notice(request, back_to(level), message)
 
 
 ROUTES = (

@@ -19,14 +19,13 @@ from aiohttp import web
 
 from simulator.admin.bounds import LONGEST_NUMBER, LONGEST_TEXT, MOST_FAULTS, strings
 from simulator.admin.monitor import known_endpoint
-from simulator.console.guard import form_field, see_other
+from simulator.console.guard import form_field, see_other_with_notice
 from simulator.console.render import (
     DELIVERY_STATUS_PATH,
     FAULTS_PATH,
     MAIL_LOG_PATH,
     console,
     page,
-    session,
 )
 from simulator.core.errors import BadRequest, ConfigError
 from simulator.endpoints.faults import KIND_TABLE, REPLY_COMMANDS, parse_fault
@@ -127,11 +126,9 @@ async def apply(request: web.Request) -> web.Response:
     except (BadRequest, ConfigError) as error:
         posted.errors[refused_field(posted)] = str(error)
         return faults_page(request, 422, shown=posted)
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = (f"{posted.label}: {', '.join(plans[endpoint]) or 'no faults'}. In effect now: "
-                          "faults are not configuration, there is nothing to commit.")
-    return see_other(FAULTS_PATH)
+    return see_other_with_notice(request, FAULTS_PATH, (
+        f"{posted.label}: {', '.join(plans[endpoint]) or 'no faults'}. In effect now: "
+        "faults are not configuration, there is nothing to commit."))
 
 
 def refused_field(posted: PlanForm) -> str:

@@ -34,6 +34,14 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+def see_other_with_notice(request: web.Request, location: str, notice: str) -> web.Response:
+    """A 303 to `location`, whose page shows `notice` once (what the POST just did)."""
+    visitor = session(request)
+    if visitor is not None:
+        visitor.notice = notice
+    return see_other(location)
+
+
 def with_cookie(response: web.Response, session_id: str) -> web.Response:
     response.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", path="/")
     return response

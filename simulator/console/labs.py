@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from simulator.admin.bounds import bounded
-from simulator.console.guard import form_field, see_other
-from simulator.console.render import LABS_PATH, config_version, console, page, session
+from simulator.console.guard import form_field, see_other_with_notice
+from simulator.console.render import LABS_PATH, config_version, console, page
 from simulator.core.errors import BadRequest, ConfigError
 
 LAB_PATH = f"{LABS_PATH}/{{name}}"
@@ -57,10 +57,7 @@ async def start(request: web.Request) -> web.Response:
         answer = await current.ops.labs.start(name)
     except (ConfigError, BadRequest) as error:
         return await lab_page(request, name, 422, error=str(error))
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = answer["message"]
-    return see_other(f"{LABS_PATH}/{name}")
+    return see_other_with_notice(request, f"{LABS_PATH}/{name}", answer["message"])
 
 
 ROUTES = (

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from simulator.admin.bounds import LONGEST
-from simulator.console.guard import form_field, see_other
+from simulator.console.guard import form_field, see_other_with_notice
 from simulator.console.levels import level_settings, mode_label, modes, source
 from simulator.console.render import (
     CONNECTOR_PATH,
@@ -24,7 +24,6 @@ from simulator.console.render import (
     config_version,
     console,
     page,
-    session,
 )
 from simulator.core.config.cluster import CUSTOM_NEEDS_CONNECTOR, ClusterConfig, Level
 from simulator.core.config.values import MailPolicy
@@ -150,10 +149,7 @@ async def submit(request: web.Request) -> web.Response:
     except (ConfigError, BadRequest) as error:
         shown["address_error" if on_address(error) else "mode_error"] = str(error)
         return edit_form(request, level, name, 422, **shown)
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = message
-    return see_other(back_to(level))
+    return see_other_with_notice(request, back_to(level), message)
 
 
 ROUTES = (

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from simulator.admin.bounds import LONGEST, bounded, hosts
-from simulator.console.guard import form_field, see_other
+from simulator.console.guard import form_field, see_other_with_notice
 from simulator.console.levels import mode_label, modes, source
-from simulator.console.render import ROUTES_PATH, config_version, console, page, session
+from simulator.console.render import ROUTES_PATH, config_version, console, page
 from simulator.core.config.cluster import ClusterConfig, Level
 from simulator.core.config.text import CATCH_ALL, USEDNS, format_destination, format_hop
 from simulator.core.config.values import MailPolicy, MxRecord, SmtpRoute, domain_of
@@ -176,10 +176,7 @@ async def add(request: web.Request) -> web.Response:
 
 
 def done(request: web.Request, level: Level, message: str) -> web.Response:
-    visitor = session(request)
-    if visitor is not None:
-        visitor.notice = message
-    return see_other(back_to(level))
+    return see_other_with_notice(request, back_to(level), message)
 
 
 async def delete(request: web.Request) -> web.Response:
