@@ -66,7 +66,8 @@ def test_every_file_and_folder_the_sandbox_writes_is_private(
         description = sandbox.start()
         assert send(*inbound(description), tdc_messages.message()).accepted
         assert send(*inbound(description), tdc_messages.with_gtube()).accepted  # held in the spool
-        wait_until(lambda: "TDC: Message" in mail_log(data_dir) and " delivered to " in mail_log(data_dir)
+        wait_until(lambda: "delivered to Cisco Secure Email Threat Defense" in mail_log(data_dir)
+                   and any((data_dir / "threat-defense").rglob("*.json"))
                    and any((data_dir / "mailbox").rglob("new/*")), "one message delivered and journaled")
         written = modes(data_dir)
         for expected in ("data/sandbox.json", "data/ca.pem", "data/sandbox.lock", "data/mailbox",
