@@ -74,7 +74,9 @@ def build_parser() -> OneLineParser:
 def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     sandbox = commands.add_parser(
         "sandbox", help="run the gateway, Threat Defense and the mailbox host on loopback",
-        description="Run the sandbox until SIGINT/SIGTERM. Port 0 lets the OS choose.",
+        description="Run the sandbox until SIGINT/SIGTERM. Each machine, Threat Defense and the mailbox "
+                    "host run in their own process, like appliances; if one ends, the sandbox stops. "
+                    "Port 0 lets the OS choose.",
         epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     with_data_dir(sandbox, "where logs, mailboxes and journals go")
@@ -98,6 +100,9 @@ def _add_sandbox(commands: argparse._SubParsersAction[OneLineParser]) -> None:
                          help="script a fault on the Threat Defense endpoint (repeatable; kinds below)")
     sandbox.add_argument("--mailbox-fault", type=_fault, action="append", default=[],
                          metavar="KIND[:ARG]", help="script a fault on the mailbox host (repeatable)")
+    sandbox.add_argument("--one-process", action="store_true",
+                         help="run every part in this one process, on one event loop (as the test "
+                              "fixtures do): faster to start, slower under load")
 
 
 def run_tracking(data_dir: Path, machine: str, mid: int) -> int:
@@ -127,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         return labs.run(arguments)
     if arguments.command != "sandbox":
         return admin.run(arguments)
+    if not arguments.one_process:
+        from simulator.sandbox import forking  # the parts' fork server imports them meanwhile
+        forking.warm_up()
     from simulator.cli import sandbox  # the servers load only for the command that runs them
 
     return sandbox.run(arguments)

@@ -19,7 +19,9 @@ from simulator.cli.data_dir import DataDirInUse, claim
 from simulator.core.clock import SystemClock
 from simulator.core.errors import ConfigError, SimulatorError
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
-from simulator.sandbox import Sandbox, SandboxSettings
+from simulator.sandbox.settings import SandboxSettings
+from simulator.sandbox.single import Sandbox
+from simulator.sandbox.supervisor import PartFailed, ProcessSandbox
 from simulator.settings.file import load_config_file
 from simulator.transport.tls import SERVER_NAMES, SandboxTls
 
@@ -33,7 +35,7 @@ def run(arguments: argparse.Namespace) -> int:
     assert settings.data_dir is not None
     try:
         with claim(settings.data_dir):
-            asyncio.run(run_sandbox(settings))
+            asyncio.run(run_sandbox(settings, arguments.one_process))
     except DataDirInUse as error:
         return failed(str(error), 2)
     except (SimulatorError, OSError) as error:
@@ -71,23 +73,29 @@ def summary(description: dict[str, object]) -> str:
     return "\n".join(["tdc-simulator sandbox is running", *lines, "Press Ctrl+C to stop."])
 
 
-async def run_sandbox(settings: SandboxSettings) -> None:
-    """Run until SIGINT or SIGTERM; `sandbox.json` exists exactly while every server listens."""
+async def run_sandbox(settings: SandboxSettings, one_process: bool = False) -> None:
+    """Run until SIGINT or SIGTERM (or until a part's process ends: `PartFailed`); `sandbox.json` exists
+    exactly while every server listens. Each machine and endpoint runs in its own process unless
+    `one_process`."""
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
-    sandbox = Sandbox(settings, tls, SystemClock())
-    await sandbox.start()
+    sandbox = (Sandbox if one_process else ProcessSandbox)(settings, tls, SystemClock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await sandbox.start()
+    failed = getattr(sandbox, "failed", asyncio.Event())  # only a part in its own process can end alone
     try:
         print(summary(sandbox.publish()), flush=True)
-        await stop.wait()
+        await asyncio.wait([asyncio.create_task(stop.wait()), asyncio.create_task(failed.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)
     finally:
         sandbox.withdraw()
         await sandbox.stop()
+    if failed.is_set():
+        raise PartFailed(str(getattr(sandbox, "failure", "a part ended")))
     print("tdc-simulator sandbox stopped", flush=True)
 
 

@@ -1,0 +1,124 @@
+"""The control channel between the supervisor and one part's process: calls both ways over a socket pair.
+
+Design rule: a frame is a 4-byte length and a pickle. Both ends are this package, in processes the
+supervisor started over a socket pair nothing else holds, so pickle is safe here and nowhere else.
+A call names a public method of the other end's targets and gets its result, or the error it raised
+(re-raised here; an error that cannot cross becomes `RemoteError` with its text). Calls run as tasks in
+the order they arrive, so calls without an `await` (a commit) take effect in order. The end of the
+stream fails every call still waiting with `ChannelClosed`: a part that vanished is an error, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import pickle
+import struct
+from typing import Any
+
+from simulator.core.errors import SimulatorError
+
+HEADER = struct.Struct("!I")
+
+
+class ChannelClosed(SimulatorError):
+    """The other end went away (its process ended) before it answered."""
+
+
+class RemoteError(SimulatorError):
+    """The other end raised an error that cannot be sent as itself; its type and text."""
+
+
+class Channel:
+    """One end of a control channel: `call` the other end; `serve` answers its calls with `targets`."""
+
+    def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 *targets: object) -> None:
+        self.name = name
+        self._reader, self._writer, self._targets = reader, writer, targets
+        self._numbers = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        self.closed = asyncio.Event()
+
+    async def call(self, method: str, *args: Any) -> Any:
+        """Call `method(*args)` on the other end; its result, or its error raised here."""
+        if self.closed.is_set():
+            raise ChannelClosed(f"{self.name} is not running")
+        number = next(self._numbers)
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[number] = answer
+        self._send(("call", number, (method, args)))
+        try:
+            return await answer
+        finally:
+            self._waiting.pop(number, None)
+
+    async def serve(self) -> None:
+        """Read frames until the other end goes away: answers to our calls, and its calls to us."""
+        try:
+            while True:
+                kind, number, payload = await self._read()
+                if kind == "reply":
+                    self._answered(number, payload)
+                else:
+                    task = asyncio.create_task(self._answer(number, *payload))
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self.closed.set()
+            for answer in self._waiting.values():
+                if not answer.done():
+                    answer.set_exception(ChannelClosed(f"{self.name} went away before it answered"))
+
+    def close(self) -> None:
+        self._writer.close()
+
+    async def _read(self) -> tuple[str, int, Any]:
+        (size,) = HEADER.unpack(await self._reader.readexactly(HEADER.size))
+        frame: tuple[str, int, Any] = pickle.loads(await self._reader.readexactly(size))
+        return frame
+
+    def _send(self, frame: tuple[str, int, Any]) -> None:
+        data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+        self._writer.write(HEADER.pack(len(data)) + data)
+
+    def _answered(self, number: int, payload: tuple[bool, Any]) -> None:
+        answer = self._waiting.get(number)
+        if answer is None or answer.done():
+            return
+        ok, value = payload
+        if ok:
+            answer.set_result(value)
+        else:
+            answer.set_exception(value)
+
+    async def _answer(self, number: int, method: str, args: tuple[Any, ...]) -> None:
+        try:
+            result = self._method(method)(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            payload: tuple[bool, Any] = (True, result)
+        except Exception as error:  # sent to the caller, who raises it
+            payload = (False, crossing(error))
+        if not self.closed.is_set():
+            self._send(("reply", number, payload))
+
+    def _method(self, name: str) -> Any:
+        if not name.startswith("_"):
+            for target in self._targets:
+                if callable(found := getattr(target, name, None)):
+                    return found
+        raise AttributeError(f"{self.name} has no control method {name!r}")
+
+
+def crossing(error: Exception) -> Exception:
+    """`error` itself if it survives a pickle round trip, else a `RemoteError` with its type and text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RemoteError(f"{type(error).__name__}: {error}")
+    return error

@@ -1,0 +1,163 @@
+"""`tdcsim sandbox` runs each machine and each mock endpoint in its own process, like appliances, and
+never leaves one behind: stopped with SIGTERM, killed with SIGKILL, a part ending alone, a port in use.
+
+Every process a sandbox starts inherits a mark in its environment, so a test finds what is left of
+*its* sandbox (and of no other test's) by reading /proc (Linux, like the rest of these tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.processes import FREE_PORTS, SandboxProcess
+from simulator.admin.client import AdminClient
+from simulator.core.mail.samples import MessageFactory
+from simulator.testing.smtp_client import send
+
+MARK = "TDCSIM_TEST_MARK"
+GONE_WITHIN = 10.0
+
+
+@pytest.fixture
+def mark() -> str:
+    return uuid.uuid4().hex
+
+
+def marked(mark: str) -> list[int]:
+    """The processes alive now whose environment carries `mark` (zombies have none left)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue  # ended meanwhile, or not ours to read
+            if f"{MARK}={mark}".encode() in environ.split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def left_after(mark: str, timeout: float = GONE_WITHIN) -> list[int]:
+    """The marked processes still alive once `timeout` has passed (none: returns as soon as they end)."""
+    deadline = time.monotonic() + timeout
+    while (alive := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def part_pids(description: dict[str, object]) -> dict[str, int]:
+    machines = description["machines"]
+    assert isinstance(machines, dict)
+    pids = {name: machine["pid"] for name, machine in machines.items()}
+    for endpoint in ("threat_defense", "mailbox"):
+        section = description[endpoint]
+        assert isinstance(section, dict)
+        pids[endpoint] = section["pid"]
+    return pids
+
+
+@pytest.fixture
+def two_machines(tmp_path: Path, mark: str) -> Iterator[tuple[SandboxProcess, dict[str, object]]]:
+    with SandboxProcess(tmp_path / "data", "--machines", "2", env={MARK: mark}) as sandbox:
+        yield sandbox, sandbox.start()
+    assert left_after(mark) == []
+
+
+def test_each_machine_and_endpoint_runs_in_its_own_process(
+        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+    sandbox, description = two_machines
+    pids = part_pids(description)
+    assert sorted(pids) == ["esa1", "esa2", "mailbox", "threat_defense"]
+    assert len(set(pids.values()) | {description["pid"]}) == 5
+    assert all(Path(f"/proc/{pid}").exists() for pid in pids.values())
+
+
+def test_a_commit_reaches_every_machine_process(two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+    _, description = two_machines
+    admin = description["admin"]
+    assert isinstance(admin, dict)
+    client = AdminClient(admin["url"], admin["token"])
+    client.call("POST", "/tdc/disable", {"level": "cluster"})
+    client.call("POST", "/commit", {"comment": "connector off everywhere"})
+    machines = description["machines"]
+    assert isinstance(machines, dict)
+    inbound = machines["esa2"]["inbound"]
+    outcome = send(inbound["host"], inbound["port"], MessageFactory(seed=3).message())
+    assert outcome.accepted
+    deadline = time.monotonic() + GONE_WITHIN
+    log = Path(machines["esa2"]["mail_log"])
+    while "Message finished MID 1 done" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = log.read_text()
+    assert "Message finished MID 1 done" in text
+    assert "TDC:" not in text  # esa2's own process runs the committed configuration: no copy
+
+
+def test_sigterm_stops_every_part_cleanly(two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+    sandbox, _ = two_machines
+    assert sandbox.stop(signal.SIGTERM) == 0
+    assert "tdc-simulator sandbox stopped" in sandbox.stdout()
+    assert not sandbox.state_file.exists()
+
+
+def test_a_killed_supervisor_leaves_no_part_behind(
+        two_machines: tuple[SandboxProcess, dict[str, object]], mark: str) -> None:
+    sandbox, description = two_machines
+    assert len(marked(mark)) >= 5  # the supervisor, its parts (and multiprocessing's fork server)
+    sandbox.kill()
+    assert left_after(mark) == []
+
+
+def test_a_part_that_ends_alone_stops_the_sandbox_with_one_line(
+        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+    sandbox, description = two_machines
+    esa2 = part_pids(description)["esa2"]
+    os.kill(esa2, signal.SIGKILL)
+    assert sandbox.process is not None
+    assert sandbox.process.wait(timeout=GONE_WITHIN) == 1
+    assert sandbox.stderr().splitlines() == [
+        f"tdcsim: esa2 (pid {esa2}) ended with status -9; stopping the sandbox"]
+    assert not sandbox.state_file.exists()
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        yield occupant.getsockname()[1]
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("flag", ["--mailbox-port", "--inbound-port"])
+def test_a_part_that_cannot_bind_stops_every_part_and_names_the_port(
+        tmp_path: Path, mark: str, busy_port: int, flag: str) -> None:
+    ports = list(FREE_PORTS)
+    ports[ports.index(flag) + 1] = str(busy_port)
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "simulator.cli", "sandbox", "--data-dir", str(data), *ports],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, MARK: mark})
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("tdcsim: cannot start ") and f"127.0.0.1:{busy_port}" in line
+    assert left_after(mark) == []
+    assert not (data / "sandbox.json").exists()
+
+
+def test_sandbox_json_names_every_part_once_each_listens(
+        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+    sandbox, description = two_machines
+    assert json.loads(sandbox.state_file.read_text()) == description
+    for name, pid in part_pids(description).items():
+        assert Path(f"/proc/{pid}").exists(), name

@@ -1,0 +1,118 @@
+"""The control channel between the supervisor and a part's process, both ends in one loop over a socket pair."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from simulator.core.errors import NotFound
+from simulator.sandbox.channel import Channel, ChannelClosed, RemoteError
+
+
+class Part:
+    """What one end serves: plain and async methods, errors that can and cannot cross."""
+
+    def __init__(self) -> None:
+        self.applied: list[int] = []
+        self.release = asyncio.Event()
+
+    def commit(self, number: int) -> None:
+        self.applied.append(number)
+
+    async def slow(self) -> str:
+        await self.release.wait()
+        return "done"
+
+    def missing(self, mid: int) -> None:
+        raise NotFound(f"no message {mid}")
+
+    def unpicklable(self) -> None:
+        raise Unpicklable(lambda: None)
+
+    def _private(self) -> str:
+        return "never"
+
+
+class Unpicklable(Exception):
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__("holds a lambda")
+        self.callback = callback
+
+
+@asynccontextmanager
+async def ends(part: object) -> AsyncIterator[tuple[Channel, Channel]]:
+    """(the caller's end, the part's end), both served."""
+    left, right = socket.socketpair()
+    caller = Channel("part", *await asyncio.open_unix_connection(sock=left))
+    callee = Channel("supervisor", *await asyncio.open_unix_connection(sock=right), part)
+    tasks = [asyncio.create_task(caller.serve()), asyncio.create_task(callee.serve())]
+    try:
+        yield caller, callee
+    finally:
+        caller.close()
+        callee.close()
+        await asyncio.gather(*tasks)
+
+
+def run(test: Callable[[], Any]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 10))
+
+
+def test_a_call_returns_what_the_method_returned_and_awaits_async_ones() -> None:
+    async def test() -> None:
+        part = Part()
+        async with ends(part) as (caller, _):
+            slow = asyncio.create_task(caller.call("slow"))
+            await caller.call("commit", 1)
+            assert not slow.done()  # a waiting call does not hold up the next one
+            part.release.set()
+            assert await slow == "done"
+    run(test)
+
+
+def test_calls_without_an_await_take_effect_in_the_order_they_were_made() -> None:
+    async def test() -> None:
+        part = Part()
+        async with ends(part) as (caller, _):
+            await asyncio.gather(*(caller.call("commit", number) for number in range(50)))
+        assert part.applied == list(range(50))
+    run(test)
+
+
+def test_an_error_crosses_as_itself_and_one_that_cannot_as_remote_error_with_its_text() -> None:
+    async def test() -> None:
+        async with ends(Part()) as (caller, _):
+            with pytest.raises(NotFound, match="no message 7"):
+                await caller.call("missing", 7)
+            with pytest.raises(RemoteError, match="Unpicklable: holds a lambda"):
+                await caller.call("unpicklable")
+    run(test)
+
+
+def test_only_public_methods_can_be_called() -> None:
+    async def test() -> None:
+        async with ends(Part()) as (caller, _):
+            for name in ("_private", "__init__", "nothing", "applied"):
+                with pytest.raises(AttributeError, match=f"no control method '{name}'"):
+                    await caller.call(name)
+    run(test)
+
+
+def test_a_call_waiting_when_the_other_end_goes_away_fails_and_later_calls_fail_at_once() -> None:
+    async def test() -> None:
+        part = Part()
+        async with ends(part) as (caller, callee):
+            waiting = asyncio.create_task(caller.call("slow"))
+            await asyncio.sleep(0.01)
+            callee.close()
+            with pytest.raises(ChannelClosed, match="part went away before it answered"):
+                await waiting
+            await caller.closed.wait()
+            with pytest.raises(ChannelClosed, match="part is not running"):
+                await caller.call("commit", 1)
+    run(test)
