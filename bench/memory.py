@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.processes import Sandbox, rss_kib, sandbox_port_options, start_sandbox, stop
+from bench.processes import Sandbox, sandbox_port_options, start_sandbox, stop, total_rss_kib
 from simulator.admin.client import AdminClient
 
 TEMPLATES = 4
@@ -54,8 +54,9 @@ class Corpus:
         return head + str(number).encode() + tail
 
 
-def mib(pid: int) -> str:
-    kib = rss_kib(pid)
+def mib(pids: list[int]) -> str:
+    """The RSS of the sandbox's processes together."""
+    kib = total_rss_kib(pids)
     return "gone" if kib is None else f"{kib / 1024:.1f} MiB"
 
 
@@ -63,12 +64,12 @@ def count_files(folder: Path, pattern: str) -> int:
     return sum(1 for _ in folder.glob(pattern)) if folder.is_dir() else 0
 
 
-def wait_for(what: str, ready: Callable[[], int], wanted: int, timeout: float, pid: int) -> int:
+def wait_for(what: str, ready: Callable[[], int], wanted: int, timeout: float, pids: list[int]) -> int:
     """Poll `ready()` until it reaches `wanted` or `timeout` seconds pass; prints progress."""
     started = last_print = time.monotonic()
     while (done := ready()) < wanted and time.monotonic() - started < timeout:
         if time.monotonic() - last_print >= 10:
-            print(f"  {what}: {done}/{wanted} after {time.monotonic() - started:.0f} s, RSS {mib(pid)}")
+            print(f"  {what}: {done}/{wanted} after {time.monotonic() - started:.0f} s, RSS {mib(pids)}")
             last_print = time.monotonic()
         time.sleep(0.5)
     print(f"{what}: {done}/{wanted} after {time.monotonic() - started:.0f} s")
@@ -78,7 +79,7 @@ def wait_for(what: str, ready: Callable[[], int], wanted: int, timeout: float, p
 def send_all(sandbox: Sandbox, corpus: Corpus, count: int) -> None:
     """Send every message over one reused connection (reopened once if it breaks)."""
     host, port = sandbox.inbound
-    pid = sandbox.process.pid
+    pids = sandbox.pids
     client = smtplib.SMTP(host, port, timeout=120)
     started = time.monotonic()
     for number in range(count):
@@ -89,7 +90,7 @@ def send_all(sandbox: Sandbox, corpus: Corpus, count: int) -> None:
             client = smtplib.SMTP(host, port, timeout=120)
             client.sendmail("soak@outside.test", [recipient], corpus.message(number))
         if (number + 1) % SAMPLE_EVERY == 0:
-            print(f"sent {number + 1:5d}/{count}: RSS {mib(pid)}  ({time.monotonic() - started:.0f} s)")
+            print(f"sent {number + 1:5d}/{count}: RSS {mib(pids)}  ({time.monotonic() - started:.0f} s)")
     client.quit()
 
 
@@ -112,21 +113,21 @@ def check_delivered(data_dir: Path, corpus: Corpus, count: int) -> Counter[str]:
 def soak(options: argparse.Namespace, data_dir: Path) -> int:
     sandbox = start_sandbox(data_dir, [*sandbox_port_options(), "--mailbox-fault", "down"])
     try:
-        pid, count = sandbox.process.pid, options.messages
+        pids, count = sandbox.pids, options.messages
         corpus = Corpus(options.size, options.seed, f"bob@{sandbox.local_domain}")
-        print(f"{count} messages of {len(corpus.message(0)):,} bytes; sandbox pid {pid}, mailbox down")
-        print(f"start: RSS {mib(pid)}")
+        print(f"{count} messages of {len(corpus.message(0)):,} bytes; sandbox pids {pids}, mailbox down")
+        print(f"start: RSS {mib(pids)}")
         send_all(sandbox, corpus, count)
         journals = data_dir / "threat-defense" / sandbox.intake_address
         wait_for("journals at Threat Defense", lambda: count_files(journals, "*.json"), count,
-                 options.settle, pid)
+                 options.settle, pids)
         units = count_files(data_dir / "machines" / "esa1" / "spool" / "queue", "*.unit")
-        print(f"end, mailbox still down ({units} spool units waiting): RSS {mib(pid)}")
+        print(f"end, mailbox still down ({units} spool units waiting): RSS {mib(pids)}")
         AdminClient.for_data_dir(data_dir).call("PUT", "/faults/mailbox", [])
         print("mailbox back up (fault cleared); the queued originals go on their retry schedule")
         wait_for("delivered to the mailbox", lambda: count_files(data_dir / "mailbox", "*/new/*"),
-                 count, options.settle, pid)
-        print(f"after delivery: RSS {mib(pid)}")
+                 count, options.settle, pids)
+        print(f"after delivery: RSS {mib(pids)}")
     finally:
         stop(sandbox.process)
     outcome = check_delivered(data_dir, corpus, count)

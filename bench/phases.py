@@ -22,7 +22,16 @@ from bench.client import Client, Mails
 from bench.corpus import Corpus
 from bench.drive import Load, Outcome, drive
 from bench.journals import Journals
-from bench.processes import Sandbox, cpu_seconds, rss_kib, start_sandbox, start_sink, start_td_alone, stop
+from bench.processes import (
+    Sandbox,
+    rss_kib,
+    start_sandbox,
+    start_sink,
+    start_td_alone,
+    stop,
+    total_cpu_seconds,
+    total_rss_kib,
+)
 from bench.report import percentiles
 from bench.td_alone import FOLDER
 from bench.tracker import Tracker
@@ -32,16 +41,17 @@ Figures = dict[str, Any]
 
 
 class CpuMeter:
-    """Share of one core used by the server process and by this (client) process since creation."""
+    """Share of one core used by the server's processes (summed) and by this (client) process since
+    creation."""
 
-    def __init__(self, server_pid: int) -> None:
-        self.pid, self.wall = server_pid, time.monotonic()
-        self.server, self.client = cpu_seconds(server_pid) or 0.0, time.process_time()
+    def __init__(self, *server_pids: int) -> None:
+        self.pids, self.wall = list(server_pids), time.monotonic()
+        self.server, self.client = total_cpu_seconds(self.pids) or 0.0, time.process_time()
 
     def shares(self, seconds: bool = False) -> Figures:
         """`server_cpu`, `client_cpu`; with `seconds`, also the server's CPU seconds (`server_cpu_s`)."""
         wall = time.monotonic() - self.wall
-        server = (cpu_seconds(self.pid) or self.server) - self.server
+        server = (total_cpu_seconds(self.pids) or self.server) - self.server
         client = time.process_time() - self.client
         shares = {"server_cpu": round(server / wall, 2), "client_cpu": round(client / wall, 2)}
         return {**shares, "server_cpu_s": server} if seconds else shares
@@ -128,8 +138,9 @@ def run_load(rig: Rig, sandbox: Sandbox, load: Load) -> tuple[Client, Tracker, O
     first, *more = sandbox.listeners  # a client stream per machine: the senders take them in turn
     client = Client(*first, rig.corpus, rig.senders, more=more)
     tracker = Tracker(sandbox.data_dir, sandbox.intake_address, rig.corpus)
-    meter = CpuMeter(sandbox.process.pid)
+    meter = CpuMeter(*sandbox.pids)
     outcome = asyncio.run(drive(client, tracker, load))
+    sandbox.check_running()
     return client, tracker, outcome, meter.shares()
 
 
@@ -139,7 +150,8 @@ def throughput(rig: Rig, count: int, machines: int = 1) -> Figures:
     name = "throughput" if machines == 1 else f"throughput-{machines}-machines"
     with rig.sandbox(name, "--machines", str(machines)) as sandbox:
         client, tracker, outcome, cpu = run_load(rig, sandbox, Load(name, range(count)))
-        rss = rss_kib(sandbox.process.pid)
+        rss = total_rss_kib(sandbox.pids)
+        per_machine = [rss_kib(pid) for pid in sandbox.machine_pids]
     log = client.log
     end_ns = max(tracker.completed_ns.values(), default=log.started_ns + 1)
     seconds, accept_seconds = (end_ns - log.started_ns) / 1e9, (log.last_accept_ns - log.started_ns) / 1e9
@@ -147,6 +159,7 @@ def throughput(rig: Rig, count: int, machines: int = 1) -> Figures:
             "msgs_per_s": round(outcome.completed / seconds, 1),
             "accepted_msgs_per_s": round(len(log.accepted_ns) / max(accept_seconds, 1e-9), 1),
             "machines": machines, "rss_mib": round(rss / 1024, 1) if rss is not None else None,
+            "rss_per_machine_mib": [round(kib / 1024, 1) if kib is not None else None for kib in per_machine],
             **cpu, "log_warnings": warnings_in_log(sandbox.data_dir), "outcome": outcome.as_dict()}
 
 

@@ -48,6 +48,24 @@ class Sandbox:
                 for each in self.description["machines"].values()]
 
     @property
+    def pids(self) -> list[int]:
+        """The supervisor's and every part's process (one, if the sandbox runs everything in one)."""
+        parts = [self.description[name]["pid"] for name in ("threat_defense", "mailbox")]
+        parts += [each["pid"] for each in self.description["machines"].values()]
+        return list(dict.fromkeys([self.process.pid, *parts]))
+
+    @property
+    def machine_pids(self) -> list[int]:
+        return [each["pid"] for each in self.description["machines"].values()]
+
+    def check_running(self) -> None:
+        """ServiceError if the sandbox has ended (a part died under load): a failure, never hidden."""
+        if self.process.poll() is not None:
+            error = (self.data_dir / "sandbox.err").read_text(errors="replace").strip()
+            raise ServiceError(f"the sandbox ended during the run (exit {self.process.returncode}): "
+                               f"{error.splitlines()[-1] if error else '(no output)'}")
+
+    @property
     def intake_address(self) -> str:
         return str(self.description["intake_address"])
 
@@ -149,6 +167,18 @@ def rss_kib(pid: int) -> int | None:
         return None
     found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     return int(found.group(1)) if found else None
+
+
+def total_rss_kib(pids: list[int]) -> int | None:
+    """The resident memory of every process in `pids`, summed; None if one has gone."""
+    each = [rss_kib(pid) for pid in pids]
+    return None if None in each else sum(kib for kib in each if kib is not None)
+
+
+def total_cpu_seconds(pids: list[int]) -> float | None:
+    """The CPU time of every process in `pids`, summed; None if one has gone."""
+    each = [cpu_seconds(pid) for pid in pids]
+    return None if None in each else sum(seconds for seconds in each if seconds is not None)
 
 
 def cpu_seconds(pid: int) -> float | None:

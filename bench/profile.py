@@ -1,9 +1,11 @@
 """Profile the sandbox under load with py-spy, and boil the samples down to the top entries.
 
 Design rule: a separate phase with its own sandbox, because a sampling profiler slows what it
-watches; the measured phases run without it. py-spy attaches to the sandbox's pid and writes raw
-(collapsed) stacks; "self" counts the innermost frame at each line, "inclusive" counts each
-function once per sample in which it is anywhere on the stack.
+watches; the measured phases run without it. py-spy attaches to the sandbox's pid and, with
+`--subprocesses`, to every part's process, and writes raw (collapsed) stacks (a part's samples
+start with a `process ...` frame, left out of the entries: the parts are summed); "self" counts
+the innermost frame at each line, "inclusive" counts each function once per sample in which it is
+anywhere on the stack.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def profile(rig: Rig, count: int, output: Path, top: int = 10) -> Figures:
     output.parent.mkdir(parents=True, exist_ok=True)
     with rig.sandbox("profile") as sandbox:
         command = [tool, "record", "--pid", str(sandbox.process.pid), "--format", "raw",
-                   "--output", str(output), "--rate", "100", "--idle", "--nonblocking"]
+                   "--output", str(output), "--rate", "100", "--idle", "--nonblocking", "--subprocesses"]
         recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _, _, outcome, cpu = run_load(rig, sandbox, Load("profile", range(count)))
@@ -66,7 +68,9 @@ def summarise(lines: list[str], top: int) -> Figures:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdecimal():
             continue
-        count, frames = int(count_text), stack.split(";")
+        count, frames = int(count_text), [f for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            continue
         if _WAITING_WORKER.match(frames[-1]):
             waiting += count
             continue

@@ -103,11 +103,13 @@ def measure(options: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 
 def scale(rig: phases.Rig, count: int, one_machine: dict[str, Any]) -> dict[str, Any]:
-    """End to end with `--machines 1` (the sandbox phase) and `--machines 2`. Memory per machine process
-    is not measured while the sandbox runs every machine in one process (issue 13 item 1)."""
+    """End to end with `--machines 1` (the sandbox phase) and `--machines 2`; memory per machine process:
+    the largest machine's RSS in the two-machine run, after it."""
     two = phases.throughput(rig, count, machines=2)
+    per_machine = [mib for mib in two["rss_per_machine_mib"] if mib is not None]
     return {"machines_1": {key: one_machine.get(key) for key in ("msgs_per_s", "rss_mib")},
-            "machines_2": two, "rss_per_machine_mib": None, "outcome": two["outcome"]}
+            "machines_2": two, "rss_per_machine_mib": max(per_machine, default=None),
+            "outcome": two["outcome"]}
 
 
 def _phase(results: dict[str, Any], name: str, what: str, run: Callable[[], dict[str, Any]]) -> bool:

@@ -12,7 +12,7 @@ import statistics
 
 from bench.drive import Load
 from bench.phases import Figures, Rig, run_load, warnings_in_log
-from bench.processes import rss_kib
+from bench.processes import total_rss_kib
 
 SAMPLES_KEPT = 50  # in latest.json, evenly spaced
 
@@ -21,18 +21,18 @@ def soak(rig: Rig, count: int, window: int) -> Figures:
     """`count` messages; RSS sampled at every poll; growth per 100k and the run's outcome."""
     samples: list[tuple[int, int]] = []  # (messages completed, RSS KiB)
     with rig.sandbox("soak") as sandbox:
-        pid = sandbox.process.pid
-        start = rss_kib(pid) or 0
+        pids = sandbox.pids  # the supervisor and every part: the sandbox's memory is theirs together
+        start = total_rss_kib(pids) or 0
 
         def sample(completed: int) -> None:
-            if (rss := rss_kib(pid)) is not None:
+            if (rss := total_rss_kib(pids)) is not None:
                 samples.append((completed, rss))
 
         poll = 0.2 if count <= 5000 else 1.0
         load = Load("soak", range(count), window=window, poll=poll,
                     progress_every=2.0 if count <= 5000 else 10.0, on_poll=sample)
         client, tracker, outcome, cpu = run_load(rig, sandbox, load)
-        end = rss_kib(pid) or 0
+        end = total_rss_kib(pids) or 0
     seconds = (max(tracker.completed_ns.values(), default=0) - client.log.started_ns) / 1e9
     return {
         "messages": count, "window": window, "msgs_per_s": round(outcome.completed / max(seconds, 1e-9), 1),

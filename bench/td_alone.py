@@ -1,13 +1,12 @@
 """The mock Threat Defense endpoint alone, as its own process, for the `td_alone` phase.
 
-Design rule: built as `tdcsim sandbox` builds its Threat Defense (`simulator/sandbox.py`: the same
-handler in read mode, a `JournalStore` and `RefusedLog` on `DATA/threat-defense` keeping 2,000
-records, `endpoint_server` with the Threat Defense host name and STARTTLS offered), but with
-nothing else on its event loop: no gateway, mailbox host, admin API or console, and no port other
-than its own. So the phase measures the endpoint, not the sandbox around it, and does not depend
-on how the sandbox lays its parts out in processes. The server certificate is `bench/tls.py`'s,
-the one the STARTTLS sink offers. It binds port 0 on loopback, prints the port as its first stdout
-line, and runs until SIGTERM or SIGINT.
+Design rule: built by the factory `tdcsim sandbox` builds its Threat Defense with
+(`simulator/sandbox/parts.py`: read mode, `DATA/threat-defense`, 2,000 records kept in memory),
+but run alone: no gateway, mailbox host, admin API or console, and no port other than its own. So
+the phase measures the endpoint, not the sandbox around it. The server certificate is
+`bench/tls.py`'s, the one the STARTTLS sink offers (no CA key is handed over: nothing new is
+minted). It binds port 0 on loopback, prints the port as its first stdout line, and runs until
+SIGTERM or SIGINT.
 Run: `python -m bench.td_alone --data-dir DIR --certificates DIR [--host 127.0.0.1]`.
 """
 
@@ -22,28 +21,21 @@ from pathlib import Path
 from bench import tls
 from simulator.cli.sandbox import KEPT_IN_MEMORY
 from simulator.core.clock import SystemClock
-from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
-from simulator.endpoints.common import endpoint_server
-from simulator.endpoints.refused import ENDPOINT_FOLDERS, RefusedLog
-from simulator.endpoints.threat_defense import JournalStore, ThreatDefenseHandler
-from simulator.sandbox import TD_HOSTNAME
+from simulator.endpoints.refused import ENDPOINT_FOLDERS
+from simulator.sandbox.parts import ThreatDefense
+from simulator.sandbox.settings import SandboxSettings
 from simulator.transport.tls import SandboxTls
 
 FOLDER = ENDPOINT_FOLDERS["threat_defense"]
 
-
 async def serve(host: str, data_dir: Path, certificates: Path) -> None:
     """Threat Defense on `host`, port 0, storing under `data_dir`, until a stop signal."""
     logging.basicConfig(level=logging.WARNING)
-    folder = data_dir / FOLDER
-    store = JournalStore(folder, KEPT_IN_MEMORY)
-    refused = RefusedLog(folder, SystemClock(), KEPT_IN_MEMORY)
-    handler = ThreatDefenseHandler(store, DEFAULT_INTAKE_ADDRESSES, refused=refused)
     ca = tls.ca(certificates)
-    sandbox_tls = SandboxTls(ca.cert_pem.bytes(), tls.server(certificates), tls.client(certificates), ca,
-                             tls.NAMES)
-    server = endpoint_server("Threat Defense endpoint", handler, host, 0, sandbox_tls,
-                             hostname=TD_HOSTNAME, require_starttls=False)
+    sandbox_tls = SandboxTls(ca.cert_pem.bytes(), tls.server(certificates), tls.client(certificates),
+                             None, tls.NAMES)
+    settings = SandboxSettings(data_dir, host, threat_defense_port=0, kept_in_memory=KEPT_IN_MEMORY)
+    server = ThreatDefense(settings, sandbox_tls, SystemClock(), remediate=None).server
     await server.start()
     loop, stop = asyncio.get_running_loop(), asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
