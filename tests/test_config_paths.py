@@ -3,6 +3,8 @@ same effective configuration or the same refusal (BEHAVIOUR.md §4.6, §5.3; iss
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from simulator.admin.actions import ConfigAdmin
@@ -24,12 +26,16 @@ def administered(rule: str = "propagate") -> tuple[ConfigAdmin, TablesAdmin]:
     """The admin operations on a store that starts with the topology and nothing set."""
     store = ConfigStore(ClusterConfig(TOPOLOGY, GatewayConfig(), disable_rule=rule),  # type: ignore[arg-type]
                         ManualClock())
-    config = ConfigAdmin(store)
+    config = ConfigAdmin(store, configured)
     return config, TablesAdmin(config)
 
 
+async def configured() -> None:
+    """No machine runs: a commit has nothing to reach."""
+
+
 def committed(config: ConfigAdmin) -> ClusterConfig:
-    config.commit("as the file says")
+    asyncio.run(config.commit("as the file says"))
     return config.store.committed
 
 

@@ -142,7 +142,7 @@ class FakeSandbox:
     def __init__(self) -> None:
         self.lines: list[LogLine] = []
 
-    def recent_log(self, machine: str) -> list[LogLine]:
+    async def recent_log(self, machine: str) -> list[LogLine]:
         return list(self.lines)
 
 
@@ -169,29 +169,31 @@ def tail_of(sandbox: FakeSandbox, chosen: LogFilter) -> tuple[LiveTail, FakeTran
     current = SimpleNamespace(sandbox=sandbox)
     transport = FakeTransport()
     request = FakeRequest({CONSOLE: current}, transport)
-    return LiveTail(request, "esa1", chosen), transport  # type: ignore[arg-type]
+    tail = asyncio.run(LiveTail.opened(request, "esa1", chosen))  # type: ignore[arg-type]
+    return tail, transport
 
 
 def test_a_tail_sends_only_what_was_logged_after_it_opened_and_matches() -> None:
     sandbox = FakeSandbox()
     sandbox.lines = [line("TDC: Message 1 created from message 0 for x@y.test.")]
     tail, _ = tail_of(sandbox, LogFilter(tdc_only=True))
-    assert tail.new_events() == []
+    assert tail.new_events(sandbox.lines) == []
     sandbox.lines += [line("Start MID 2 ICID 1"), line(TLS_LINE)]
-    assert tail.new_events() == [event(str(sandbox.lines[-1]))]
-    assert tail.new_events() == []
+    assert tail.new_events(sandbox.lines) == [event(str(sandbox.lines[-1]))]
+    assert tail.new_events(sandbox.lines) == []
 
 
 def test_a_tail_that_fell_behind_sends_the_latest_lines_after_one_marker() -> None:
     sandbox = FakeSandbox()
     tail, _ = tail_of(sandbox, LogFilter())
     sandbox.lines = [line(f"ICID {number} close") for number in range(1, MOST_PER_POLL + 51)]
-    events = tail.new_events()
+    events = tail.new_events(sandbox.lines)
     assert len(events) == MOST_PER_POLL + 1
     assert events[0].startswith(b"event: skipped\ndata: [50 matching lines not shown: ")
     assert events[-1] == event(str(sandbox.lines[-1]))
     sandbox.lines = [line("ICID 999 close")]  # every line it saw has left memory
-    assert tail.new_events()[0].startswith(b"event: skipped\ndata: [some matching lines not shown: ")
+    (marker, *_) = tail.new_events(sandbox.lines)
+    assert marker.startswith(b"event: skipped\ndata: [some matching lines not shown: ")
 
 
 class StuckResponse:

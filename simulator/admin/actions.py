@@ -4,12 +4,14 @@ Design rule: every change goes through `ConfigStore.submit` (validated, pending,
 error) and runs only after `commit`. Reads name the state they show: `committed` (what runs) or
 `pending` (the working copy: the pending configuration, else the committed one). An unknown group,
 machine or policy is `NotFound`; a value the model refuses stays a `ConfigError`.
+`commit` is the one place that commits for an operator (API, console, a lab's start): it answers only
+once every machine runs what was committed (`RunningSandbox.configured`), as a machine may be a process.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -58,8 +60,9 @@ def naming_unknowns() -> Iterator[None]:
 class ConfigAdmin:
     """Reads and submits configuration at any level; commits and discards."""
 
-    def __init__(self, store: ConfigStore) -> None:
-        self.store = store
+    def __init__(self, store: ConfigStore, configured: Callable[[], Awaitable[None]]) -> None:
+        """`configured` returns once every machine runs the committed configuration."""
+        self.store, self._configured = store, configured
 
     def config(self, state: str = "pending") -> ClusterConfig:
         """The committed configuration, or the working copy."""
@@ -141,9 +144,11 @@ class ConfigAdmin:
         self.submit(lambda config: config.set_policy_tdc(level, policy, chosen, address))
         return f"Policy {policy} set to {mode} at {level} {PENDING}"
 
-    def commit(self, comment: str) -> str:
-        """`Changes committed: <date>`, or `There is no data to commit.`"""
-        return self.store.commit(comment)
+    async def commit(self, comment: str) -> str:
+        """`Changes committed: <date>`, or `There is no data to commit.`, once every machine runs it."""
+        message = self.store.commit(comment)
+        await self._configured()
+        return message
 
     def clear(self) -> str:
         return "Pending changes discarded." if self.store.clear() else "There are no pending changes."

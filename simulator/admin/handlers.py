@@ -49,7 +49,7 @@ class Operations:
 
     @classmethod
     def over(cls, sandbox: RunningSandbox) -> Operations:
-        config = ConfigAdmin(sandbox.config_store())
+        config = ConfigAdmin(sandbox.config_store(), sandbox.configured)
         monitor = MonitorAdmin(sandbox)
         return cls(config, TablesAdmin(config), monitor, LabsAdmin(sandbox, config, monitor))
 
@@ -151,7 +151,7 @@ async def set_dns(request: web.Request) -> web.Response:
 
 async def commit(request: web.Request) -> web.Response:
     body = await object_body(request)
-    return answer({"message": ops(request).config.commit(text(body, "comment", ""))})
+    return answer({"message": await ops(request).config.commit(text(body, "comment", ""))})
 
 
 async def get_commits(request: web.Request) -> web.Response:
@@ -168,17 +168,17 @@ async def clear(request: web.Request) -> web.Response:
 
 
 async def get_status(request: web.Request) -> web.Response:
-    return answer(ops(request).monitor.status(query(request, "machine") or None))
+    return answer(await ops(request).monitor.status(query(request, "machine") or None))
 
 
 async def get_tophosts(request: web.Request) -> web.Response:
     machine, sort = query(request, "machine") or None, query(request, "sort", DEFAULT_SORT)
-    return answer(ops(request).monitor.tophosts(machine, sort))
+    return answer(await ops(request).monitor.tophosts(machine, sort))
 
 
 async def get_log(request: web.Request) -> web.Response:
     lines = whole_number(request.query.get("lines", str(DEFAULT_TAIL)), "lines", LONGEST_TAIL)
-    return answer(ops(request).monitor.tail(query(request, "machine") or None, lines))
+    return answer(await ops(request).monitor.tail(query(request, "machine") or None, lines))
 
 
 async def get_tracking(request: web.Request) -> web.Response:
@@ -187,7 +187,7 @@ async def get_tracking(request: web.Request) -> web.Response:
 
 
 async def get_quarantine(request: web.Request) -> web.Response:
-    return answer(ops(request).monitor.quarantine(query(request, "machine") or None))
+    return answer(await ops(request).monitor.quarantine(query(request, "machine") or None))
 
 
 async def release(request: web.Request) -> web.Response:
@@ -199,7 +199,7 @@ async def release(request: web.Request) -> web.Response:
 async def deliver_now(request: web.Request) -> web.Response:
     body = await object_body(request)
     destination = bounded(text(body, "destination", ""), "destination", LONGEST["domain"])
-    return answer(ops(request).monitor.deliver_now(destination or None))
+    return answer(await ops(request).monitor.deliver_now(destination or None))
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -213,7 +213,7 @@ async def put_faults(request: web.Request) -> web.Response:
 
 
 async def get_refused(request: web.Request) -> web.Response:
-    return answer(ops(request).monitor.refused(path_part(request, "endpoint")))
+    return answer(await ops(request).monitor.refused(path_part(request, "endpoint")))
 
 
 async def get_labs(request: web.Request) -> web.Response:

@@ -2,11 +2,12 @@
 state (BEHAVIOUR.md §11.2), for the admin API, the command line (through the API) and the console.
 
 Design rule: one evaluation, three surfaces. `LabsAdmin` takes a snapshot of the running sandbox on its
-event loop (the journals' heads are read off it, in a thread), then runs the labs' check kinds on
-that `LabState` (`labs_checks.py`, `labs_state.py`: pure); the labs themselves are data files
-(`labs_files.py`, `labs_data/*.toml`).
-A start is a Submit and a Commit through the one store (`labs_start.py`), refused while changes are
-pending (it would commit them too), and fault plans set by the operation PUT /faults calls.
+event loop (each part's state awaited; the journals' heads are read off it, in a thread), then runs the
+labs' check kinds on that `LabState` (`labs_checks.py`, `labs_state.py`: pure); the labs themselves are
+data files (`labs_files.py`, `labs_data/*.toml`).
+A start is a Submit and a Commit through the one store and `ConfigAdmin.commit` (`labs_start.py`), so it
+answers once every machine runs the lab's configuration; it is refused while changes are pending (it
+would commit them too); its fault plans are set by the operation PUT /faults calls.
 
 Where it lives: in the admin room (layer 3). It needs the admin operations (`ConfigAdmin`,
 `MonitorAdmin`) and `RunningSandbox`, and the API's handlers must serve it: a room above admin would be
@@ -99,19 +100,22 @@ class LabsAdmin:
         return definition_json(self.lab(name))
 
     async def state(self) -> LabState:
-        """A snapshot of what the checks read."""
+        """A snapshot of what the checks read: the parts' live state first (awaited), then the store's,
+        with no await between its reads."""
         sandbox, store = self._sandbox, self._config.store
         names = list(sandbox.machine_names())
+        statuses = {machine: await self._monitor.destinations(machine) for machine in names}
+        waiting = {machine: sum(row.active_recipients for row in rows if row.host == TDC_QUEUE)
+                   for machine, rows in statuses.items()}
+        log = {machine: tuple(await sandbox.recent_log(machine)) for machine in names}
+        journals = await sandbox.journals()
         commits = store.commits()
-        waiting = {machine: sum(row.active_recipients for row in self._monitor.destinations(machine)
-                                if row.host == TDC_QUEUE) for machine in names}
-        journals = sandbox.journals()
         return LabState(
             committed=store.committed, pending=store.pending,
             since=None, commits=tuple((each.at, each.comment) for each in commits), tenants=sandbox.tenants(),
             faults={endpoint: tuple(str(fault) for fault in plan)
                     for endpoint, plan in sandbox.fault_plans().items()},
-            tdc_queue=waiting, log={machine: tuple(sandbox.recent_log(machine)) for machine in names},
+            tdc_queue=waiting, log=log,
             arrivals=await asyncio.to_thread(arrivals, journals))
 
     @staticmethod
@@ -143,7 +147,7 @@ class LabsAdmin:
             if store.pending is not None:
                 raise ConfigError("start", PENDING_REFUSAL)
             self._config.submit(lambda _: wanted)
-            self._config.commit(start_comment(lab.id, lab.title))
+            await self._config.commit(start_comment(lab.id, lab.title))
         for action in lab.start:
             if action["action"] not in CONFIG_ACTIONS:
                 await self._monitor.set_faults(action["endpoint"], list(action["faults"]))

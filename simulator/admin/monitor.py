@@ -72,20 +72,20 @@ class MonitorAdmin:
             raise NotFound(f"machine: unknown machine {name!r} (machines: {', '.join(machines)})")
         return name
 
-    def destinations(self, machine: str) -> list[DestinationStatus]:
+    async def destinations(self, machine: str) -> list[DestinationStatus]:
         """Every destination of `machine`, `the.tdc.queue` always among them."""
-        rows = self._sandbox.delivery_status(machine)
+        rows = await self._sandbox.delivery_status(machine)
         if TDC_QUEUE not in {row.host for row in rows}:
             rows.append(DestinationStatus(TDC_QUEUE))
         return sorted(rows, key=lambda row: row.host)
 
-    def status(self, name: str | None) -> dict[str, Any]:
+    async def status(self, name: str | None) -> dict[str, Any]:
         """Delivery status of one machine, or of each."""
         chosen = [self.machine(name)] if name is not None else list(self._sandbox.machine_names())
         return {"as_of": to_json(self._sandbox.clock.now()),
-                "machines": {machine: to_json(self.destinations(machine)) for machine in chosen}}
+                "machines": {machine: to_json(await self.destinations(machine)) for machine in chosen}}
 
-    def tophosts(self, name: str | None, sort: str = DEFAULT_SORT) -> dict[str, Any]:
+    async def tophosts(self, name: str | None, sort: str = DEFAULT_SORT) -> dict[str, Any]:
         """One machine's destinations sorted by a counter, largest first."""
         if name is None:
             raise machine_mode_only(list(self._sandbox.machine_names()))
@@ -94,16 +94,16 @@ class MonitorAdmin:
             order = sort_key(sort)
         except ValueError as error:
             raise BadRequest(f"sort: {error}") from None
-        rows = sorted(self._sandbox.delivery_status(machine), key=order)
+        rows = sorted(await self._sandbox.delivery_status(machine), key=order)
         return {"machine": machine, "sort": sort, "as_of": to_json(self._sandbox.clock.now()),
                 "hosts": to_json(rows)}
 
-    def tail(self, name: str | None, lines: int = DEFAULT_TAIL) -> dict[str, Any]:
+    async def tail(self, name: str | None, lines: int = DEFAULT_TAIL) -> dict[str, Any]:
         """The last `lines` lines of a machine's mail log."""
         if not 1 <= lines <= LONGEST_TAIL:
             raise BadRequest(f"lines must be a number from 1 to {LONGEST_TAIL}, not {lines}")
         machine = self.machine(name)
-        recent = self._sandbox.recent_log(machine)[-lines:]
+        recent = (await self._sandbox.recent_log(machine))[-lines:]
         return {"machine": machine, "lines": [str(line) for line in recent]}
 
     async def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
@@ -112,7 +112,7 @@ class MonitorAdmin:
         path = self._sandbox.log_file(machine)  # the files have every line; memory keeps only the latest
         loop = asyncio.get_running_loop()
         reading = (loop.run_in_executor(self._reader, track_log, path, mid) if path else
-                   loop.run_in_executor(self._reader, track, self._sandbox.recent_log(machine), mid))
+                   loop.run_in_executor(self._reader, track, await self._sandbox.recent_log(machine), mid))
         try:
             history = await reading
         except UnknownMessage:
@@ -127,19 +127,22 @@ class MonitorAdmin:
         found: list[tuple[str, Found]] = []
         for machine in machines:
             path = self._sandbox.log_file(machine)
-            reading = (loop.run_in_executor(self._reader, search_log, path, query) if path else
-                       loop.run_in_executor(self._reader, search, self._sandbox.recent_log(machine), query))
-            found += [(machine, message) for message in await reading]
+            if path:
+                messages = await loop.run_in_executor(self._reader, search_log, path, query)
+            else:
+                recent = await self._sandbox.recent_log(machine)
+                messages = await loop.run_in_executor(self._reader, search, recent, query)
+            found += [(machine, message) for message in messages]
         found.sort(key=lambda pair: (pair[1].at, pair[1].mid, pair[0]), reverse=True)
         return {"as_of": to_json(self._sandbox.clock.now()), "machines": machines, "total": len(found),
                 "messages": [{"machine": machine, **to_json(message)} for machine, message in found[:most]]}
 
-    def quarantine(self, name: str | None) -> dict[str, Any]:
+    async def quarantine(self, name: str | None) -> dict[str, Any]:
         """What a machine's quarantines hold."""
         machine = self.machine(name)
         held = [{"mid": h.mid, "quarantine": h.quarantine, "sender": h.message.mail_from,
                  "recipients": list(h.recipients), "policy": h.policy}
-                for h in sorted(self._sandbox.quarantined(machine), key=lambda h: h.mid)]
+                for h in sorted(await self._sandbox.quarantined(machine), key=lambda h: h.mid)]
         return {"machine": machine, "held": held}
 
     async def release(self, name: str | None, mid: int) -> dict[str, Any]:
@@ -147,15 +150,15 @@ class MonitorAdmin:
         machine = self.machine(name)
         return {"machine": machine, "message": await self._sandbox.release(machine, mid)}
 
-    def deliver_now(self, destination: str | None) -> dict[str, Any]:
+    async def deliver_now(self, destination: str | None) -> dict[str, Any]:
         """`delivernow`: on every machine, what waits for a retry (of one destination, or all) is due now."""
         machines = list(self._sandbox.machine_names())
         if destination is not None:
-            known = {row.host.lower() for machine in machines for row in self.destinations(machine)}
+            known = {row.host.lower() for machine in machines for row in await self.destinations(machine)}
             if destination.lower() not in known:
                 raise NotFound(f"destination: no delivery queue for {shown(destination)} on any machine "
                                "(the delivery status lists the queues)")
-        counts = {machine: self._sandbox.deliver_now(machine, destination) for machine in machines}
+        counts = {machine: await self._sandbox.deliver_now(machine, destination) for machine in machines}
         total = sum(counts.values())
         return {"message": rescheduled_line(total), "rescheduled": total, "machines": counts}
 
@@ -164,11 +167,11 @@ class MonitorAdmin:
         return {endpoint: [str(fault) for fault in plan]
                 for endpoint, plan in self._sandbox.fault_plans().items()}
 
-    def refused(self, endpoint: str) -> dict[str, Any]:
+    async def refused(self, endpoint: str) -> dict[str, Any]:
         """The attempts an endpoint refused (the latest it keeps), oldest first."""
         known_endpoint(endpoint)
         return {"endpoint": endpoint,
-                "refused": [attempt.summary() for attempt in self._sandbox.refused(endpoint)]}
+                "refused": [attempt.summary() for attempt in await self._sandbox.refused(endpoint)]}
 
     async def set_faults(self, endpoint: str, specs: list[str]) -> dict[str, list[str]]:
         """Replace an endpoint's fault plan (`[]` clears it; `down` stops it listening)."""

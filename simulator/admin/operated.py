@@ -3,6 +3,8 @@
 Design rule: the admin layer names operations, never object chains (`machine.queues.status()`), and
 never imports the sandbox: `sandbox.py` implements `RunningSandbox` and hands itself to the API
 (after uvicorn's split of `Config` from `Server`). Machine names are checked by the caller, here.
+A part (Threat Defense, the mailbox, a machine) may run in a process of its own: every read of its live
+state is async; what the supervisor keeps (the store, the names, the listeners, the fault plans) is not.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class Listeners:
 
 
 class RunningSandbox(Protocol):
-    """A started sandbox, as the operator sees it; called on the sandbox's event loop."""
+    """A started sandbox, as the operator sees it; called on the sandbox's event loop. What reads a
+    part's live state is async: the part may run in another process."""
 
     @property
     def clock(self) -> Clock: ...
@@ -44,11 +47,11 @@ class RunningSandbox(Protocol):
         """Every machine, in topology order."""
         ...
 
-    def delivery_status(self, machine: str) -> list[DestinationStatus]:
+    async def delivery_status(self, machine: str) -> list[DestinationStatus]:
         """Each destination queue of `machine` (BEHAVIOUR.md §6.1)."""
         ...
 
-    def recent_log(self, machine: str) -> list[LogLine]:
+    async def recent_log(self, machine: str) -> list[LogLine]:
         """The mail-log lines `machine` keeps in memory (the latest ones)."""
         ...
 
@@ -56,7 +59,7 @@ class RunningSandbox(Protocol):
         """`machine`'s `mail.current`, which has every line (None without a data dir)."""
         ...
 
-    def quarantined(self, machine: str) -> list[HeldMessage]:
+    async def quarantined(self, machine: str) -> list[HeldMessage]:
         """What `machine`'s quarantines hold."""
         ...
 
@@ -64,13 +67,13 @@ class RunningSandbox(Protocol):
         """Release a quarantined message on `machine`: delivered, and copied, now."""
         ...
 
-    def deliver_now(self, machine: str, destination: str | None) -> int:
+    async def deliver_now(self, machine: str, destination: str | None) -> int:
         """`delivernow` on `machine`: what waits for a retry (every destination, or one) is due now,
         and so is what is being delivered if its attempt fails; how many entries waited (retry counts
         kept)."""
         ...
 
-    def refused(self, endpoint: str) -> list[RefusedAttempt]:
+    async def refused(self, endpoint: str) -> list[RefusedAttempt]:
         """The refused attempts `endpoint` keeps in memory (BEHAVIOUR.md §8.9), oldest first."""
         ...
 
@@ -86,8 +89,13 @@ class RunningSandbox(Protocol):
         """Threat Defense's mode: "read" (verdicts only) or "read-write" (it remediates too)."""
         ...
 
-    def journals(self) -> list[JournalRecord]:
+    async def journals(self) -> list[JournalRecord]:
         """The journals Threat Defense keeps in memory (the latest), oldest first."""
+        ...
+
+    async def configured(self) -> None:
+        """Returns once every machine runs the committed configuration (at once in one process; with a
+        process per machine, once each has acknowledged it). Every operation that commits awaits it."""
         ...
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:

@@ -69,7 +69,7 @@ async def commit(request: web.Request) -> web.Response:
     comment = await form_field(request, "comment", LONGEST["comment"])
     if not await fresh(request):
         return commit_page(request, 409, STALE)
-    return done(request, console(request).config.commit(comment))
+    return done(request, await console(request).config.commit(comment))
 
 
 async def abandon(request: web.Request) -> web.Response:

@@ -82,17 +82,23 @@ async def end_streams(app: web.Application) -> None:
 class LiveTail:
     """One client's stream: the new lines of one machine's log that its filter matches."""
 
-    def __init__(self, request: web.Request, machine: str, chosen: LogFilter) -> None:
+    def __init__(self, request: web.Request, machine: str, chosen: LogFilter, last: LogLine | None) -> None:
         self.request, self.machine, self.chosen = request, machine, chosen
-        recent = self.recent()
-        self.last: LogLine | None = recent[-1] if recent else None
+        self.last = last  # the last line polled (None: every line is new)
 
-    def recent(self) -> list[LogLine]:
-        return console(self.request).sandbox.recent_log(self.machine)
+    @classmethod
+    async def opened(cls, request: web.Request, machine: str, chosen: LogFilter) -> LiveTail:
+        """A tail of what is logged from now on (what memory holds already is not sent)."""
+        recent = await console(request).sandbox.recent_log(machine)
+        return cls(request, machine, chosen, recent[-1] if recent else None)
 
-    def new_events(self) -> list[bytes]:
-        """The events for what was logged since the last poll (a marker first if some are left out)."""
-        fresh, missed = lines_after(self.recent(), self.last)
+    async def recent(self) -> list[LogLine]:
+        return await console(self.request).sandbox.recent_log(self.machine)
+
+    def new_events(self, recent: list[LogLine]) -> list[bytes]:
+        """The events for what `recent` (a poll of the log) has since the last poll (a marker first if
+        some are left out)."""
+        fresh, missed = lines_after(recent, self.last)
         if fresh:
             self.last = fresh[-1]
         matching = [line for line in fresh if self.chosen.matches(line.text)]
@@ -110,7 +116,7 @@ class LiveTail:
         quiet = 0.0
         try:
             while not self.gone():
-                events = self.new_events()
+                events = self.new_events(await self.recent())
                 quiet = 0.0 if events else quiet + POLL_SECONDS
                 if quiet >= HEARTBEAT_SECONDS:
                     events, quiet = [b": still here\n\n"], 0.0

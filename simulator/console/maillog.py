@@ -43,7 +43,7 @@ async def show(request: web.Request) -> web.Response:
     form = parse_filter(request.query)
     shown: list[LogLine] = []
     if not form.errors:
-        recent = current.sandbox.recent_log(machine)
+        recent = await current.sandbox.recent_log(machine)
         loop = asyncio.get_running_loop()  # a long log is filtered off the event loop
         shown = await loop.run_in_executor(None, last_matching, recent, form.chosen, form.lines)
     events = f"{EVENTS_PATH}?{urlencode({'machine': machine, **form.chosen.query()})}"
@@ -64,11 +64,11 @@ async def events(request: web.Request) -> web.StreamResponse:
     if streams.full():
         return error_page(request, 503, f"At most {live_tail.MOST_STREAMS} live tails can be open at once: "
                                         "close another Mail Log page and reload this one.")
-    tail = LiveTail(request, machine, form.chosen)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Content-Type-Options": "nosniff"})
-    ending = streams.open()  # before the first await: a shutdown from now on ends this stream too
+    ending = streams.open()  # before the first await: counted, and a shutdown from now on ends it too
     try:
+        tail = await LiveTail.opened(request, machine, form.chosen)
         await response.prepare(request)
         await tail.follow(response, ending)
     finally:

@@ -42,8 +42,8 @@ async def show(request: web.Request) -> web.Response:
     monitor = console(request).ops.monitor
     machine = bounded(request.query.get("machine", ""), "machine") or None
     sort = bounded(request.query.get("sort", DEFAULT_SORT), "sort")
-    status = monitor.status(None)
-    tophosts = monitor.tophosts(machine, sort) if machine is not None else None
+    status = await monitor.status(None)
+    tophosts = await monitor.tophosts(machine, sort) if machine is not None else None
     return page(request, "monitor.html", title="Delivery Status", as_of=when(status["as_of"]),
                 machines={name: rows(found) for name, found in status["machines"].items()},
                 columns=COLUMNS, machine=machine or "", sort=sort, down_note=DOWN_NOTE,

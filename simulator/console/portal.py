@@ -71,7 +71,7 @@ async def home(request: web.Request) -> web.Response:
     steps = guide(sandbox.tenants(), sandbox.fault_plans().get("threat_defense", ()),
                   admin.tdc("pending")["machines"], admin.tdc("committed")["machines"],
                   {"details": BUSINESS_PATH, "edit": EDIT_CONNECTOR_PATH, "commit": COMMIT_PATH})
-    journals = sandbox.journals()
+    journals = await sandbox.journals()
     counts = {tenant: len(of_tenant(journals, tenant)) for tenant in sandbox.tenants()}
     return portal_page(request, "portal.html", "Threat Defense Portal", steps=steps, counts=counts)
 
@@ -91,7 +91,7 @@ async def messages_home(request: web.Request) -> web.Response:
 async def messages(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     sandbox = console(request).sandbox
-    journals = of_tenant(sandbox.journals(), tenant)
+    journals = of_tenant(await sandbox.journals(), tenant)
     number = page_number(bounded(request.query.get("page", ""), "page"), len(journals))
     shown = journals[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
     rows = await off_loop(viewed_all, shown, sandbox.td_mode())
@@ -103,7 +103,7 @@ async def messages(request: web.Request) -> web.Response:
 async def journal(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     sandbox = console(request).sandbox
-    record = find(sandbox.journals(), tenant, journal_number(request))
+    record = find(await sandbox.journals(), tenant, journal_number(request))
     shown = await off_loop(viewed, record, sandbox.td_mode())
     base = f"{messages_path(tenant)}/{record.number}"
     return portal_page(request, "portal_journal.html", f"Journal {record.number}", tenant=tenant,
@@ -113,7 +113,7 @@ async def journal(request: web.Request) -> web.Response:
 
 async def download(request: web.Request) -> web.StreamResponse:
     """The journal exactly as received, as a file to save."""
-    record = find(console(request).sandbox.journals(), tenant_of(request), journal_number(request))
+    record = find(await console(request).sandbox.journals(), tenant_of(request), journal_number(request))
     try:
         data = await off_loop(record.body.read)
     except OSError:

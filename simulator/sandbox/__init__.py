@@ -5,6 +5,10 @@ host are derived from the ports they actually bound. Two ways to run the same pa
 same factories (`parts.py`): `single.Sandbox`, everything on one event loop (the test fixtures, in a
 background thread), and `supervisor.ProcessSandbox`, each machine and each endpoint in its own OS
 process like the appliances they stand for (`tdcsim sandbox`).
+
+Owns: how the parts are built and wired, where they run, and `sandbox.json`.
+May import: every room below it (core, transport, gateway, endpoints, settings, admin, console);
+imported only by `cli` and `testing`.
 """
 
 from __future__ import annotations
