@@ -7,6 +7,7 @@ Every process a sandbox starts inherits a mark in its environment, so a test fin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,11 +20,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from fixtures.processes import FREE_PORTS, SandboxProcess
 from simulator.admin.client import AdminClient
+from simulator.core.clock import ManualClock
+from simulator.core.errors import Refused
 from simulator.core.mail.samples import MessageFactory
+from simulator.sandbox.settings import SandboxSettings
+from simulator.sandbox.supervisor import STOP_WAIT, ProcessSandbox
 from simulator.testing.smtp_client import send
+from simulator.transport.tls import SERVER_NAMES, SandboxTls
 
 MARK = "TDCSIM_TEST_MARK"
 GONE_WITHIN = 10.0
@@ -76,14 +83,15 @@ def two_machines(tmp_path: Path, mark: str) -> Iterator[tuple[SandboxProcess, di
 
 def test_each_machine_and_endpoint_runs_in_its_own_process(
         two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
-    sandbox, description = two_machines
+    _, description = two_machines
     pids = part_pids(description)
     assert sorted(pids) == ["esa1", "esa2", "mailbox", "threat_defense"]
     assert len(set(pids.values()) | {description["pid"]}) == 5
     assert all(Path(f"/proc/{pid}").exists() for pid in pids.values())
 
 
-def test_a_commit_reaches_every_machine_process(two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
+def test_a_commit_reaches_every_machine_process(
+        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
     _, description = two_machines
     admin = description["admin"]
     assert isinstance(admin, dict)
@@ -113,7 +121,7 @@ def test_sigterm_stops_every_part_cleanly(two_machines: tuple[SandboxProcess, di
 
 def test_a_killed_supervisor_leaves_no_part_behind(
         two_machines: tuple[SandboxProcess, dict[str, object]], mark: str) -> None:
-    sandbox, description = two_machines
+    sandbox, _ = two_machines
     assert len(marked(mark)) >= 5  # the supervisor, its parts (and multiprocessing's fork server)
     sandbox.kill()
     assert left_after(mark) == []
@@ -161,3 +169,27 @@ def test_sandbox_json_names_every_part_once_each_listens(
     assert json.loads(sandbox.state_file.read_text()) == description
     for name, pid in part_pids(description).items():
         assert Path(f"/proc/{pid}").exists(), name
+
+
+@pytest.mark.bad_input
+def test_a_request_for_a_part_that_has_ended_gets_503_naming_it(tmp_path: Path) -> None:
+    """Between a part's end and the sandbox's stop, the admin API answers for the missing part with 503,
+    and the supervisor has its one-line failure; stopping the rest still works."""
+    async def scenario() -> None:
+        settings = SandboxSettings(tmp_path / "data", inbound_port=0, relay_port=0, threat_defense_port=0,
+                                   mailbox_port=0)
+        sandbox = ProcessSandbox(settings, SandboxTls.issue(trustme.CA(), *SERVER_NAMES), ManualClock())
+        await sandbox.start()
+        try:
+            esa1 = sandbox.describe()["machines"]["esa1"]["pid"]
+            os.kill(esa1, signal.SIGKILL)
+            await asyncio.wait_for(sandbox.failed.wait(), GONE_WITHIN)
+            assert sandbox.failure == f"esa1 (pid {esa1}) ended with status -9; stopping the sandbox"
+            client = AdminClient(sandbox.admin.url, sandbox.admin.token)
+            with pytest.raises(Refused) as refused:
+                await asyncio.to_thread(client.get, "/status", machine="esa1")
+            assert refused.value.status == 503 and "esa1" in str(refused.value)
+            assert await sandbox.journals() == []  # the other parts still answer
+        finally:
+            await asyncio.wait_for(sandbox.stop(), 3 * STOP_WAIT)
+    asyncio.run(scenario())

@@ -21,7 +21,14 @@ from aiohttp.typedefs import Handler
 from simulator.admin.bounds import LARGEST_BODY, TOO_LARGE
 from simulator.admin.handlers import OPERATIONS, ROUTES, Operations
 from simulator.admin.operated import RunningSandbox
-from simulator.core.errors import BadRequest, ConfigError, CorruptEntry, NotFound, ServerStartError
+from simulator.core.errors import (
+    BadRequest,
+    ConfigError,
+    CorruptEntry,
+    NotFound,
+    PartUnavailable,
+    ServerStartError,
+)
 
 TOKEN = web.AppKey("token", str)
 LOG = logging.getLogger(__name__)
@@ -81,6 +88,8 @@ async def answer_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return refusal(422, str(error))
     except CorruptEntry as error:  # stored bytes that cannot be read back: the operation did nothing
         return refusal(503, f"{error}; nothing changed")
+    except PartUnavailable as error:  # a part's process ended: the sandbox is stopping
+        return refusal(503, str(error))
     except web.HTTPRequestEntityTooLarge:  # aiohttp's, reading a body past client_max_size
         return refusal(413, TOO_LARGE)
     except web.HTTPException as error:  # aiohttp's own: unknown path, wrong method

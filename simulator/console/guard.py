@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler
 from simulator.admin.bounds import LONGEST_TEXT, bounded
 from simulator.console.render import SESSION, console, error_page, session
 from simulator.console.sessions import COOKIE, same_secret
-from simulator.core.errors import BadRequest, ConfigError, CorruptEntry, NotFound
+from simulator.core.errors import BadRequest, ConfigError, CorruptEntry, NotFound, PartUnavailable
 
 LOG = logging.getLogger(__name__)
 LOGIN_PATH, STATIC_PREFIX = "/login", "/static/"
@@ -80,6 +80,8 @@ async def plain_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return error_page(request, 422, str(error))
     except CorruptEntry as error:
         return error_page(request, 503, f"{error}; nothing changed")
+    except PartUnavailable as error:
+        return error_page(request, 503, str(error))
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -12,6 +12,7 @@
     ├── UnknownMessage              message tracking: no mail-log line is about this MID
     ├── NoSandbox                   the CLI finds no running sandbox for a data dir
     ├── Refused                     the admin API answered with an error status
+    ├── PartUnavailable             a part of the sandbox (a machine's process, ...) is not running
     └── DeliveryError               one delivery attempt failed (carries code, enhanced status, recipient)
         ├── TransientDeliveryError  try again later (network, TLS, 4xx)
         │   └── TlsDeliveryError    STARTTLS missing, handshake failed, certificate refused
@@ -55,6 +56,11 @@ class ServerStartError(SimulatorError):
         super().__init__(f"cannot start {name} on {host}:{port}: {reason}")
         self.host = host
         self.port = port
+
+
+class PartUnavailable(SimulatorError):
+    """A part of the sandbox (a machine, an endpoint in its own process) is not running: it cannot
+    answer. The sandbox stops when a part ends; this is what a request meets meanwhile."""
 
 
 class DeliveryError(SimulatorError):

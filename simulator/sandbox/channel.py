@@ -17,12 +17,12 @@ import pickle
 import struct
 from typing import Any
 
-from simulator.core.errors import SimulatorError
+from simulator.core.errors import PartUnavailable, SimulatorError
 
 HEADER = struct.Struct("!I")
 
 
-class ChannelClosed(SimulatorError):
+class ChannelClosed(PartUnavailable):
     """The other end went away (its process ended) before it answered."""
 
 
