@@ -74,16 +74,28 @@ def part_pids(description: dict[str, object]) -> dict[str, int]:
     return pids
 
 
-@pytest.fixture
-def two_machines(tmp_path: Path, mark: str) -> Iterator[tuple[SandboxProcess, dict[str, object]]]:
-    with SandboxProcess(tmp_path / "data", "--machines", "2", env={MARK: mark}) as sandbox:
+def started(data_dir: Path, mark: str) -> Iterator[tuple[SandboxProcess, dict[str, object]]]:
+    """A two-machine `tdcsim sandbox` for the `with` block; afterwards, nothing of it is left."""
+    with SandboxProcess(data_dir, "--machines", "2", env={MARK: mark}) as sandbox:
         yield sandbox, sandbox.start()
     assert left_after(mark) == []
 
 
+@pytest.fixture
+def two_machines(tmp_path: Path, mark: str) -> Iterator[tuple[SandboxProcess, dict[str, object]]]:
+    """One for this test alone (it stops or kills it)."""
+    yield from started(tmp_path / "data", mark)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxProcess, dict[str, object]]]:
+    """One for the tests that only look (and one commit that turns the connector off)."""
+    yield from started(tmp_path_factory.mktemp("shared") / "data", uuid.uuid4().hex)
+
+
 def test_each_machine_and_endpoint_runs_in_its_own_process(
-        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
-    _, description = two_machines
+        shared: tuple[SandboxProcess, dict[str, object]]) -> None:
+    _, description = shared
     pids = part_pids(description)
     assert sorted(pids) == ["esa1", "esa2", "mailbox", "threat_defense"]
     assert len(set(pids.values()) | {description["pid"]}) == 5
@@ -91,8 +103,8 @@ def test_each_machine_and_endpoint_runs_in_its_own_process(
 
 
 def test_a_commit_reaches_every_machine_process(
-        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
-    _, description = two_machines
+        shared: tuple[SandboxProcess, dict[str, object]]) -> None:
+    _, description = shared
     admin = description["admin"]
     assert isinstance(admin, dict)
     client = AdminClient(admin["url"], admin["token"])
@@ -164,8 +176,8 @@ def test_a_part_that_cannot_bind_stops_every_part_and_names_the_port(
 
 
 def test_sandbox_json_names_every_part_once_each_listens(
-        two_machines: tuple[SandboxProcess, dict[str, object]]) -> None:
-    sandbox, description = two_machines
+        shared: tuple[SandboxProcess, dict[str, object]]) -> None:
+    sandbox, description = shared
     assert json.loads(sandbox.state_file.read_text()) == description
     for name, pid in part_pids(description).items():
         assert Path(f"/proc/{pid}").exists(), name
