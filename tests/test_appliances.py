@@ -205,3 +205,11 @@ def test_a_request_for_a_part_that_has_ended_gets_503_naming_it(tmp_path: Path) 
         finally:
             await asyncio.wait_for(sandbox.stop(), 3 * STOP_WAIT)
     asyncio.run(scenario())
+
+
+def test_one_process_runs_every_part_in_the_sandboxs_own_process(tmp_path: Path, mark: str) -> None:
+    with SandboxProcess(tmp_path / "data", "--one-process", env={MARK: mark}) as sandbox:
+        description = sandbox.start()
+        assert set(part_pids(description).values()) == {description["pid"]}
+        assert sandbox.stop(signal.SIGTERM) == 0
+    assert left_after(mark) == []
