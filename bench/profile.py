@@ -2,8 +2,10 @@
 
 Design rule: a separate phase with its own sandbox, because a sampling profiler slows what it
 watches; the measured phases run without it. py-spy attaches to the sandbox's pid and, with
-`--subprocesses`, to every part's process, and writes raw (collapsed) stacks (a part's samples
-start with a `process ...` frame, left out of the entries: the parts are summed); "self" counts
+`--subprocesses`, to every part's process, and writes raw (collapsed) stacks. A sample counts
+when its stack runs the sandbox's code (the supervisor's or a part's: multiprocessing's fork
+server and resource tracker are left out), with its `process ...` frame dropped, so the parts'
+samples are summed (the idle share is their event loops' together); "self" counts
 the innermost frame at each line, "inclusive" counts each function once per sample in which it is
 anywhere on the stack.
 """
@@ -26,6 +28,8 @@ _FRAME_RE = re.compile(r"^(?P<function>.*) \((?P<file>.*):(?P<line>\d+)\)$")
 _IDLE = "EpollSelector.select ("  # the event loop waiting for I/O: the sandbox has nothing to do
 #: A worker thread waiting for work (its queue's get is C, so this line is the innermost frame): not
 #: time spent, only a thread that exists; left out of every count, as a profile of one thread would.
+_PROCESS = re.compile(r'^(?:process \d+:"[^"]*";)+')  # py-spy's frames of the process tree
+_OURS = "simulator/"
 _WAITING_WORKER = re.compile(r"^_worker \(.*concurrent/futures/thread\.py:\d+\)$")
 _PLUMBING = {"asyncio/base_events.py", "asyncio/runners.py", "asyncio/events.py", "<frozen runpy>",
              "simulator/cli/main.py"}  # on every stack; they say nothing about where the time goes
@@ -68,9 +72,10 @@ def summarise(lines: list[str], top: int) -> Figures:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdecimal():
             continue
-        count, frames = int(count_text), [f for f in stack.split(";") if not f.startswith("process ")]
-        if not frames:
-            continue
+        stack = _PROCESS.sub("", stack)
+        if _OURS not in stack:
+            continue  # a process of multiprocessing's own, waiting
+        count, frames = int(count_text), stack.split(";")
         if _WAITING_WORKER.match(frames[-1]):
             waiting += count
             continue
