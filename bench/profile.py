@@ -30,6 +30,7 @@ _IDLE = "EpollSelector.select ("  # the event loop waiting for I/O: the sandbox 
 #: time spent, only a thread that exists; left out of every count, as a profile of one thread would.
 _PROCESS = re.compile(r'^(?:process \d+:"[^"]*";)+')  # py-spy's frames of the process tree
 _OURS = "simulator/"
+_MULTIPROCESSING = ("multiprocessing/forkserver.py", "multiprocessing/resource_tracker.py")
 _WAITING_WORKER = re.compile(r"^_worker \(.*concurrent/futures/thread\.py:\d+\)$")
 _PLUMBING = {"asyncio/base_events.py", "asyncio/runners.py", "asyncio/events.py", "<frozen runpy>",
              "simulator/cli/main.py"}  # on every stack; they say nothing about where the time goes
@@ -73,7 +74,7 @@ def summarise(lines: list[str], top: int) -> Figures:
         if not stack or not count_text.isdecimal():
             continue
         stack = _PROCESS.sub("", stack)
-        if _OURS not in stack:
+        if _OURS not in stack and any(own in stack for own in _MULTIPROCESSING):
             continue  # a process of multiprocessing's own, waiting
         count, frames = int(count_text), stack.split(";")
         if _WAITING_WORKER.match(frames[-1]):

@@ -69,3 +69,18 @@ def test_the_profile_leaves_out_worker_threads_waiting_for_work() -> None:
     assert (figures["samples"], figures["waiting_worker_samples"], figures["idle_share"]) == (10, 90, 0.2)
     assert figures["self"][0] == {"entry": "write_file (simulator/gateway/stored.py:54)", "samples": 8,
                                   "share": 0.8}
+
+
+def test_the_profile_sums_the_parts_processes_and_leaves_out_multiprocessing_s_own() -> None:
+    from bench.profile import summarise
+
+    tree = 'process 1:"python -m simulator.cli sandbox";process 2:"python -c from x import main; main(3)";'
+    part = f'{tree}process 3:"python -c from x import main; main(3)";<module> (simulator/sandbox/child.py:9)'
+    esa1 = f"{part};write_file (simulator/gateway/stored.py:54)"
+    threat_defense = f"{part};store (simulator/endpoints/threat_defense.py:7)"
+    fork_server = f"{tree}main (multiprocessing/forkserver.py:1);EpollSelector.select (selectors.py:468)"
+    figures = summarise([f"{esa1} 6", f"{threat_defense} 4", f"{fork_server} 50"], top=5)
+    assert figures["samples"] == 10
+    assert [row["entry"] for row in figures["self"]] == [
+        "write_file (simulator/gateway/stored.py:54)", "store (simulator/endpoints/threat_defense.py:7)"]
+    assert not any("process" in row["entry"] for row in figures["inclusive"])
