@@ -1,4 +1,5 @@
-"""The control channel between the supervisor and a part's process, both ends in one loop over a socket pair."""
+"""The control channel between the supervisor and a part's process: both ends in one loop, over a
+socket pair."""
 
 from __future__ import annotations
 

@@ -138,7 +138,7 @@ def test_a_restart_right_after_a_roll_over_continues_the_ids(small_log: MailLog,
 def test_a_sandbox_log_rolls_over_and_the_api_tracks_across_it(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
-    log = tdc_sandbox.mail_log
+    log = tdc_sandbox.machine.log  # the in-process MailLog itself: its file, its writer
     assert log.file is not None and log.path is not None
     log.file.rollover_bytes = 1024  # a few messages' lines each
     mids = []

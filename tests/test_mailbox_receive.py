@@ -58,3 +58,5 @@ def test_a_remediation_that_overtook_its_original_is_forgotten_once_the_original
     (delivery,) = asyncio.run(store.receive([BOB], "alice@outside.test", DATA))
     assert delivery.path is not None and delivery.path.parent.parent.name == ".Trash"
     assert store._pending == {}  # nothing kept per message once it is done
+    inbox = tmp_path / folder_name(BOB)  # a Maildir++ folder lives in a Maildir: the inbox exists, empty
+    assert [list((inbox / sub).iterdir()) for sub in ("tmp", "new", "cur")] == [[], [], []]

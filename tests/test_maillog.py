@@ -335,7 +335,7 @@ def test_tdcsim_tail_prints_no_control_character_a_client_sent(
 def test_a_sandbox_whose_log_disk_is_full_accepts_delivers_and_catches_up(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, disk: FullDisk
 ) -> None:
-    log = tdc_sandbox.mail_log
+    log = tdc_sandbox.machine.log  # the in-process MailLog itself: its file, its writer
     assert log.file is not None and log.path is not None
     file = log.file
 

@@ -167,7 +167,7 @@ def test_a_log_that_cannot_even_write_the_critical_line_does_not_end_the_worker(
     poisoned = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.settle()
     tdc_sandbox.set_faults("mailbox")
-    log = tdc_sandbox.mail_log
+    log = tdc_sandbox.machine.log  # the in-process MailLog itself: its file, its writer
     write = log.write
 
     def failing(level: Level, text: str) -> LogLine:

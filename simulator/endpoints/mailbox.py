@@ -106,10 +106,14 @@ class MailboxStore:
 
     def _maildir(self, recipient: str, folder: str = "") -> Path:
         assert self.root is not None
-        maildir = self.root / folder_name(recipient) / folder
+        inbox = self.root / folder_name(recipient)
+        maildir = inbox / folder
         if maildir not in self._made:  # made once per run (a write that fails forgets them all)
-            for sub in ("tmp", "new", "cur"):
-                (maildir / sub).mkdir(parents=True, exist_ok=True)
+            # a Maildir++ folder lives in the recipient's Maildir, which is one too (a remediated
+            # original may be filed in its folder before anything reaches the inbox)
+            for each in dict.fromkeys((inbox, maildir)):
+                for sub in ("tmp", "new", "cur"):
+                    (each / sub).mkdir(parents=True, exist_ok=True)
             self._made.add(maildir)
         return maildir
 

@@ -13,9 +13,12 @@ imported only by `cli` and `testing`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.sandbox.settings import TD_HOSTNAME, SandboxSettings
+
+if TYPE_CHECKING:  # for the type checker only; at run time `__getattr__` below imports it on first use
+    from simulator.sandbox.single import Sandbox
 
 __all__ = ["TD_HOSTNAME", "Sandbox", "SandboxSettings"]
 

@@ -98,8 +98,8 @@ def policy_custom(operator: Surface, admin: AdminAnswers, policy: str, address: 
 @given(parsers.re(r'the administrator added the SMTP route "(?P<domain>[^"]+)" to '
                   r'(?:the (?P<endpoint>mailbox host)|"USEDNS") and committed'))
 def added_route(sandbox: SandboxFacade, domain: str, endpoint: str | None) -> None:
-    server = sandbox.sandbox.mailbox_server
-    destination = f"{server.host}:{server.port}" if endpoint else "USEDNS"
+    host, port = sandbox.listener_address("mailbox")
+    destination = f"{host}:{port}" if endpoint else "USEDNS"
     _, committed = surfaces.done(sandbox, surfaces.add_route(domain, destination), surfaces.commit("route"))
     assert re.fullmatch(COMMITTED_RE, committed), committed
 

@@ -52,7 +52,7 @@ def running_two_groups(
 @when("an outside sender sends a message through the public listener of each machine",
       target_fixture="sent")
 def send_through_each(sandbox: SandboxFacade, tdc_messages: MessageFactory) -> Sent:
-    for name in sandbox.sandbox.machines:
+    for name in sandbox.machine_names():
         mail = tdc_messages.message()
         outcome = send(*sandbox.listener_address("inbound", name), mail)
         assert outcome.accepted, (name, outcome)

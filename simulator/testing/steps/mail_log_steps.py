@@ -141,7 +141,7 @@ def tracked_in_order(sandbox: SandboxFacade, sent: Sent, mid: int, datatable: li
     the table's order; its copy's `TDC:` rows between its first and last, wherever they fall, for the
     original and its copy go through independent queues and their lines interleave freely."""
     sandbox.settle()
-    history = sandbox.admin_client().get(f"/tracking/{mid}", machine=sandbox.machine.name)["history"]
+    history = sandbox.admin_client().get(f"/tracking/{mid}", machine=sandbox.machine_names()[0])["history"]
     assert history and all(STAMP_RE.match(line) for line in history), history
     events = [STAMP_RE.sub("", line) for line in history]
     rows = [_row(row[0], {"<recipient>": re.escape(sent.mail.rcpt_tos[0]),

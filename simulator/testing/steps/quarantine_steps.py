@@ -12,8 +12,7 @@ from simulator.testing.steps.surfaces import Surface
 
 
 def held_in(sandbox: SandboxFacade, quarantine: str) -> list[int]:
-    return sorted(mid for mid, held in sandbox.machine.quarantines.held.items()
-                  if held.quarantine == quarantine)
+    return sorted(held.mid for held in sandbox.quarantined() if held.quarantine == quarantine)
 
 
 @then(parsers.parse('the quarantine "{quarantine}" holds the message'))

@@ -40,10 +40,10 @@ def already_copied(sandbox: SandboxFacade, tdc_messages: MessageFactory, count: 
 
 @given(parsers.parse('mail for "{domain}" is routed to the Threat Defense endpoint'))
 def route_to_threat_defense(sandbox: SandboxFacade, domain: str) -> None:
-    server = sandbox.sandbox.threat_defense_server
+    host, port = sandbox.listener_address("threat_defense")
 
     def add_route(config: GatewayConfig) -> GatewayConfig:
-        route = SmtpRoute(domain, hosts=(NextHop(server.host, server.port),))
+        route = SmtpRoute(domain, hosts=(NextHop(host, port),))
         return dataclasses.replace(config, routes=(route, *config.routes),
                                    local_domains=(*config.local_domains, domain))
 

@@ -35,11 +35,11 @@ def true_sender(sandbox: SandboxFacade, address: str) -> None:
 def moved_to(sandbox: SandboxFacade, sent: Sent, folder: str) -> None:
     sandbox.settle()
     recipient = sent.mail.rcpt_tos[0]
-    (move,) = sandbox.sandbox.mailbox.remediations.snapshot()
+    (move,) = sandbox.remediations()
     assert (move.recipient, move.folder) == (recipient, folder)
     # the original may arrive before its copy is judged (moved) or after (filed there directly)
     (delivery,) = sandbox.mailbox(recipient)
-    maildir = sandbox.sandbox.mailbox.root / recipient  # type: ignore[operator]
+    maildir = sandbox.maildir(recipient)
     assert list((maildir / "new").iterdir()) == []
     (moved,) = (maildir / folder / "new").iterdir()
     assert moved == move.path and moved.read_bytes() == delivery.data
@@ -50,4 +50,4 @@ def still_in_inbox(sandbox: SandboxFacade, sent: Sent) -> None:
     sandbox.settle()
     (delivery,) = sandbox.mailbox(sent.mail.rcpt_tos[0])
     assert delivery.path is not None and delivery.path.parent.name == "new" and delivery.path.exists()
-    assert sandbox.sandbox.mailbox.remediations.snapshot() == []
+    assert sandbox.remediations() == []
