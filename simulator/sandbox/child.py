@@ -55,6 +55,9 @@ class Role:
     machine: str = ""
     index: int = 0
     config: GatewayConfig | None = None
+    #: The supervisor's umask (077 under `tdcsim sandbox`: the data dir is private), which a process
+    #: forked from the fork server would not have.
+    umask: int = 0o022
 
     @property
     def name(self) -> str:
@@ -90,6 +93,7 @@ class Appliance:
 def main(role: Role, control: socket.socket) -> None:
     """The process's entry point (multiprocessing's target)."""
     die_with_parent()
+    os.umask(role.umask)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # the mail log tells failed handshakes
     sys.exit(asyncio.run(run(role, control)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import socket
 from collections.abc import Iterable
@@ -126,7 +127,7 @@ class ProcessSandbox:
         assert self.tls.ca is not None
         ca = (self.tls.ca.cert_pem.bytes(), self.tls.ca.private_key_pem.bytes())
         start = self.clock.now() if isinstance(self.clock, ManualClock) else None
-        return child.Role(part, self.settings, ca, self.tls.names, start, **machine)
+        return child.Role(part, self.settings, ca, self.tls.names, start, umask=current_umask(), **machine)
 
     async def _start_parts(self, context: Any, roles: list[child.Role]) -> None:
         """Start the processes of `roles` together and wait until each listens (or one says why not)."""
@@ -327,6 +328,13 @@ class ProcessSandbox:
                      for name, port in self._endpoint_ports().items()}
         return description(self.settings, self.config_store(), machines, endpoints,
                            self.fault_plans(), self.admin, self.console)
+
+
+def current_umask() -> int:
+    """This process's umask (reading it means setting it: set back at once)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def joined(process: BaseProcess, timeout: float) -> bool:
