@@ -125,12 +125,17 @@ class JournalStore:
 
     @staticmethod
     def _write(folder: Path, record: JournalRecord) -> Path:
-        """Write `<n>.eml` and `<n>.json` (both or neither); the .eml file's path."""
+        """Write `<n>.eml` and `<n>.json` (both or neither); the .eml file's path. The folder is made
+        only when the .eml cannot be created without it (an address's first journal, or one after
+        the folder was removed): a mkdir per journal was a fifth of the store's profile samples."""
         files = (folder / f"{record.number}.eml", folder / f"{record.number}.json")
         summary = json.dumps(record.summary(), indent=2, sort_keys=True) + "\n"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            files[0].write_bytes(record.data)
+            try:
+                files[0].write_bytes(record.data)
+            except FileNotFoundError:
+                folder.mkdir(parents=True, exist_ok=True)
+                files[0].write_bytes(record.data)
             files[1].write_text(summary, encoding="utf-8")
         except OSError:
             for path in files:
