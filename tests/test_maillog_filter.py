@@ -5,6 +5,8 @@ and a client too slow to read cut off."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -107,21 +109,28 @@ def test_a_bad_field_is_an_error_naming_it_never_an_exception(field: str, typed:
     assert len(form.errors[field]) < 200  # what was typed is quoted cut short
 
 
+NUMBERS = itertools.count(1)
+
+
 def line(text: str) -> LogLine:
-    return LogLine(datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC), Level.INFO, text)
+    """A line as a machine's log makes it: the next number."""
+    return LogLine(datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC), Level.INFO, text, next(NUMBERS))
 
 
-def test_new_lines_are_those_after_the_last_one_sent_found_by_identity() -> None:
+def test_new_lines_are_those_after_the_last_one_sent_found_by_number_in_a_copy_too() -> None:
     first, second, third = line("same"), line("same"), line("third")  # equal, yet not the same line
     assert lines_after([first, second, third], first) == ([second, third], False)
     assert lines_after([first, second, third], third) == ([], False)
     assert lines_after([first, second], None) == ([first, second], False)
     assert lines_after([], None) == ([], False)
+    copies = pickle.loads(pickle.dumps([first, second, third]))  # what a machine's process sends
+    assert lines_after(copies, first) == (copies[1:], False)
 
 
 def test_a_last_line_that_left_memory_makes_every_line_new_and_says_some_are_missing() -> None:
-    gone, kept = line("rolled out"), [line("a"), line("b")]
-    assert lines_after(kept, gone) == (kept, True)
+    sent, gone = line("sent"), line("rolled out")
+    kept = [line("a"), line("b")]
+    assert gone not in kept and lines_after(kept, sent) == (kept, True)
 
 
 def test_the_page_shows_the_last_matching_lines_oldest_first() -> None:
@@ -191,7 +200,9 @@ def test_a_tail_that_fell_behind_sends_the_latest_lines_after_one_marker() -> No
     assert len(events) == MOST_PER_POLL + 1
     assert events[0].startswith(b"event: skipped\ndata: [50 matching lines not shown: ")
     assert events[-1] == event(str(sandbox.lines[-1]))
-    sandbox.lines = [line("ICID 999 close")]  # every line it saw has left memory
+    unseen = line("ICID 998 close")  # logged, then out of memory before the next poll
+    sandbox.lines = [line("ICID 999 close")]  # every line it saw has left memory, and `unseen` too
+    assert unseen not in sandbox.lines
     (marker, *_) = tail.new_events(sandbox.lines)
     assert marker.startswith(b"event: skipped\ndata: [some matching lines not shown: ")
 

@@ -97,13 +97,16 @@ def _number(text: str, label: str, highest: int, name: str, errors: dict[str, st
 
 def lines_after(snapshot: Sequence[LogLine], last: LogLine | None) -> tuple[Sequence[LogLine], bool]:
     """The lines of `snapshot` after `last` (the last one already sent; None: every line is new) and
-    whether some may be missing: `last` has left memory, so more lines came than memory keeps."""
+    whether some may be missing: the line after `last` has left memory, so more lines came than
+    memory keeps. Lines are told apart by their number, not their text (two may be equal) nor their
+    identity (a machine in another process sends copies)."""
     if last is None:
         return snapshot, False
-    for index in range(len(snapshot) - 1, -1, -1):
-        if snapshot[index] is last:
-            return snapshot[index + 1:], False
-    return snapshot, True
+    start = len(snapshot)
+    while start > 0 and snapshot[start - 1].number > last.number:
+        start -= 1
+    fresh = snapshot[start:]
+    return fresh, bool(fresh) and fresh[0].number > last.number + 1
 
 
 def last_matching(lines: Sequence[LogLine], chosen: LogFilter, most: int) -> list[LogLine]:

@@ -9,7 +9,9 @@ which also rolls `mail.current` over by size).
 
 from __future__ import annotations
 
+import itertools
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,13 +30,16 @@ class MailLog:
     ) -> None:
         self._clock = clock
         self._lines: Records[LogLine] = Records(kept)
+        # reentrant: a line whose file write reports lost lines logs that warning from inside `write`
+        self._numbers, self._numbering = itertools.count(1), threading.RLock()
         self.path = path
         self.file = LogFile(path, clock, rollover_bytes) if path is not None else None
 
     def write(self, level: Level, text: str) -> LogLine:
         """Log `text` at `level`, now; never raises."""
-        line = LogLine(self._clock.now(), level, one_line(text))
-        self._lines.append(line, also=lambda: self._write_file(line))
+        with self._numbering:  # numbers in memory's order, whichever thread logs
+            line = LogLine(self._clock.now(), level, one_line(text), next(self._numbers))
+            self._lines.append(line, also=lambda: self._write_file(line))
         return line
 
     def _write_file(self, line: LogLine) -> None:

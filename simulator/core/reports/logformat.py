@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -80,6 +80,9 @@ class LogLine:
     at: datetime
     level: Level
     text: str
+    #: Its place in its machine's log since the machine started (1, 2, ...), which tells a line from
+    #: an equal one even in a copy (a machine in another process); 0: read back from a file.
+    number: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         return format_line(self.at, self.level, self.text)
