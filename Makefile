@@ -19,7 +19,7 @@ sandbox: $(STAMP)
 
 ## Lint, type-check, then every unit test, browser test and Gherkin feature on two workers.
 test: $(STAMP) lint chromium
-	$(BIN)/pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check simulator fixtures tests bench fuzz conftest.py
@@ -32,9 +32,10 @@ features: $(STAMP)
 	$(BIN)/pytest tests/test_acceptance.py -n 2
 
 ## Chromium for the browser tests (tests/browser, issue 12). Playwright cannot download its own browser
-## here, so the tests launch the distribution's: TDC_CHROMIUM if set, else `chromium` (or `chromium-browser`)
-## on PATH. Missing, and root with apt-get (Debian/Ubuntu): installed, quietly. Elsewhere: one line says
-## what to do, and make stops.
+## here, so the tests launch the distribution's: TDC_CHROMIUM if set, else `chromium-headless-shell` (the
+## same Blink at less than half the CPU), `chromium` or `chromium-browser` on PATH. Missing, and root with
+## apt-get (Debian/Ubuntu): the headless shell installed (else `chromium`), quietly. Elsewhere: one line
+## says what to do, and make stops.
 CHROMIUM_HINT := the browser tests need Chromium: install it (Debian/Ubuntu: apt-get install chromium) \
 or set TDC_CHROMIUM=/path/to/chromium
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
@@ -42,12 +43,14 @@ chromium:
 	@if [ -n "$$TDC_CHROMIUM" ]; then \
 	  [ -f "$$TDC_CHROMIUM" ] && [ -x "$$TDC_CHROMIUM" ] \
 	    || { echo "TDC_CHROMIUM=$$TDC_CHROMIUM is not an executable file; $(CHROMIUM_HINT)" >&2; exit 1; }; \
-	elif command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null \
+	     || command -v chromium-browser >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	  echo "Installing Chromium for the browser tests (apt-get install chromium-headless-shell)"; \
 	  log=$$(mktemp); \
-	  if { $(APT) update; $(APT) install -y --no-install-recommends chromium fonts-liberation; } >"$$log" 2>&1 \
-	     && command -v chromium >/dev/null; then rm -f "$$log"; \
+	  if { $(APT) update; { $(APT) install -y --no-install-recommends chromium-headless-shell fonts-liberation \
+	       || $(APT) install -y --no-install-recommends chromium fonts-liberation; }; } >"$$log" 2>&1 \
+	     && { command -v chromium-headless-shell || command -v chromium; } >/dev/null; then rm -f "$$log"; \
 	  else tail -n 15 "$$log" >&2; rm -f "$$log"; echo "apt-get could not install chromium; $(CHROMIUM_HINT)" >&2; exit 1; fi; \
 	else echo "$(CHROMIUM_HINT)" >&2; exit 1; fi
 

@@ -1,6 +1,13 @@
 """The kit's gateway direction against our own sandbox: every scenario of features/gateway.feature
 passes through the sandbox driver, so the kit can never drift from the simulator; and the parts
-(the section, the driver protocol, the evidence) each fail when they must."""
+(the section, the driver protocol, the evidence) each fail when they must.
+
+Design rule: the scenarios share one sandbox and one set of the kit's counterparts (per worker), as a
+kit run does (its `gateway_target` is session-wide): each check marks where it starts and puts back
+what it switched, so sharing is what the kit is built for, and each scenario pays for its own check
+only. The mail log is judged once, when the shared sandbox stops, as `tdc_start_sandbox` judges it.
+The other tests start a sandbox of their own.
+"""
 
 from __future__ import annotations
 
@@ -36,12 +43,16 @@ from simulator.conformance.gateway.target import (
     sample_text,
 )
 from simulator.conformance.outcomes import DriverError, HookMissing
+from simulator.core.clock import ManualClock
 from simulator.core.config.values import DEFAULT_POLICY, ConnectorSettings, GatewayConfig, MailPolicy
 from simulator.core.mail.journal_check import RULES
 from simulator.core.mail.scanning import EICAR
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
+from simulator.testing.plugin import SANDBOX_KEY
+from simulator.testing.runner import SimulatorThread
+from simulator.transport.tls import SandboxTls
 
 pytest_plugins = ["simulator.conformance.gateway.steps"]
 
@@ -52,12 +63,16 @@ ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 COPY_FAILURES = r"TDC: Message \d+ (?:delivery failed|hard bounced)"
 
 
-@pytest.fixture
-def tdc_sandbox_settings(tmp_path: Path) -> SandboxSettings:
+def gateway_settings(data_dir: Path) -> SandboxSettings:
     """Bob has an incoming policy of his own, so a message to Alice and Bob splits in two."""
     policies = (MailPolicy("BOB", recipients=(BOB,)), DEFAULT_POLICY)
-    return SandboxSettings(data_dir=tmp_path / "data", inbound_port=0, relay_port=0, threat_defense_port=0,
+    return SandboxSettings(data_dir=data_dir, inbound_port=0, relay_port=0, threat_defense_port=0,
                            mailbox_port=0, gateway=GatewayConfig(incoming_policies=policies))
+
+
+@pytest.fixture
+def tdc_sandbox_settings(tmp_path: Path) -> SandboxSettings:
+    return gateway_settings(tmp_path / "data")
 
 
 def listener(sandbox: SandboxFacade, name: str) -> str:
@@ -92,12 +107,36 @@ def conform_artifacts(tmp_path: Path) -> Path:
     return tmp_path / "artifacts"
 
 
+@pytest.fixture(scope="module")
+def kit_run(
+    tdc_tls: SandboxTls, tdc_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SandboxFacade, GatewayTarget]]:
+    """The sandbox and the kit's counterparts in front of it, shared by this worker's scenarios."""
+    folder = tmp_path_factory.mktemp("kit-run")
+    runner = SimulatorThread(gateway_settings(folder / "data"), tdc_tls, ManualClock())
+    runner.start()
+    sandbox = SandboxFacade(runner)
+    sandbox.write_sandbox_json()  # the sandbox driver finds the admin API through it
+    try:
+        with target_for(sandbox, section_for(sandbox, tdc_ca, folder), folder / "artifacts") as target:
+            yield sandbox, target
+    finally:
+        sandbox.remove_sandbox_json()
+        runner.stop()
+    unexpected = [str(line) for line in sandbox.unexpected_warnings()]
+    unexpected += [f"not in the gateway's form: {line}" for line in sandbox.malformed_log_lines()]
+    if unexpected:
+        pytest.fail("unexpected mail-log lines:\n" + "\n".join(unexpected))
+
+
 @pytest.fixture
 def gateway_target(
-    tdc_sandbox: SandboxFacade, tdc_ca: trustme.CA, tmp_path: Path, conform_artifacts: Path,
-) -> Iterator[GatewayTarget]:
-    with target_for(tdc_sandbox, section_for(tdc_sandbox, tdc_ca, tmp_path), conform_artifacts) as target:
-        yield target
+    kit_run: tuple[SandboxFacade, GatewayTarget], request: pytest.FixtureRequest,
+) -> GatewayTarget:
+    """The shared target; a failing scenario's report shows the shared sandbox's mail log and records."""
+    sandbox, target = kit_run
+    request.node.stash[SANDBOX_KEY] = sandbox
+    return target
 
 
 # --- the feature covers the rules --------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Browser tests (issue 12 point 4): Playwright (the PyPI package) drives the distribution's Chromium.
 
 Design rule: Playwright cannot download its own browser on these machines, so the tests launch the one
-the Makefile provides (`make chromium`): `$TDC_CHROMIUM`, else `chromium` or `chromium-browser` on PATH.
+the Makefile provides (`make chromium`): `$TDC_CHROMIUM`, else `chromium-headless-shell`, `chromium` or
+`chromium-browser` on PATH (chromium.py says why the headless shell comes first).
 A missing browser fails every browser test with one line saying what to do; it never skips them.
 Playwright and Chromium live for this folder's tests only (package scope, hence its `__init__.py`):
 while it runs, the sync API marks the worker's thread as running an event loop, which would break a

@@ -66,3 +66,12 @@ def test_tdc_chromium_comes_first_then_path(tmp_path: Path) -> None:
     browser.chmod(0o755)
     assert chromium_executable({"PATH": f"/nowhere:{tmp_path}"}) == str(browser)
     assert chromium_executable({"PATH": str(tmp_path), "TDC_CHROMIUM": sys.executable}) == sys.executable
+
+
+def test_the_headless_shell_comes_before_the_desktop_chromium(tmp_path: Path) -> None:
+    desktop, shell = tmp_path / "desktop", tmp_path / "shell"
+    for folder, name in ((desktop, "chromium"), (shell, "chromium-headless-shell")):
+        folder.mkdir()
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+    assert chromium_executable({"PATH": f"{desktop}:{shell}"}) == str(shell / "chromium-headless-shell")

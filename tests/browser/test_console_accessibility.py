@@ -97,23 +97,19 @@ def main_pages(console: ConsoleSite) -> list[str]:
             f"{EDIT_CONNECTOR_PATH}?mode=machine:esa1", COMMIT_PATH, "/no-such-page"]
 
 
-def test_every_form_field_has_a_label(console: ConsoleSite) -> None:
+def test_every_form_field_has_a_label_and_every_page_reads_at_1280_by_800(console: ConsoleSite) -> None:
+    """Both checks on each page as it is loaded once: its fields' labels and its layout."""
     fields = console.open("/login").evaluate(UNLABELLED_FIELDS)
+    layouts = {"/login": console.page.evaluate(LAYOUT)}
     for path in main_pages(console):
         fields += console.open(path).evaluate(UNLABELLED_FIELDS)
+        layouts[path] = console.page.evaluate(LAYOUT)
+        expect(console.page.get_by_role("heading", level=1)).to_be_in_viewport()
     assert {"username", "password", "mode", "tdc-enabled", "intake-address", "comment"} <= {
         field["field"] for field in fields}
     assert [field["field"] for field in fields if not field["labelled"]] == []
-
-
-def test_every_page_reads_at_1280_by_800_without_horizontal_scrolling(console: ConsoleSite) -> None:
-    layouts = {"/login": console.open("/login").evaluate(LAYOUT)}
-    for path in main_pages(console):
-        layouts[path] = console.open(path).evaluate(LAYOUT)
-        expect(console.page.get_by_role("heading", level=1)).to_be_in_viewport()
     assert {path: layout for path, layout in layouts.items()
             if layout["overflow"] > 0 or layout["smallest"] < 12} == {}
-
 
 
 def test_the_checks_find_an_unlabelled_field_a_wide_page_and_tiny_text(page: Page) -> None:
