@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from fixtures.processes import FREE_PORTS, SandboxProcess
+from fixtures.processes import FREE_PORTS, SandboxProcess, occupied_port
 from simulator.admin.client import AdminClient
 from simulator.core.clock import ManualClock
 from simulator.core.errors import Refused
@@ -153,10 +152,8 @@ def test_a_part_that_ends_alone_stops_the_sandbox_with_one_line(
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as occupant:
-        occupant.bind(("127.0.0.1", 0))
-        occupant.listen()
-        yield occupant.getsockname()[1]
+    with occupied_port() as port:
+        yield port
 
 
 @pytest.mark.bad_input

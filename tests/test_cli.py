@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.processes import SandboxProcess
+from fixtures.processes import SandboxProcess, occupied_port
 from simulator import __version__
 from simulator.cli.main import build_parser
 from simulator.cli.tables import policies_table
@@ -58,11 +58,8 @@ def test_a_missing_command_is_one_line(tmp_path: Path) -> None:
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:
-    """A loopback port that someone else is listening on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as occupant:
-        occupant.bind(("127.0.0.1", 0))
-        occupant.listen()
-        yield occupant.getsockname()[1]
+    with occupied_port() as port:
+        yield port
 
 
 @pytest.mark.bad_input

@@ -118,14 +118,7 @@ def test_kill_9_mid_run_loses_nothing_and_splits_nothing(
         assert send(*inbound(description), refused).accepted
         accepted.append(message_id(refused))
         wait_for(data_dir, accepted)  # so that it is not in flight at the crash
-        for _ in range(MESSAGES):
-            mail = tdc_messages.message()
-            try:
-                outcome = send(*inbound(description), mail, timeout=5)
-            except OSError:
-                break
-            if outcome.accepted:
-                accepted.append(message_id(mail))
+        accepted += sent_until_down(description, tdc_messages)
         assert first.process is not None and first.process.wait(timeout=10) == -signal.SIGKILL
     assert len(accepted) > KILL_AFTER
     restarted_loses_nothing(data_dir, accepted, refused)
@@ -139,21 +132,30 @@ def test_kill_9_of_a_machine_s_process_mid_run_loses_nothing_and_splits_nothing(
     with SandboxProcess(data_dir) as first:
         description = first.start()
         esa1 = description["machines"]["esa1"]["pid"]
-        for number in range(MESSAGES):
-            if number == KILL_AFTER:
-                os.kill(esa1, signal.SIGKILL)
-            mail = tdc_messages.message()
-            try:
-                outcome = send(*inbound(description), mail, timeout=5)
-            except OSError:
-                break
-            if outcome.accepted:
-                accepted.append(message_id(mail))
+        accepted += sent_until_down(description, tdc_messages, kill_after=(KILL_AFTER, esa1))
         assert first.process is not None and first.process.wait(timeout=10) == 1
         assert first.stderr().splitlines() == [
             f"tdcsim: esa1 (pid {esa1}) ended with status -9; stopping the sandbox"]
     assert len(accepted) == KILL_AFTER
     restarted_loses_nothing(data_dir, accepted)
+
+
+def sent_until_down(description: dict[str, object], messages: MessageFactory,
+                    kill_after: tuple[int, int] | None = None) -> list[bytes]:
+    """Send up to MESSAGES messages until the listener is gone (with `kill_after` (n, pid): kill -9
+    `pid` before the n-th); the Message-IDs of those accepted."""
+    accepted = []
+    for number in range(MESSAGES):
+        if kill_after is not None and number == kill_after[0]:
+            os.kill(kill_after[1], signal.SIGKILL)
+        mail = messages.message()
+        try:
+            outcome = send(*inbound(description), mail, timeout=5)
+        except OSError:
+            break
+        if outcome.accepted:
+            accepted.append(message_id(mail))
+    return accepted
 
 
 def restarted_loses_nothing(data_dir: Path, accepted: list[bytes], refused: Outgoing | None = None) -> None:
