@@ -161,6 +161,6 @@ def test_a_refused_attempt_that_cannot_be_written_is_kept_and_changes_no_reply(
         client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
     mailbox.root = root
     assert f"{refused.value.smtp_code} {refused.value.smtp_error.decode()}" == replies.STORAGE_TROUBLE.line
-    (attempt,) = tdc_sandbox.sandbox.refused_logs["mailbox"].snapshot()
+    (attempt,) = tdc_sandbox.refused("mailbox")
     assert (attempt.command, attempt.reply) == ("END", replies.STORAGE_TROUBLE.line)
     assert not (tdc_sandbox.data_dir / "mailbox" / "refused.jsonl").exists()

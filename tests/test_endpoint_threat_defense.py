@@ -102,7 +102,7 @@ def test_a_non_journal_is_stored_with_the_rules_it_breaks(
 
 def refused(sandbox: SandboxFacade) -> list[tuple[str, str]]:
     """(command, reply) of every refused attempt Threat Defense kept, oldest first."""
-    return [(r.command, r.reply) for r in sandbox.sandbox.refused_logs["threat_defense"].snapshot()]
+    return [(r.command, r.reply) for r in sandbox.refused("threat_defense")]
 
 
 def test_refused_attempts_are_recorded_with_their_replies(
@@ -123,7 +123,7 @@ def test_refused_attempts_are_recorded_with_their_replies(
     assert refused(tdc_sandbox) == [("MAIL", replies.STARTTLS_REQUIRED.line),
                                     ("RCPT", replies.UNKNOWN_INTAKE_ADDRESS.line),
                                     ("MAIL", replies.TOO_MANY_MESSAGES.line)]
-    attempts = tdc_sandbox.sandbox.refused_logs["threat_defense"].snapshot()
+    attempts = tdc_sandbox.refused("threat_defense")
     assert {a.connection for a in attempts} == {1} and {a.peer for a in attempts} == {"127.0.0.1"}
     assert attempts[0].time == tdc_sandbox.clock.now().isoformat()
 
@@ -149,7 +149,7 @@ def test_a_failed_tls_handshake_and_scripted_faults_are_recorded(
         client.mail("tdc@gateway.test")
         assert client.rcpt(intake(tdc_sandbox))[0] == 454
     assert refused(tdc_sandbox)[1:] == [("RCPT", replies.scripted_fault(454, "RCPT").line)]
-    assert tdc_sandbox.sandbox.refused_logs["threat_defense"].snapshot()[1].connection == 2
+    assert tdc_sandbox.refused("threat_defense")[1].connection == 2
 
 
 def test_refused_attempts_are_kept_in_refused_jsonl(tdc_sandbox: SandboxFacade) -> None:

@@ -171,9 +171,6 @@ class Sandbox:
         server = self._endpoint(endpoint).server
         return server.host, server.port
 
-    async def status(self, machine: str) -> list[DestinationStatus]:
-        return self.controls[machine].delivery_status()
-
     async def settle(self, timeout: float) -> None:
         """Wait until no queue of any machine has anything due or in flight."""
         async with asyncio.timeout(timeout):

@@ -19,7 +19,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -62,7 +62,7 @@ class Part:
     process: BaseProcess
     channel: Channel
     started: asyncio.Future[child.Started]
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    serving: asyncio.Task[None] | None = None
 
     async def call(self, method: str, *args: Any) -> Any:
         return await self.channel.call(method, *args)
@@ -141,8 +141,7 @@ class ProcessSandbox:
             channel = Channel(role.name, reader, writer, Supervising(self, role.name))
             part = Part(role.name, process, channel, self._loop.create_future())
             self.parts[role.name] = part
-            serving = asyncio.create_task(channel.serve())
-            part.tasks.add(serving)
+            part.serving = asyncio.create_task(channel.serve())
             self._loop.add_reader(process.sentinel, self._ended, part)
         waiting = [self.parts[role.name].started for role in roles]
         done = await asyncio.gather(*waiting, return_exceptions=True)
@@ -190,8 +189,8 @@ class ProcessSandbox:
                 part.process.kill()
                 await self._loop.run_in_executor(None, joined, part.process, STOP_WAIT)
         part.channel.close()
-        for task in part.tasks:
-            task.cancel()
+        if part.serving is not None:
+            part.serving.cancel()
 
     # What the admin surface asks of a running sandbox (`admin.operated.RunningSandbox`)
 
@@ -284,9 +283,6 @@ class ProcessSandbox:
 
     def _endpoint_ports(self) -> dict[str, int]:
         return {name: self.parts[name].started.result().port for name in ENDPOINTS}
-
-    async def status(self, machine: str) -> list[DestinationStatus]:
-        return await self.delivery_status(machine)
 
     async def settle(self, timeout: float) -> None:
         """Wait until no queue of any machine has anything due or in flight."""

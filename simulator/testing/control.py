@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from simulator.admin.operated import RunningSandbox
 from simulator.core.clock import Clock
 from simulator.core.mail.messages import QueueEntry
-from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.mailbox import MailboxDelivery, Remediation
 from simulator.sandbox import SandboxSettings
 from simulator.transport.tls import SandboxTls
@@ -62,10 +61,6 @@ class SandboxUnderTest(RunningSandbox, Protocol):
 
     def endpoint_address(self, endpoint: str) -> tuple[str, int]:
         """("host", port) of the mock `threat_defense` or `mailbox` endpoint."""
-        ...
-
-    async def status(self, machine: str) -> list[DestinationStatus]:
-        """Each destination queue of `machine`, as `delivery_status`."""
         ...
 
     async def settle(self, timeout: float) -> None:
