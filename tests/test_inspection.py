@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import NoReturn
 
 import pytest
 
-from simulator.core.mail.inspection import inspect
+from simulator.core.mail import inspection
+from simulator.core.mail.inspection import RememberingHeaders, inspect
 
 MULTIPART = (
     b"From: Alice <alice@sender.test>\r\nTo: bob@example.com\r\n"
@@ -58,6 +60,51 @@ def test_header_values_are_case_insensitive_and_complete() -> None:
 def test_missing_subject_and_message_id_are_empty() -> None:
     facts = inspect(b"From: a@b.test\r\n\r\nbody\r\n")
     assert (facts.subject, facts.message_id) == ("", "")
+
+
+PLAIN = (b"Received: from [198.51.100.25] by esa1.sandbox.test with ESMTP id 4;\r\n Mon, 30 Nov 2026\r\n"
+         b"X-IronPort-RemoteIP: 198.51.100.25\r\nFrom: hkim@foster.com\r\nTo: yoneill@example.com\r\n"
+         b"Subject: Fire particularly leader change yes.\r\nMessage-ID: <bench.d9f8d47b.3@bench.test>\r\n"
+         b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\nBody.\r\n')
+
+
+def _refuse(*args: object) -> NoReturn:
+    raise AssertionError("parsed with the policy")
+
+
+def test_a_plain_message_is_read_without_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: plain ASCII headers and one text part, the common message, cost no feed parser and
+    no header parse tree; the answers are the policy's (tests/test_reading_equivalence.py)."""
+    monkeypatch.setattr(inspection, "message_from_bytes", _refuse)
+    monkeypatch.setattr(RememberingHeaders, "__call__", _refuse)
+    facts = inspect(PLAIN)
+    assert (facts.subject, facts.message_id) == ("Fire particularly leader change yes.",
+                                                 "<bench.d9f8d47b.3@bench.test>")
+    assert facts.header_values("x-ironport-remoteip") == ["198.51.100.25"]
+    assert facts.header_values("Received")[0].endswith("id 4; Mon, 30 Nov 2026"), "unfolded"
+    assert facts.decoded_parts == (b"Body.\r\n",)
+
+
+@pytest.mark.parametrize("change", [
+    (b"text/plain", b"multipart/mixed"), (b"text/plain", b"message/rfc822"), (b"7bit", b"base64"),
+    (b"\r\nBody", b"\nBody"), (b"Fire", b"F\xc3\xafre"), (b"Fire", b"Fi\rre"), (b"To:", b"To :"),
+])
+def test_a_message_that_is_not_plain_is_read_by_the_parser(change: tuple[bytes, bytes]) -> None:
+    assert inspection._plain_facts(PLAIN) is not None
+    assert inspection._plain_facts(PLAIN.replace(*change)) is None
+
+
+def test_a_value_that_is_not_plain_is_read_by_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked, real = [], RememberingHeaders.__call__
+
+    def counting(registry: RememberingHeaders, name: str, value: object) -> object:
+        asked.append(name)
+        return real(registry, name, value)
+
+    monkeypatch.setattr(RememberingHeaders, "__call__", counting)
+    raw = PLAIN.replace(b"Subject: Fire", b"Subject: =?utf-8?q?Fire?=")
+    assert inspect(raw).subject == "Fire particularly leader change yes."
+    assert asked == ["Subject"], "only the encoded word is parsed"
 
 
 def test_lower_body_joins_the_decoded_parts_lower_cased() -> None:

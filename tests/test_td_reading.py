@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from simulator.core.mail import journal_check
+from simulator.core.mail import inspection, journal_check
 from simulator.core.mail.body import InMemoryBody
-from simulator.core.mail.inspection import LONGEST_REMEMBERED, READING
+from simulator.core.mail.inspection import LONGEST_REMEMBERED, READING, RememberingHeaders
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
 from simulator.core.mail.journal_check import ReadJournal, check_journal, report_fields
 from simulator.core.mail.samples import MessageFactory
@@ -119,6 +120,23 @@ def test_the_check_and_the_analysis_share_one_parse_of_the_original(
     assert report_fields(read) == report_fields(raw)
     assert (analysis.verdict, analysis.remediation, analysis.remediated, analysis.message_id) == (
         "Phishing", "quarantine", ("bob@example.com", "carol@example.com"), "<n@sender.test>")
+
+
+def _refuse(*args: object) -> NoReturn:
+    raise AssertionError("parsed with the policy")
+
+
+def test_a_plain_journal_is_checked_and_analysed_without_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the gateway's journal of a plain original costs no feed parser and no header parse
+    tree; the answers are the policy's (tests/test_reading_equivalence.py)."""
+    raw = journal(PHISH, ("bob@example.com", "carol@example.com"))
+    monkeypatch.setattr(journal_check, "_parse", _refuse)
+    monkeypatch.setattr(inspection, "message_from_bytes", _refuse)
+    monkeypatch.setattr(RememberingHeaders, "__call__", _refuse)
+    read = ReadJournal(raw)
+    assert check_journal(read, SYSTEM, (INTAKE,), (INTAKE,)) == []
+    analysis = findings(read, "127.0.0.1", remediating=True)
+    assert (analysis.verdict, analysis.remediated) == ("Phishing", ("bob@example.com", "carol@example.com"))
 
 
 def test_findings_move_nothing_and_analyse_carries_them_out() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from simulator.core.mail.inspection import inspect
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
 from simulator.core.mail.scanning import EICAR, GTUBE
 from simulator.core.mail.td_analysis import analyse
-from simulator.core.mail.verdicts import REMEDIATION, verdict_of
+from simulator.core.mail.verdicts import EXECUTABLE, REMEDIATION, verdict_of
 
 ADDRESSING = JournalAddressing("tdc-journal@esa1.sandbox.test", "t@intake.td.test", "esa1.sandbox.test")
 
@@ -63,6 +64,21 @@ def test_a_message_earning_two_verdicts_gets_the_more_severe(severe: str, milder
     subjects, bodies, headers = zip(BY_SEVERITY[milder], BY_SEVERITY[severe], strict=True)  # milder first
     both = original(subject=" ".join(subjects), body="".join(bodies), extra="".join(headers))
     assert verdict_of(inspect(both)) == severe
+
+
+def test_only_ascii_letters_match_filename_in_a_latin_1_reading() -> None:
+    """Why `verdicts` searches for `EXECUTABLE` only where `filename` is written in ASCII: no other
+    latin-1 character matches its letters case-insensitively (Unicode folds some, e.g. U+0130)."""
+    matching = {chr(code) for code in range(256) if re.fullmatch("[filenam]", chr(code), re.IGNORECASE)}
+    assert matching == set("filenamFILENAM")
+    assert EXECUTABLE.pattern.startswith("filename")
+
+
+@pytest.mark.parametrize("spelling", ["filename", "FileName", "FILENAME"])
+def test_an_executable_is_found_whatever_the_case_of_filename(spelling: str) -> None:
+    extra = f'Content-Disposition: attachment; {spelling}="Invoice.EXE"\r\n'
+    assert verdict_of(inspect(original(extra=extra))) == "Malicious"
+    assert verdict_of(inspect(original(extra=extra.replace(spelling, "fil\u00e9name")))) == "Neutral"
 
 
 def test_every_verdict_has_a_remediation_choice() -> None:

@@ -1,22 +1,42 @@
-"""What the gateway learns from a message's bytes, parsed once with `email.policy.default`.
+"""What the gateway learns from a message's bytes, read for decisions as `email.policy.default` reads them.
 
-Design rule: the received bytes are sacred and never re-serialised; parsing is only for decisions
+Design rule: the received bytes are sacred and never re-serialised; reading is only for decisions
 (subject, Message-ID, the text the engines look at). A malformed message still yields facts: the
 parser records defects instead of failing, and unreadable headers fall back to their raw text.
 
-Messages are read with `READING`: `email.policy.default` whose header factory remembers the headers
-it parsed lately. The stdlib parses a header again each time it is asked for (the parser itself asks
-for Content-Type several times a part) and builds a new class for every header it parses; a header
-object is immutable and its parse depends only on its name and value, so a remembered one is the
-same answer, and the journals' and gateway's recurring headers (a report part's Content-Type, the
-system address) are parsed once, not per message.
+`email.policy.default` is the definition of every answer; it is also slow (a parse tree per header,
+the feed parser per message). So what is provably plain is read without it, to the same answer:
+- a header block of printable ASCII lines `Name: value` (continuations begin with a space or tab),
+  CRLF-ended up to the first empty line, splits into exactly the feed parser's (name, raw value)
+  pairs (`split_plain`);
+- a header value the policy would only copy is its own reading (`header_text`): unstructured text
+  of printable ASCII, spaces and tabs; a Message-ID `<dot-atom@dot-atom>`; an address `dot-atom@
+  dot-atom`; never with `=?` (an encoded word) in it;
+- a Content-Type `type/subtype` with `; name=token` or `; name="text"` parameters only (no
+  comment, backslash, `'`, `%`, `*`, `;` in quotes, `=?`) gives the parser's type and charset;
+- a single-part body (not multipart/*, not message/*) whose Content-Transfer-Encoding is a bare
+  token other than base64, quoted-printable and uuencode is its own decoded payload, and a text/*
+  part's `get_content()` is that payload decoded with its charset (`plain_text_part`).
+Anything else, hostile input included, is read by the policy itself. tests/test_reading_equivalence.py
+holds the two readings equal over journals, samples, the fuzz corpus and generated values.
+
+The policy is `READING`: `email.policy.default` whose header factory remembers the headers it parsed
+lately. A header object is immutable and its parse depends only on its name and value, so a
+remembered one is the same answer, and recurring headers are parsed once, not per message.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import (
+    AddressHeader,
+    BaseHeader,
+    HeaderRegistry,
+    MessageIDHeader,
+    UnstructuredHeader,
+)
 from email.message import Message
 from functools import cached_property, lru_cache
 from typing import Any
@@ -44,8 +64,133 @@ class RememberingHeaders(HeaderRegistry):
         return super().__call__(name, value)  # an object being set, or a value too long to keep
 
 
+_REGISTRY = RememberingHeaders()
 #: `email.policy.default`, with `RememberingHeaders`: what every message is read with.
-READING = policy.default.clone(header_factory=RememberingHeaders())
+READING = policy.default.clone(header_factory=_REGISTRY)
+
+#: (name, raw value) of each header, in order, as `Message.raw_items()` gives them.
+Headers = tuple[tuple[str, str], ...]
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`{|}~-]"  # RFC 2045: no space, control character or tspecial
+_WORD = r"[A-Za-z0-9!#$&+.^_`{|}~-]"  # a token without RFC 2231's `*`, `'` and `%`
+_QTEXT = r"[ !#$&(-:<-\[\]-~]"  # printable, without `"`, `%`, `'`, `;` and backslash
+_PARAMETER = rf'[ \t]*;[ \t]*({_WORD}+)=({_WORD}+|"{_QTEXT}*")'
+_PLAIN_CONTENT_TYPE = re.compile(rf"({_TOKEN}+/{_TOKEN}+)((?:{_PARAMETER})*)[ \t]*")
+_PARAMETERS = re.compile(_PARAMETER)
+_PLAIN_TOKEN = re.compile(f"{_TOKEN}+")
+#: An address `email.utils.parseaddr` and the policy read as itself: `dot-atom@dot-atom`.
+PLAIN_ADDRESS = re.compile(rf"{_DOT_ATOM}@{_DOT_ATOM}")
+#: Per kind of header, the values (without `=?`) the policy reads as themselves.
+_PLAIN_FORMS: tuple[tuple[type, re.Pattern[str]], ...] = (
+    (UnstructuredHeader, re.compile(r"[ \t!-~]*")),
+    (MessageIDHeader, re.compile(rf"<{_DOT_ATOM}@{_DOT_ATOM}>")),
+    (AddressHeader, PLAIN_ADDRESS),
+)
+_UUENCODINGS = ("x-uuencode", "uuencode", "uue", "x-uue")
+
+_FIELD_LINES = rb"[!-9;-~]+:[ \t!-~]*\r\n(?:[ \t][ \t!-~]*\r\n)*"
+_PLAIN_HEAD = re.compile(rb"(?:" + _FIELD_LINES + rb")+\r\n")
+_FIELD = re.compile(r"([!-9;-~]+):([ \t!-~]*\r\n(?:[ \t][ \t!-~]*\r\n)*)")
+
+
+@lru_cache(maxsize=256)
+def _plain_form(lower_name: str) -> re.Pattern[str] | None:
+    parser = _REGISTRY.registry.get(lower_name, _REGISTRY.default_class)
+    return next((form for kind, form in _PLAIN_FORMS if issubclass(parser, kind)), None)
+
+
+def _unfolded(raw_value: str) -> str:
+    return raw_value.replace("\r", "").replace("\n", "")  # as `header_fetch_parse` unfolds
+
+
+def header_text(name: str, raw_value: str) -> str:
+    """`str(email.policy.default.header_fetch_parse(name, raw_value))`: computed when the value is
+    plain, else parsed (and raising what the policy raises)."""
+    value = _unfolded(raw_value)
+    form = _plain_form(name.lower())
+    if form is not None and "=?" not in value and form.fullmatch(value):
+        return value
+    return str(READING.header_fetch_parse(name, raw_value))
+
+
+def split_plain(raw: bytes) -> tuple[Headers, bytes] | None:
+    """A plain message's headers, as the feed parser's `raw_items()`, and its body; None if not plain."""
+    head = _PLAIN_HEAD.match(raw)
+    if head is None:
+        return None
+    fields = _FIELD.findall(head.group().decode("ascii"))
+    return tuple((name, value.lstrip(" \t").rstrip("\r\n")) for name, value in fields), raw[head.end():]
+
+
+def first_header(headers: Headers, name: str) -> tuple[str, str] | None:
+    """The first (name, raw value) called `name` in any case, as `Message.get` finds it."""
+    lower = name.lower()
+    for header in headers:
+        if header[0].lower() == lower:
+            return header
+    return None
+
+
+def _plain_content_type(headers: Headers) -> tuple[str, str] | None:
+    """(type, parameters) of a plain first Content-Type; ("text/plain", "") if there is none."""
+    found = first_header(headers, "Content-Type")
+    if found is None:
+        return "text/plain", ""
+    value = _unfolded(found[1])
+    plain = _PLAIN_CONTENT_TYPE.fullmatch(value) if "=?" not in value else None  # an encoded word is decoded
+    return (plain.group(1).lower(), plain.group(2)) if plain is not None else None
+
+
+def plain_content_type(headers: Headers) -> str | None:
+    """`Message.get_content_type()` (not in a digest) when the Content-Type is plain, else None."""
+    plain = _plain_content_type(headers)
+    return plain[0] if plain is not None else None
+
+
+def content_type(headers: Headers) -> str:
+    """`Message.get_content_type()` of a message (not in a digest) with these headers."""
+    plain = plain_content_type(headers)
+    if plain is not None:
+        return plain
+    found = first_header(headers, "Content-Type")
+    ctype = str(READING.header_fetch_parse(*found)).partition(";")[0].strip().lower() if found else ""
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def plain_charset(headers: Headers) -> str | None:
+    """`Message.get_param("charset", "ASCII")` when the Content-Type is plain, else None."""
+    plain = _plain_content_type(headers)
+    if plain is None:
+        return None
+    values = (value for name, value in _PARAMETERS.findall(plain[1]) if name.lower() == "charset")
+    return next(values, "ASCII").removeprefix('"').removesuffix('"')
+
+
+def plain_payload(headers: Headers, body: bytes) -> bytes | None:
+    """A single part's `get_payload(decode=True)` when it is its body as it stands, else None."""
+    found = first_header(headers, "Content-Transfer-Encoding")
+    encoding = _unfolded(found[1]).lower() if found is not None else ""
+    if encoding and not _PLAIN_TOKEN.fullmatch(encoding):
+        return None
+    return None if encoding in ("base64", "quoted-printable", *_UUENCODINGS) else body
+
+
+def plain_text_part(raw: bytes) -> tuple[str, str | None] | None:
+    """(content type, `get_content()` or None if it raises) of a plain text/* part, or None."""
+    split = split_plain(raw)
+    if split is None:
+        return None
+    headers, body = split
+    ctype, charset = plain_content_type(headers), plain_charset(headers)
+    payload = plain_payload(headers, body)
+    if ctype is None or not ctype.startswith("text/") or charset is None or payload is None:
+        return None
+    try:
+        return ctype, payload.decode(charset, "replace")
+    except Exception:  # an unknown charset: `get_content()` raises
+        return ctype, None
 
 
 @dataclass(frozen=True)
@@ -54,7 +199,7 @@ class MessageFacts:
 
     subject: str
     message_id: str
-    raw_headers: tuple[tuple[str, str], ...]  # (name, raw value), parsed only when asked for
+    raw_headers: Headers  # (name, raw value), parsed only when asked for
     decoded_parts: tuple[bytes, ...]
     raw: bytes
 
@@ -75,14 +220,15 @@ class MessageFacts:
 def _value(name: str, raw_value: str) -> str:
     """A header's value as the policy reads it, or its raw text (unfolded) if it cannot."""
     try:
-        return str(READING.header_fetch_parse(name, raw_value))
+        return header_text(name, raw_value)
     except Exception:  # a header the policy cannot parse: decisions use the raw text
         return " ".join(raw_value.split())
 
 
-def _first(headers: tuple[tuple[str, str], ...], name: str) -> str:
+def _first(headers: Headers, name: str) -> str:
     """The first value of header `name`, parsed (one header at a time, so none can fail all)."""
-    return next((_value(key, raw) for key, raw in headers if key.lower() == name.lower()), "")
+    found = first_header(headers, name)
+    return _value(*found) if found is not None else ""
 
 
 def _decoded_parts(message: Message) -> tuple[bytes, ...]:
@@ -99,14 +245,28 @@ def _decoded_parts(message: Message) -> tuple[bytes, ...]:
     return tuple(parts)
 
 
+def _facts(raw: bytes, headers: Headers, decoded_parts: tuple[bytes, ...]) -> MessageFacts:
+    message_id = _first(headers, "Message-ID").strip()
+    return MessageFacts(_first(headers, "Subject"), message_id, headers, decoded_parts, raw)
+
+
+def _plain_facts(raw: bytes) -> MessageFacts | None:
+    """The facts of a plain single-part message, read without the parser; None if it is not one."""
+    split = split_plain(raw)
+    if split is None:
+        return None
+    headers, body = split
+    ctype = plain_content_type(headers)
+    if ctype is None or ctype.partition("/")[0] in ("multipart", "message"):
+        return None
+    payload = plain_payload(headers, body)
+    return _facts(raw, headers, (payload,)) if payload is not None else None
+
+
 def inspect(raw: bytes) -> MessageFacts:
-    """Parse `raw` for decisions."""
+    """Read `raw` for decisions."""
+    plain = _plain_facts(raw)
+    if plain is not None:
+        return plain
     message = message_from_bytes(raw, policy=READING)
-    headers = tuple(message.raw_items())
-    return MessageFacts(
-        subject=_first(headers, "Subject"),
-        message_id=_first(headers, "Message-ID").strip(),
-        raw_headers=headers,
-        decoded_parts=_decoded_parts(message),
-        raw=raw,
-    )
+    return _facts(raw, tuple(message.raw_items()), _decoded_parts(message))

@@ -13,9 +13,11 @@ with it (`NEEDS_ORIGINAL`) are broken too. A checker that knows the original fro
 conformance kit injected it) passes it as `KnownOriginal`: a copy sent from, or `From:`, the
 original's sender, or reusing its Message-ID, is then no journal of the gateway's own.
 
-A journal is read once (`ReadJournal`): its parts split once, each parsed at most once, the
-embedded original parsed once by `inspection.inspect`, so Threat Defense's check and its verdict
-analysis (`td_analysis.analyse`) share one reading instead of each parsing the journal again.
+A journal is read once (`ReadJournal`): its parts split once, each read at most once, the
+embedded original once by `inspection.inspect`, so Threat Defense's check and its verdict analysis
+(`td_analysis.analyse`) share one reading instead of each parsing the journal again. Reading is
+`inspection`'s: what is plain (the wrapper's header block, a text report part) is read without the
+feed parser and header registry, to their answers; anything else is parsed with `READING`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,18 @@ from email.parser import BytesParser
 from email.utils import parseaddr
 from functools import cached_property
 
-from simulator.core.mail.inspection import READING, MessageFacts, inspect
+from simulator.core.mail.inspection import (
+    PLAIN_ADDRESS,
+    READING,
+    Headers,
+    MessageFacts,
+    content_type,
+    first_header,
+    header_text,
+    inspect,
+    plain_text_part,
+    split_plain,
+)
 from simulator.core.mail.journal import JOURNAL_MARKER, header_field, original_in, split_parts
 
 RULES: dict[str, str] = {
@@ -72,36 +85,30 @@ def described(rules: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
-    """A message parsed with `email.policy.default` (`READING`: the same, remembering headers); the
-    wrapper and the original need only their headers (the parts are split from the raw bytes), so
-    their bodies are not parsed at all."""
+    """A message parsed with `email.policy.default` (`READING`: the same, remembering headers)."""
     parsed: Message = BytesParser(policy=READING).parsebytes(raw, headersonly=headers_only)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
 
-def _text(message: Message, name: str) -> str:
+def _text(headers: Headers, name: str) -> str:
+    """The first `name` as `Message.get` reads it and the copy repeats it; "" if none or unreadable."""
+    found = first_header(headers, name)
     try:
-        return header_field(str(message.get(name, "")))
+        return header_field(header_text(*found)) if found is not None else ""
     except Exception:  # an unparseable header counts as missing
         return ""
 
 
-def _address(message: Message, name: str) -> str:
-    """The address in a From/To header, display name and angle brackets aside."""
-    return parseaddr(_text(message, name))[1].lower()
+def _address(text: str) -> str:
+    """The address in a From/To header's text, display name and angle brackets aside."""
+    return text.lower() if PLAIN_ADDRESS.fullmatch(text) else parseaddr(text)[1].lower()
 
 
-def _report_fields(report: EmailMessage) -> dict[str, list[str]]:
-    """The `Name: value` lines of the parsed report part; none if its text cannot be read."""
-    try:
-        body = report.get_content()
-    except Exception:  # unknown charset, broken encoding: the fields count as missing
-        return {}
-    if not isinstance(body, str):  # a part that is no text at all (multipart, message)
-        return {}
+def _fields_in(text: str) -> dict[str, list[str]]:
+    """The `Name: value` lines of the report part's text."""
     fields: dict[str, list[str]] = {}
-    for line in body.splitlines():
+    for line in text.splitlines():
         name, sep, value = line.partition(":")
         if sep:
             name = name.strip()
@@ -122,8 +129,24 @@ def _header_block(raw: bytes) -> bytes:
     return raw if end < 0 else raw[: end + 4]
 
 
+def _headers(raw: bytes) -> Headers:
+    """A message's (name, raw value) headers: split if plain, else parsed (headers only)."""
+    plain = split_plain(raw)
+    return plain[0] if plain is not None else tuple(_parse(_header_block(raw), True).raw_items())
+
+
+def _parsed_report(part: bytes) -> tuple[str, str | None]:
+    """(content type, text or None) of a report part, parsed whole."""
+    report = _parse(part)
+    try:
+        body = report.get_content()
+    except Exception:  # unknown charset, broken encoding: the fields count as missing
+        body = None
+    return report.get_content_type(), body if isinstance(body, str) else None
+
+
 class ReadJournal:
-    """One journal's bytes, read once for every question asked of them: each part is split, parsed
+    """One journal's bytes, read once for every question asked of them: each part is split, read
     or inspected the first time a rule or the analysis needs it, and kept for the next."""
 
     def __init__(self, raw: bytes) -> None:
@@ -134,18 +157,42 @@ class ReadJournal:
         return split_parts(self.raw)
 
     @cached_property
-    def top(self) -> EmailMessage:
+    def wrapper(self) -> Headers:
         """The wrapper's headers (the parts are split from the raw bytes: its body is not parsed)."""
-        return _parse(_header_block(self.raw), headers_only=True)
+        return _headers(self.raw)
+
+    def wrapper_text(self, name: str) -> str:
+        """The wrapper's first `name`, as the copy repeats it (`header_field`); "" if unreadable."""
+        return _text(self.wrapper, name)
+
+    def wrapper_has(self, name: str) -> bool:
+        """Does the wrapper carry a header `name` (in any case)?"""
+        return first_header(self.wrapper, name) is not None
 
     @cached_property
-    def report(self) -> EmailMessage | None:
-        """Part 1, parsed whole (its text is read), or None if there are no parts."""
-        return _parse(self.parts[0]) if self.parts else None
+    def wrapper_type(self) -> str:
+        """The wrapper's content type, as `Message.get_content_type()` gives it."""
+        return content_type(self.wrapper)
+
+    @cached_property
+    def _report(self) -> tuple[str, str | None] | None:
+        if not self.parts:
+            return None
+        return plain_text_part(self.parts[0]) or _parsed_report(self.parts[0])
+
+    @cached_property
+    def report_type(self) -> str | None:
+        """Part 1's content type, or None if there are no parts."""
+        return self._report[0] if self._report is not None else None
+
+    @cached_property
+    def report_text(self) -> str | None:
+        """Part 1's text (`get_content()`), or None if there is none or it is no text."""
+        return self._report[1] if self._report is not None else None
 
     @cached_property
     def report_fields(self) -> dict[str, list[str]]:
-        return _report_fields(self.report) if self.report is not None else {}
+        return _fields_in(self.report_text) if self.report_text is not None else {}
 
     @cached_property
     def original(self) -> bytes | None:
@@ -171,61 +218,51 @@ def _envelope_rules(mail_from: str, rcpt_tos: Sequence[str], intakes: Collection
     return broken
 
 
-def _wrapper_rules(top: EmailMessage, mail_from: str, rcpt_tos: Sequence[str],
+def _wrapper_rules(read: ReadJournal, mail_from: str, rcpt_tos: Sequence[str],
                    known: KnownOriginal | None) -> list[str]:
     broken = []
-    if top.get_content_type() != "multipart/mixed":
+    if read.wrapper_type != "multipart/mixed":
         broken.append("wrapper.multipart-mixed")
-    if JOURNAL_MARKER not in top:
+    if not read.wrapper_has(JOURNAL_MARKER):
         broken.append("wrapper.journal-marker")
-    sender, written = known.sender.lower() if known is not None else None, _address(top, "From")
+    sender, written = known.sender.lower() if known is not None else None, _address(read.wrapper_text("From"))
     if written != mail_from.lower() or sender in (mail_from.lower(), written):
         broken.append("wrapper.from")  # a copy from the original's sender is not the gateway's own
-    if not rcpt_tos or _address(top, "To") != rcpt_tos[0].lower():
+    if not rcpt_tos or _address(read.wrapper_text("To")) != rcpt_tos[0].lower():
         broken.append("wrapper.to")
-    message_id = _text(top, "Message-ID")
+    message_id = read.wrapper_text("Message-ID")
     if not message_id or (known is not None and message_id == header_field(known.message_id)):
         broken.append("wrapper.message-id")
-    if not _text(top, "X-IronPort-MID").isdigit():
+    if not read.wrapper_text("X-IronPort-MID").isdigit():
         broken.append("wrapper.x-ironport-mid")
     return broken
 
 
 def _part_rules(read: ReadJournal) -> list[str]:
     broken = []
-    parts, top, report, fields = read.parts, read.top, read.report, read.report_fields
-    if len(parts) != 2:
+    fields = read.report_fields
+    if len(read.parts) != 2:
         broken.append("parts.two")
     if read.original_facts is None:
         broken.append("original.rfc822")
-    if report is None or report.get_content_type() != "text/plain":
+    if read.report_type != "text/plain":
         broken.append("report.text-plain")
     if not all(fields.get(name) for name in ("Sender", "Subject", "Message-ID", "To")):
         broken.append("report.fields")
     if read.original_facts is None:  # nothing to compare with: what needs the original cannot be shown
         return [*broken, *NEEDS_ORIGINAL]
     embedded = read.original_facts.raw_headers  # what `_parse(original, headers_only=True)` would hold
-    if not any(name.lower() == "x-ironport-remoteip" for name, _ in embedded):
+    if first_header(embedded, "X-IronPort-RemoteIP") is None:
         broken.append("original.remote-ip")
-    subject, message_id = _first_text(embedded, "Subject"), _first_text(embedded, "Message-ID")
+    subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
     reported = [header_field(fields.get(name, [""])[0]) for name in ("Subject", "Message-ID")]
     if reported != [subject, message_id]:
         broken.append("report.matches-original")
-    if _text(top, "Subject") != subject:
+    if read.wrapper_text("Subject") != subject:
         broken.append("wrapper.subject")
-    if message_id and _text(top, "Message-ID") == message_id:
+    if message_id and read.wrapper_text("Message-ID") == message_id:
         broken.append("wrapper.message-id")  # the original's, not one of its own
     return broken
-
-
-def _first_text(headers: Sequence[tuple[str, str]], name: str) -> str:
-    """`_text` of a message whose (name, raw value) headers are `headers`: the first `name`, as
-    `Message.get` reads it."""
-    try:
-        return header_field(next((str(READING.header_fetch_parse(key, value)) for key, value in headers
-                                  if key.lower() == name.lower()), ""))
-    except Exception:  # an unparseable header counts as missing
-        return ""
 
 
 def check_journal(
@@ -242,6 +279,6 @@ def check_journal(
     """
     read = _read(raw)
     broken = _envelope_rules(mail_from, rcpt_tos, intake_addresses)
-    broken += _wrapper_rules(read.top, mail_from, rcpt_tos, original)
+    broken += _wrapper_rules(read, mail_from, rcpt_tos, original)
     broken += _part_rules(read)
     return [rule for rule in RULES if rule in broken]
