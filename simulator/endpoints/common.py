@@ -7,16 +7,23 @@ Trouble storing a message is `452 4.3.1` (BEHAVIOUR.md §8.9: temporary, so the 
 any other exception is the named `451 4.3.0`, recorded in `failures` with its traceback, and its
 text never reaches the wire. The endpoints set no connection limits: the gateways are their clients.
 Every refusal (the endpoint's own, a fault's, a failed TLS handshake) is kept in `refused` (§8.9).
+An endpoint's own work runs off the loop in `Batches`: one worker thread, woken once for whatever
+queued while it was busy, answering the loop once per batch (a hop per message cost more than the
+storing it carried).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import threading
 import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from aiosmtpd.smtp import Envelope, Session
 
@@ -31,6 +38,84 @@ from simulator.transport.tls import FaultTlsContexts, SandboxTls
 
 _log = logging.getLogger(__name__)
 FAILURES_KEPT = 1000  # a long-running sandbox keeps only the latest failures
+Result = TypeVar("Result")
+
+
+class Batches(Generic[Result]):
+    """Work run in order on one worker thread, in batches: `run` queues a call and waits for its
+    result; the thread takes everything queued at once and answers each loop once per batch."""
+
+    def __init__(self, thread_name: str) -> None:
+        # The executor lends its thread and its lifecycle (work queued is finished at exit)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=thread_name)
+        self._queued: list[_Queued[Result]] = []
+        self._lock = threading.Lock()  # `_queued` and `_draining` change together
+        self._draining = False
+
+    async def run(self, work: Callable[[], Result]) -> Result:
+        """`work()` on the worker thread: its result, or what it raised."""
+        queued: _Queued[Result] = _Queued(work, asyncio.get_running_loop().create_future())
+        with self._lock:
+            self._queued.append(queued)
+            idle, self._draining = not self._draining, True
+        if idle:
+            self._wake()
+        return await queued.future
+
+    def _wake(self) -> None:
+        try:
+            self._worker.submit(self._drain)
+        except RuntimeError as error:  # shut down: nothing will carry out what is queued
+            with self._lock:
+                stranded, self._queued, self._draining = self._queued, [], False
+            for each in stranded:
+                each.error = error
+            _settle(stranded)
+
+    def _drain(self) -> None:
+        """Run batches until none is queued (on the worker thread)."""
+        while True:
+            with self._lock:
+                batch, self._queued = self._queued, []
+                if not batch:
+                    self._draining = False
+                    return
+            for each in batch:
+                if not each.future.cancelled():  # as an executor's queued work: its command went away
+                    each.carry_out()
+            for loop in {each.future.get_loop() for each in batch}:
+                answers = [each for each in batch if each.future.get_loop() is loop]
+                with contextlib.suppress(RuntimeError):  # a loop closed since: no one left to answer
+                    loop.call_soon_threadsafe(_settle, answers)
+
+
+class _Queued(Generic[Result]):
+    """One call queued in `Batches`, the future its command waits on, and, once run, its outcome."""
+
+    def __init__(self, work: Callable[[], Result], future: asyncio.Future[Result]) -> None:
+        self.work, self.future = work, future
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+
+    def carry_out(self) -> None:
+        try:
+            self.result = self.work()
+        except BaseException as error:  # given to the waiting command, which answers for it
+            self.error = error
+
+    def settle(self) -> None:
+        """Give the waiting command the outcome (on its loop); a command that went away needs none."""
+        if self.future.done():
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(cast(Result, self.result))  # set by carry_out
+
+
+def _settle(batch: list[_Queued[Any]]) -> None:
+    for each in batch:
+        each.settle()
 
 
 def endpoint_server(

@@ -3,7 +3,8 @@
 Design rule: the records of a running sandbox (the latest 2,000 journals and mailbox deliveries)
 must not hold every large message received: a journal or delivery written to disk and larger than
 `LARGEST_KEPT` bytes is kept as a `StoredFile`, which reads the file (exactly the bytes received)
-when asked. Without a data dir, or for small messages, the bytes stay in memory (`InMemoryBody`).
+when asked. Without a data dir, or for small messages, the bytes stay in memory (`InMemoryBody`),
+a body already held so kept as it is (no copy of the record around it).
 """
 
 from __future__ import annotations
@@ -43,3 +44,10 @@ def kept(data: bytes, path: Path | None) -> Body:
     if path is not None and len(data) > LARGEST_KEPT:
         return StoredFile(path, len(data))
     return InMemoryBody(data)
+
+
+def kept_body(body: Body, path: Path | None) -> Body:
+    """`kept` for a body: the same object when it stays as it is (in memory and small enough)."""
+    if isinstance(body, InMemoryBody) and (path is None or body.size <= LARGEST_KEPT):
+        return body
+    return kept(body.read(), path)
