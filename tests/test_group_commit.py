@@ -21,11 +21,14 @@ from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.messages import TDC_QUEUE, Direction, IdCounters, QueueEntry, ReceivedMessage
 from simulator.core.mail.retry import RetrySchedule
 from simulator.core.replies import Reply
+from simulator.gateway import spool as spool_module
+from simulator.gateway import units
 from simulator.gateway.group_commit import GroupCommit
 from simulator.gateway.maillog import MailLog
 from simulator.gateway.pipeline import Pipeline
 from simulator.gateway.quarantine import Quarantines
 from simulator.gateway.spool import DiskSpool, Stored
+from simulator.gateway.units import Contents
 
 NOW = datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)
 
@@ -206,6 +209,52 @@ def test_on_an_event_loop_the_file_work_is_handed_off_in_order_and_a_clean_stop_
     asyncio.run(scenario())
     assert names(tmp_path / "queue") == []
     assert removed_on != [threading.current_thread().name] and len(removed_on) == 1
+
+
+def test_a_busy_unit_s_state_is_encoded_once_per_turn_from_what_remains_when_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = DiskSpool(tmp_path)
+    encoded: list[list[str]] = []
+
+    def encode_state(contents: Contents) -> bytes:
+        encoded.append(sorted(contents.entries))
+        return units.encode_state(contents)
+
+    monkeypatch.setattr(spool_module, "encode_state", encode_state)
+
+    async def scenario() -> None:
+        first, second = [kept.entries for kept in await asyncio.gather(
+            spool.store(message(10)), spool.store(message(20)))]
+        for entry in [*first, second[0]]:  # three of the unit's four entries done in one turn
+            spool.replace(entry, [])
+        await spool.settled()
+
+    asyncio.run(scenario())
+    assert encoded == [["21-0"]]  # once, when written, not once per finished entry
+    assert [entry.mid for entry in DiskSpool(tmp_path).load().entries] == [21]
+
+
+def test_a_unit_done_before_its_state_is_written_goes_without_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = DiskSpool(tmp_path)
+    unlinked: list[str] = []
+    real_unlink = Path.unlink
+
+    def unlink(path: Path, missing_ok: bool = False) -> None:
+        unlinked.append(path.name)
+        real_unlink(path, missing_ok=missing_ok)
+
+    async def scenario() -> None:
+        entries = (await spool.store(message(10))).entries
+        monkeypatch.setattr(Path, "unlink", unlink)
+        for entry in entries:
+            spool.replace(entry, [])
+        await spool.settled()
+
+    asyncio.run(scenario())
+    assert names(tmp_path / "queue") == [] and unlinked == ["10-0.unit"]  # no state file to look for
 
 
 def test_a_failed_state_write_off_the_loop_is_told_on_the_loop(tmp_path: Path) -> None:

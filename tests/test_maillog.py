@@ -19,6 +19,7 @@ import pytest
 from simulator.core.clock import ManualClock
 from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import (
+    _ESCAPES,
     TRACKING_LINE_RE,
     Level,
     LogLine,
@@ -267,6 +268,22 @@ def test_a_line_the_disk_took_half_of_is_finished_never_torn(flaky_log: MailLog,
     assert file_lines(flaky_log) == [str(line) for line in flaky_log.lines()]
 
 
+def test_on_an_open_file_a_refused_or_half_taken_line_waits_and_is_finished_in_order(
+    flaky_log: MailLog, disk: FullDisk
+) -> None:
+    assert flaky_log.file is not None and flaky_log.path is not None
+    flaky_log.info("MID 1 queued for delivery")  # the file is open: the next lines go straight to it
+    written = len(flaky_log.path.read_bytes())
+    disk.full, disk.fits = True, 10
+    flaky_log.info("MID 2 queued for delivery")  # 10 bytes of it taken
+    flaky_log.info("MID 3 queued for delivery")  # refused
+    assert len(flaky_log.path.read_bytes()) == written + 10 and flaky_log.file.unwritten == 2
+    disk.full = False
+    flaky_log.info("MID 4 queued for delivery")
+    assert file_lines(flaky_log) == [str(line) for line in flaky_log.lines()]
+    assert flaky_log.file.unwritten == 0
+
+
 def test_a_file_that_cannot_even_be_opened_refuses_nothing(flaky_log: MailLog) -> None:
     assert flaky_log.file is not None
 
@@ -367,3 +384,12 @@ def test_a_sandbox_whose_log_disk_is_full_accepts_delivers_and_catches_up(
     for outcome in outcomes:
         assert log.matching(rf"^Message done DCID \d+ MID {outcome.mid} ")
     assert read_log_lines(log.path) == [str(line) for line in log.lines()] and file.unwritten == 0
+
+
+def test_one_line_leaves_printable_text_as_it_is_and_escapes_the_rest() -> None:
+    """Printable text is returned untouched only because no escaped character is printable."""
+    assert not any(chr(code).isprintable() for code in _ESCAPES)
+    printable = "Info: MID 7 Subject 'Grüße \u2013 日本' <a@b.test> \\x1b"
+    assert one_line(printable) is printable
+    for code in (0x00, 0x0A, 0x1B, 0x7F, 0x85, 0x9F, 0x2028, 0x2029, 0xD800, 0xDFFF):
+        assert one_line(f"a{chr(code)}b") == f"a{_ESCAPES[code]}b"

@@ -154,8 +154,8 @@ class BatchDelivery:
             response, refused = await session.send(entry.sender, entry.recipients, data)
         except DeliveryError as error:
             return [self._failed_or_parked(batch, dcid, entry, error)]
-        accepted = [r for r in entry.recipients if r not in refused]
-        delivered = entry.subset(accepted).moved_to(MessageState.DELIVERED)
+        accepted = entry.subset(r for r in entry.recipients if r not in refused) if refused else entry
+        delivered = accepted.moved_to(MessageState.DELIVERED)
         self._log.done(dcid, delivered, response)
         batch.tally.delivered += len(delivered.recipients)
         return [delivered, *(self._failed_or_parked(batch, dcid, entry.subset([address]), refusal)

@@ -80,8 +80,9 @@ class DeliveryLog:
         self._log.info(f"Delivery start DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
 
     def done(self, dcid: int, entry: QueueEntry, response: str) -> None:
-        self._log.info(f"Message done DCID {dcid} MID {entry.mid} to RID {rid_list(entry)}")
-        self._log.info(f"MID {entry.mid} RID {rid_list(entry)} Response {response!r}")
+        rids = rid_list(entry)
+        self._log.info(f"Message done DCID {dcid} MID {entry.mid} to RID {rids}")
+        self._log.info(f"MID {entry.mid} RID {rids} Response {response!r}")
         if entry.is_copy:
             self._log.info(connector.delivered_line(entry.mid))
         self._log.info(f"Message finished MID {entry.mid} done")

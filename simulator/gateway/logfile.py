@@ -65,9 +65,29 @@ class LogFile:
     def append(self, line: str) -> bool:
         """Write `line` after every line still waiting; False if the file refused (it waits too)."""
         data = f"{line}\n".encode("utf-8", "backslashreplace")
+        if not self._unwritten and self._stream is not None and self._size + len(data) <= self.rollover_bytes:
+            return self._write_at_once(data, self._stream)
         self._unwritten.append(data)
         self._unwritten_bytes += len(data)
         self._bound()
+        return self.flush()
+
+    def _write_at_once(self, data: bytes, stream: BinaryIO) -> bool:
+        """The usual line (nothing waits, the file is open, no roll-over due) straight to the file;
+        refused or taken in part, it waits as `flush` would have left it."""
+        try:
+            written = stream.write(data) or 0
+        except Exception:
+            written = -1
+        if written == len(data):
+            self._size += written
+            return True
+        self._unwritten.append(data)
+        self._unwritten_bytes += len(data)
+        if written <= 0:  # a refusal: reopen next time
+            self._close_stream()
+            return False
+        self._size, self._offset = self._size + written, written
         return self.flush()
 
     def flush(self) -> bool:

@@ -6,12 +6,16 @@ STARTTLS is *required* (`start_tls=True`) where asked: aiosmtplib's opportunisti
 falls back to plaintext, which the connector must never do. A non-ASCII envelope goes with SMTPUTF8
 when the next hop offers it; when it does not, or an address cannot be written on a command line at
 all, the failure is permanent (`5.6.7`, `5.1.3`): never a network fault retried for 72 hours.
-What a failure was, and its words for the mail log, are `outbound_errors.py`'s.
+What a failure was, and its words for the mail log, are `outbound_errors.py`'s. A transaction says
+on the wire what aiosmtplib's `sendmail` says (a test compares them), through its public MAIL, RCPT,
+DATA and RSET, so that the message is not normalised twice (once only to size it) nor each address
+parsed twice.
 """
 
 from __future__ import annotations
 
 import ssl
+from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -30,6 +34,14 @@ from simulator.gateway.outbound_errors import (
 TIMEOUT_SECONDS = 30.0
 NO_SMTPUTF8 = "The next hop does not offer SMTPUTF8, which a non-ASCII address needs"
 UNWRITABLE_ADDRESS = "An address that cannot be written on an SMTP command line"
+
+
+def transmitted_size(data: bytes) -> int:
+    """The bytes of `data` as DATA sends them (RFC 1870's SIZE): every bare CR or LF a CRLF, the last
+    line ended; counted, where aiosmtplib measures a normalised copy."""
+    crlf = data.count(b"\r\n")
+    size = len(data) + (data.count(b"\n") - crlf) + (data.count(b"\r") - crlf)
+    return size if data.endswith((b"\n", b"\r")) else size + 2
 
 
 @dataclass(frozen=True)
@@ -114,18 +126,55 @@ class OutboundSession:
         """
         options = self._mail_options(sender, recipients)
         try:
-            refused, response = await self._client.sendmail(
-                sender, list(recipients), data, mail_options=options)
+            refused, response = await self._transaction(sender, recipients, data, options)
         except ValueError as error:  # aiosmtplib refuses to write the address: no retry helps
             raise PermanentDeliveryError(UNWRITABLE_ADDRESS, 553, "5.1.3", recipients[0],
                                          str(error)) from error
         except Exception as error:
             raise classify(error, recipients[0]) from error
-        return response, {
-            address: classify(aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, address),
-                              address)
-            for address, answer in refused.items()
-        }
+        return response, {address: classify(refusal, address) for address, refusal in refused.items()}
+
+    async def _transaction(
+        self, sender: str, recipients: tuple[str, ...], data: bytes, options: list[str]
+    ) -> tuple[dict[str, aiosmtplib.SMTPRecipientRefused], str]:
+        """aiosmtplib's `sendmail`, the same commands through its public ones: the SIZE counted
+        (`transmitted_size`), not measured on a normalised copy of the message, and each address
+        parsed once, by its command; a transaction that fails once MAIL went out is reset."""
+        encoding = "utf-8" if options else "ascii"  # the only option given is SMTPUTF8
+        if self._client.supports_extension("size"):
+            options = [f"size={transmitted_size(data)}", *options]
+        try:
+            await self._client.mail(sender, options=options, encoding=encoding)  # ValueError: unsent
+        except aiosmtplib.SMTPResponseException:
+            await self._reset()
+            raise
+        try:
+            refused = await self._recipients(recipients, encoding)
+            response = await self._client.data(data)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused, ValueError):
+            await self._reset()  # ValueError too: MAIL went out (sendmail checks before any command)
+            raise
+        return refused, response.message
+
+    async def _recipients(
+        self, recipients: tuple[str, ...], encoding: str
+    ) -> dict[str, aiosmtplib.SMTPRecipientRefused]:
+        """RCPT for each recipient: those refused, unless all were (`SMTPRecipientsRefused`)."""
+        refused = {}
+        for address in recipients:
+            try:
+                await self._client.rcpt(address, encoding=encoding)
+            except aiosmtplib.SMTPRecipientRefused as refusal:
+                refused[address] = refusal
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(list(refused.values()))
+        return refused
+
+    async def _reset(self) -> None:
+        """RSET after a failed transaction, as `sendmail` does (a disconnect or refusal is not ours
+        to tell: the transaction's own failure is)."""
+        with suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await self._client.rset()
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

@@ -15,13 +15,17 @@ flushed once (the file, then `queue/`), so one pair of fsyncs covers all of them
 exactly the stores it covered (each a 451, nothing of them left). A message's entries are always in
 one unit, so "all of a message or none of it" holds as before; a unit goes once every message in it
 is done. Later file work (state files, removing a finished unit, releases) runs off the event loop,
-in order (`in_order.py`); a clean stop (`write_counters`) waits for it.
+in order (`in_order.py`); a clean stop (`write_counters`) waits for it. A state file is encoded when
+its job runs, from what remains of its unit then (a snapshot taken under `_guard`), not at each
+change: a busy unit is encoded once per turn, not once per finished entry, and a state never says
+less is done than was done when its job was handed in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -140,6 +144,8 @@ class DiskSpool:
         self._staging = itertools.count()
         self.group: GroupCommit[Part, Committed] = GroupCommit(self._flush)
         self._later = InOrder("spool")  # state files and removals, off the event loop
+        self._guard = threading.Lock()  # the loop changes a unit's contents; a state job reads them
+        self._stated: set[str] = set()  # units that may have a state file (the file jobs' own)
 
     def save(self, entries: Sequence[QueueEntry]) -> list[QueueEntry]:
         """Store `entries` as one unit, flushed (OSError, and nothing left, if the disk refuses);
@@ -208,7 +214,8 @@ class DiskSpool:
         jobs = []
         for mid in mids:
             if (name := self._holding.pop(mid, None)) is not None:
-                del self._units[name].held[mid]
+                with self._guard:
+                    del self._units[name].held[mid]
                 jobs.append((name, self._write_state(name, flush=True)))  # rare; lost: held again
         return jobs
 
@@ -220,10 +227,10 @@ class DiskSpool:
         if (name := self._unit_of.pop(finished.key, None)) is None:
             return
         contents = self._units[name]
-        blob = contents.entries.pop(finished.key)["blob"]  # successors are parts of it: same bytes
-        for entry in successors:
-            contents.entries[entry.key] = entry_header(entry, blob)
-            self._unit_of[entry.key] = name
+        with self._guard:
+            blob = contents.entries.pop(finished.key)["blob"]  # successors are parts of it: same bytes
+            contents.entries.update((entry.key, entry_header(entry, blob)) for entry in successors)
+        self._unit_of.update(dict.fromkeys((entry.key for entry in successors), name))
         self._later.run(name, self._write_state(name, flush=False), trouble)  # lost: an earlier retry
 
     def _write_state(self, name: str, flush: bool) -> Job:
@@ -234,12 +241,21 @@ class DiskSpool:
         if contents.done:
             del self._units[name]
             return partial(self._remove_unit, name)
+        return partial(self._keep_state, name, contents, flush)
+
+    def _keep_state(self, name: str, contents: Contents, flush: bool) -> None:
+        """Write what remains of unit `name` (its `contents` now) as its state file."""
+        with self._guard:  # a snapshot: the loop goes on changing the contents
+            remains = Contents(dict(contents.entries), dict(contents.held))
         state = f"{name}.state"
-        return partial(write_file, self.tmp / state, self.queue / state, encode_state(contents), flush)
+        self._stated.add(name)
+        write_file(self.tmp / state, self.queue / state, encode_state(remains), flush)
 
     def _remove_unit(self, name: str) -> None:
         (self.queue / f"{name}.unit").unlink(missing_ok=True)
-        (self.queue / f"{name}.state").unlink(missing_ok=True)
+        if name in self._stated:  # most units go before a state of theirs was ever written
+            self._stated.discard(name)
+            (self.queue / f"{name}.state").unlink(missing_ok=True)
 
     async def settled(self) -> None:
         """Return once the file work handed off so far (state files, removals) is done."""
@@ -257,11 +273,13 @@ class DiskSpool:
             registry.clear()
         loaded = Loaded(counters=self.files.load_counters())
         self._later.drain()  # start-up: nothing handed off may still be running
+        self._stated.clear()
         for path, entry in self.files.entry_files(loaded.corrupt):
             self._commit([entry], (), ())
             path.unlink()
         units = self.files.read_units(loaded.corrupt)
         released = {mid for unit in units.values() for mid in unit.releases}
+        self._stated.update(units)  # a unit read back may have its state file beside it
         for name, unit in units.items():
             self._register(name, unit.contents)
             loaded.entries.extend(unit.entries)  # materialised (so checked) when read

@@ -64,8 +64,10 @@ _ESCAPES.update({code: f"\\u{code:04x}" for code in (0x2028, 0x2029, *range(0xD8
 
 def one_line(text: str) -> str:
     """`text` with every control character escaped: no text can start a line of its own (log
-    forging) or reach a terminal that prints the log (`tdcsim tail`) as ESC, BEL or NUL."""
-    return text.translate(_ESCAPES)
+    forging) or reach a terminal that prints the log (`tdcsim tail`) as ESC, BEL or NUL. Every
+    escaped character is one `str.isprintable` refuses (category Cc, Zl, Zp or Cs), so printable text,
+    nearly every line, is returned as it is without a translation (a tenth of the cost)."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
 
 
 def format_line(at: datetime, level: Level, text: str) -> str:
