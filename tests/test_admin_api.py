@@ -251,6 +251,32 @@ def test_status_log_and_tracking_after_a_message(
     assert api.call("GET", "/log?lines=0")[0] == 400
 
 
+def test_the_log_since_a_line_number_answers_only_the_lines_logged_after_it(
+    api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+) -> None:
+    first = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message())
+    tdc_sandbox.settle()
+    before = api.get("/log?lines=1")
+    assert before["last"] == tdc_sandbox.mail_log.lines()[-1].number
+    assert api.get(f"/log?since={before['last']}") == {"machine": "esa1", "lines": [], "last": before["last"]}
+    second = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message())
+    tdc_sandbox.settle()
+    after = api.get(f"/log?since={before['last']}&lines=10000")
+    logged = [line for line in tdc_sandbox.mail_log.lines() if line.number > before["last"]]
+    assert after["lines"] == [str(line) for line in logged] and after["last"] == logged[-1].number
+    assert any(f"Start MID {second.mid} " in line for line in after["lines"])
+    assert not any(f"MID {first.mid} " in line for line in after["lines"])
+    assert api.get(f"/log?since={before['last']}&lines=2")["lines"] == after["lines"][-2:]
+    assert api.get("/log?since=0&lines=3")["lines"] == api.get("/log?lines=3")["lines"]
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("since", ["-1", "x", "1.5", "9" * 30, ""])
+def test_a_since_that_is_no_line_number_is_400_saying_so(api: Api, since: str) -> None:
+    status, answer = api.call("GET", f"/log?since={since}")
+    assert status == 400 and answer["message"].startswith("since must be a whole number from 0 to ")
+
+
 def test_status_lists_the_tdc_queue_before_any_copy(api: Api) -> None:
     (row,) = api.get("/status")["machines"]["esa1"]
     assert row["host"] == "the.tdc.queue" and row["active_recipients"] == 0

@@ -38,7 +38,7 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("PUT", "/faults/{endpoint}"): ["fail-next:1"],
 }
 VALID = {"mid": "1", "domain": "partner.test", "endpoint": "mailbox", "machine": "esa1",
-         "level": "cluster", "state": "pending", "sort": "active", "lines": "5",
+         "level": "cluster", "state": "pending", "sort": "active", "lines": "5", "since": "0",
          "name": "no-such-lab"}  # a lab's name: an unknown one, so no case can start a lab
 HOSTILE_TEXT = (HUGE, "%FF%FE", "%00", "%ED%A0%80")  # digits, not UTF-8, NUL, an encoded surrogate
 HOSTILE_BODIES = (b"{not json", b"\xff\xfe{}", b"[" * 60_000, b'{"a":' * 9 + b"1" + b"}" * 9,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -202,6 +203,51 @@ def test_a_request_for_a_part_that_has_ended_gets_503_naming_it(tmp_path: Path) 
         finally:
             await asyncio.wait_for(sandbox.stop(), 3 * STOP_WAIT)
     asyncio.run(scenario())
+
+
+@pytest.mark.bad_input
+def test_a_commit_while_a_machine_has_died_is_503_naming_it_and_the_sandbox_stops(tmp_path: Path) -> None:
+    """The store has committed, one machine's process is gone: the admin API's commit answers 503 naming
+    that machine and saying the commit is stored (never 500, never a hang), the other machine runs the
+    commit, and the supervisor has its one-line failure (on which `tdcsim sandbox` stops)."""
+    async def scenario() -> None:
+        settings = SandboxSettings(tmp_path / "data", inbound_port=0, relay_port=0, threat_defense_port=0,
+                                   mailbox_port=0, machines=2)
+        sandbox = ProcessSandbox(settings, SandboxTls.issue(trustme.CA(), *SERVER_NAMES), ManualClock())
+        await sandbox.start()
+        try:
+            client = AdminClient(sandbox.admin.url, sandbox.admin.token)
+            await asyncio.to_thread(client.call, "POST", "/tdc/disable", {"level": "cluster"})
+            esa1 = sandbox.describe()["machines"]["esa1"]["pid"]
+            os.kill(esa1, signal.SIGKILL)
+            with pytest.raises(Refused) as refused:
+                await asyncio.wait_for(asyncio.to_thread(client.call, "POST", "/commit", {"comment": "off"}),
+                                       GONE_WITHIN)
+            assert refused.value.status == 503
+            assert re.fullmatch(r"Changes committed: .+, but not every machine runs it: esa1 .+",
+                                str(refused.value)), str(refused.value)
+            assert [each.comment for each in sandbox.config_store().commits()] == ["off"]
+            await asyncio.wait_for(sandbox.failed.wait(), GONE_WITHIN)
+            assert sandbox.failure == f"esa1 (pid {esa1}) ended with status -9; stopping the sandbox"
+            inbound = sandbox.listeners("esa2").inbound
+            outcome = await asyncio.to_thread(send, *inbound, MessageFactory(seed=5).message())
+            assert outcome.accepted
+            texts = await finished_on(sandbox, "esa2", outcome.mid)
+            assert not [text for text in texts if text.startswith("TDC:")]  # esa2 runs the commit: no copy
+        finally:
+            await asyncio.wait_for(sandbox.stop(), 3 * STOP_WAIT)
+    asyncio.run(scenario())
+
+
+async def finished_on(sandbox: ProcessSandbox, machine: str, mid: int | None) -> list[str]:
+    """`machine`'s kept mail-log texts once it has logged that message `mid` is done."""
+    deadline = time.monotonic() + GONE_WITHIN
+    while True:
+        texts = [line.text for line in await sandbox.recent_log(machine)]
+        if f"Message finished MID {mid} done" in texts or time.monotonic() > deadline:
+            assert f"Message finished MID {mid} done" in texts, texts
+            return texts
+        await asyncio.sleep(0.05)
 
 
 def test_one_process_runs_every_part_in_the_sandboxs_own_process(tmp_path: Path, mark: str) -> None:

@@ -21,6 +21,7 @@ class Part:
     def __init__(self) -> None:
         self.applied: list[int] = []
         self.release = asyncio.Event()
+        self.asked = 0
 
     def commit(self, number: int) -> None:
         self.applied.append(number)
@@ -29,11 +30,18 @@ class Part:
         await self.release.wait()
         return "done"
 
+    def big(self, size: int) -> bytes:
+        self.asked += 1
+        return bytes(size)
+
     def missing(self, mid: int) -> None:
         raise NotFound(f"no message {mid}")
 
     def unpicklable(self) -> None:
         raise Unpicklable(lambda: None)
+
+    def callback(self) -> Callable[[], None]:
+        return lambda: None
 
     def _private(self) -> str:
         return "never"
@@ -95,6 +103,15 @@ def test_an_error_crosses_as_itself_and_one_that_cannot_as_remote_error_with_its
     run(test)
 
 
+def test_an_answer_that_cannot_be_sent_fails_the_call_with_why_instead_of_leaving_it_waiting() -> None:
+    async def test() -> None:
+        async with ends(Part()) as (caller, _):
+            with pytest.raises(RemoteError, match=r"the answer cannot be sent: .*lambda"):
+                await caller.call("callback")
+            await caller.call("commit", 1)  # the channel goes on
+    run(test)
+
+
 def test_only_public_methods_can_be_called() -> None:
     async def test() -> None:
         async with ends(Part()) as (caller, _):
@@ -116,4 +133,31 @@ def test_a_call_waiting_when_the_other_end_goes_away_fails_and_later_calls_fail_
             await caller.closed.wait()
             with pytest.raises(ChannelClosed, match="part is not running"):
                 await caller.call("commit", 1)
+    run(test)
+
+
+REPLY_SIZE, REPLIES = 1 << 20, 20
+
+
+def test_replies_to_a_peer_that_does_not_read_wait_to_be_sent_instead_of_filling_the_buffer() -> None:
+    """Twenty 1 MiB replies to a caller that reads nothing yet: at most one of them sits in the buffer
+    (the others wait their turn), and every one arrives, whole and right, once the caller reads."""
+    async def test() -> None:
+        part, (left, right) = Part(), socket.socketpair()
+        caller = Channel("part", *await asyncio.open_unix_connection(sock=left))
+        reader, writer = await asyncio.open_unix_connection(sock=right)
+        callee = Channel("supervisor", reader, writer, part)
+        serving = asyncio.create_task(callee.serve())
+        calls = [asyncio.create_task(caller.call("big", REPLY_SIZE)) for _ in range(REPLIES)]
+        while part.asked < REPLIES:  # every call has run; its reply is sent, or waits to be
+            await asyncio.sleep(0)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert writer.transport.get_write_buffer_size() <= 2 * REPLY_SIZE
+        reading = asyncio.create_task(caller.serve())  # the caller reads at last
+        assert [len(reply) for reply in await asyncio.gather(*calls)] == [REPLY_SIZE] * REPLIES
+        assert writer.transport.get_write_buffer_size() == 0
+        caller.close()
+        callee.close()
+        await asyncio.gather(serving, reading)
     run(test)

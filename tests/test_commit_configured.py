@@ -15,6 +15,7 @@ from typing import Any
 
 import simulator
 from simulator.admin.handlers import Operations
+from simulator.admin.operated import JournalWindow
 from simulator.core.clock import ManualClock
 from simulator.core.config.cluster import ClusterConfig, Topology
 from simulator.core.config.store import ConfigStore
@@ -22,7 +23,6 @@ from simulator.core.config.values import GatewayConfig
 from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.faults import Fault
-from simulator.endpoints.threat_defense import JournalRecord
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"
 PACKAGE_ROOT = Path(simulator.__file__).parent
@@ -62,8 +62,8 @@ class AcknowledgingSandbox:
     async def recent_log(self, machine: str) -> list[LogLine]:
         return []
 
-    async def journals(self) -> list[JournalRecord]:
-        return []
+    async def journals_after(self, position: int) -> JournalWindow:
+        return JournalWindow(1, 1, ())
 
 
 async def held_until_acknowledged(sandbox: AcknowledgingSandbox, operation: Coroutine[Any, Any, Any]) -> Any:

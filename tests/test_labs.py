@@ -5,13 +5,15 @@ a journal's head says which copy of which MID it is."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from simulator.admin.labs import arrival, unknown_lab
+from simulator.admin.labs import unknown_lab
+from simulator.admin.labs_arrivals import Arrivals, arrival
 from simulator.admin.labs_checks import (
     connector_enabled,
     connector_off_everywhere,
@@ -33,12 +35,14 @@ from simulator.admin.labs_start import (
     connector_on,
 )
 from simulator.admin.labs_state import Arrival, LabState, for_lab, start_comment
+from simulator.admin.operated import JournalWindow
 from simulator.core.config.cluster import CLUSTER, ClusterConfig, Level, Topology
 from simulator.core.config.text import parse_route
 from simulator.core.config.values import GatewayConfig, MxRecord
 from simulator.core.errors import ConfigError
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.connector import created_line, delivered_line, failed_line
+from simulator.core.records import Records
 from simulator.core.reports.logformat import Level as LogLevel
 from simulator.core.reports.logformat import LogLine
 from simulator.endpoints.threat_defense import JournalRecord
@@ -269,6 +273,44 @@ def test_a_journal_head_names_its_machine_copy_and_original() -> None:
                            InMemoryBody(head))
     assert arrival(record) == Arrival(TENANT, "esa2", 7, 6)
     assert arrival(dataclasses.replace(record, body=InMemoryBody(b"Subject: no\r\n\r\n"))) is None
+
+
+class KeptJournals:
+    """Threat Defense's `journals_after` keeping the latest `kept`; counts what it hands out."""
+
+    def __init__(self, kept: int) -> None:
+        self.records: Records[JournalRecord] = Records(kept)
+        self.handed = 0
+
+    async def journals_after(self, position: int) -> JournalWindow:
+        oldest, records = self.records.after(position)
+        self.handed += len(records)
+        return JournalWindow(oldest, max(position + 1, oldest), tuple(records))
+
+
+def copy_journal(number: int, machine: str, copy_mid: int, original_mid: int) -> JournalRecord:
+    head = (f"Message-ID: <tdc.{copy_mid}.20261130120000@{machine}.sandbox.test>\r\n"
+            f"X-IronPort-MID: {original_mid}\r\n\r\nbody").encode()
+    return JournalRecord(number, TENANT, f"tdc-journal@{machine}.sandbox.test", (TENANT,), "TLSv1.3", "",
+                         1, 1, (), InMemoryBody(head))
+
+
+def test_the_labs_read_each_journal_once_and_forget_one_threat_defense_keeps_no_more() -> None:
+    async def scenario() -> None:
+        threat_defense = KeptJournals(kept=3)
+        known = Arrivals(threat_defense)  # type: ignore[arg-type]  # only journals_after is asked
+        threat_defense.records.append(copy_journal(1, "esa1", 2, 1))
+        threat_defense.records.append(copy_journal(2, "esa1", 4, 3))
+        threat_defense.records.append(JournalRecord(3, TENANT, "x@y.test", (TENANT,), "", "", 1, 1, (),
+                                                    InMemoryBody(b"Subject: no copy\r\n\r\n")))
+        assert await known.read() == (Arrival(TENANT, "esa1", 2, 1), Arrival(TENANT, "esa1", 4, 3))
+        assert await known.read() == (Arrival(TENANT, "esa1", 2, 1), Arrival(TENANT, "esa1", 4, 3))
+        assert threat_defense.handed == 3  # the second read moved nothing
+        for number in (4, 5):  # journals 1 and 2 leave memory
+            threat_defense.records.append(copy_journal(number, "esa2", 10 + number, 20 + number))
+        assert await known.read() == (Arrival(TENANT, "esa2", 14, 24), Arrival(TENANT, "esa2", 15, 25))
+        assert threat_defense.handed == 5
+    asyncio.run(scenario())
 
 
 def test_a_journal_counts_since_the_labs_own_start_so_a_later_commit_does_not_undo_it() -> None:

@@ -4,6 +4,7 @@ words, the download's file name, and the three steps' marks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,24 +12,29 @@ from typing import Any
 
 import pytest
 
+from simulator.admin.operated import JournalPage
 from simulator.console.portal_journals import (
     PAGE_SIZE,
     READ_MODE_NONE,
     eml_name,
-    find,
-    of_tenant,
     page_count,
     page_number,
     remediation_text,
+    requested_page,
     viewed,
 )
 from simulator.console.portal_steps import guide, using_tenant
+from simulator.core.clock import ManualClock
 from simulator.core.errors import BadRequest, NotFound
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.journal import JournalAddressing, JournalSource, build_journal
+from simulator.core.records import Records
 from simulator.endpoints.faults import Fault
 from simulator.endpoints.kept import StoredFile
 from simulator.endpoints.threat_defense import JournalRecord
+from simulator.sandbox.parts import ThreatDefense
+from simulator.sandbox.settings import SandboxSettings
+from simulator.transport.tls import SandboxTls
 
 TENANT, OTHER = "tenant@intake.test", "other@intake.test"
 NOW = datetime(2022, 8, 17, 5, 52, tzinfo=UTC)
@@ -76,18 +82,58 @@ def test_a_journal_whose_file_is_gone_still_shows_its_findings(tmp_path: Path) -
     assert (view.verdict, view.remediation) == ("Spam", "Moved to Junk")
 
 
-def test_a_tenants_journals_are_listed_newest_first_and_found_by_number() -> None:
-    records = [record(1, b""), record(1, b"", OTHER), record(2, b"")]
-    assert [(each.intake_address, each.number) for each in of_tenant(records, "Tenant@Intake.test")] == [
-        (TENANT, 2), (TENANT, 1)]
-    assert find(records, TENANT, 1) is records[0]
-    with pytest.raises(NotFound, match="has no journal 3"):
-        find(records, TENANT, 3)
+@pytest.fixture
+def threat_defense(tdc_tls: SandboxTls) -> ThreatDefense:
+    """The Threat Defense part (not listening) holding, in order: TENANT 1, OTHER 1, TENANT 2, TENANT 3."""
+    part = ThreatDefense(SandboxSettings(None, threat_defense_port=0), tdc_tls, ManualClock(NOW), None)
+    for number, intake in ((1, TENANT), (1, OTHER), (2, TENANT), (3, TENANT)):
+        part.store.save(record(number, b"", intake))
+    return part
+
+
+def numbers(records: Sequence[JournalRecord]) -> list[tuple[str, int]]:
+    return [(each.intake_address, each.number) for each in records]
+
+
+def test_a_page_of_a_tenants_journals_is_newest_first_with_its_count(threat_defense: ThreatDefense) -> None:
+    first = threat_defense.journal_page("Tenant@Intake.test", 0, 2)
+    assert first.total == 3 and numbers(first.records) == [(TENANT, 3), (TENANT, 2)]
+    second = threat_defense.journal_page(TENANT, 2, 2)
+    assert second.total == 3 and numbers(second.records) == [(TENANT, 1)]
+    assert threat_defense.journal_page(TENANT, 4, 2) == JournalPage(3, ())  # past the last: only the count
+    assert threat_defense.journal_page(OTHER, 0, 0) == JournalPage(1, ())
+    assert threat_defense.journal_page("nobody@intake.test", 0, 25) == JournalPage(0, ())
+
+
+def test_one_journal_is_found_by_tenant_and_number(threat_defense: ThreatDefense) -> None:
+    found = threat_defense.journal("TENANT@intake.test", 1)
+    assert found is not None and (found.intake_address, found.number) == (TENANT, 1)
+    assert threat_defense.journal(TENANT, 4) is None and threat_defense.journal("x@intake.test", 1) is None
+
+
+def test_the_journals_after_a_position_are_only_those_received_since(threat_defense: ThreatDefense) -> None:
+    every = threat_defense.journals_after(0)
+    assert (every.oldest, every.first) == (1, 1)
+    assert numbers(every.records) == numbers(threat_defense.journals())
+    later = threat_defense.journals_after(3)
+    assert (later.first, numbers(later.records)) == (4, [(TENANT, 3)])
+    assert threat_defense.journals_after(4).records == ()
+
+
+def test_records_read_newest_first_by_page_and_after_a_position_past_what_was_dropped() -> None:
+    kept: Records[int] = Records(limit=5)
+    for number in range(1, 11):  # positions 1..10; 6..10 kept
+        kept.append(number)
+    assert kept.newest(lambda n: n % 2 == 0, skip=1, count=1) == (3, [8])
+    assert kept.newest() == (5, [10, 9, 8, 7, 6]) and kept.newest(skip=9, count=3) == (5, [])
+    assert kept.after(8) == (6, [9, 10])
+    assert kept.after(2) == (6, [6, 7, 8, 9, 10])  # 3..5 are gone: the oldest kept says so
+    assert kept.after(10) == (6, [])
 
 
 @pytest.mark.parametrize(("text", "total", "number"), [("", 0, 1), ("1", 0, 1), ("2", PAGE_SIZE + 1, 2)])
 def test_a_page_number_within_the_pages(text: str, total: int, number: int) -> None:
-    assert page_number(text, total) == number
+    assert page_number(text, total) == number == requested_page(text)
 
 
 @pytest.mark.parametrize(("text", "total", "error"), [

@@ -5,7 +5,8 @@ error) and runs only after `commit`. Reads name the state they show: `committed`
 `pending` (the working copy: the pending configuration, else the committed one). An unknown group,
 machine or policy is `NotFound`; a value the model refuses stays a `ConfigError`.
 `commit` is the one place that commits for an operator (API, console, a lab's start): it answers only
-once every machine runs what was committed (`RunningSandbox.configured`), as a machine may be a process.
+once every machine runs what was committed (`RunningSandbox.configured`), as a machine may be a process;
+a machine whose process has ended makes it `PartUnavailable` (503), saying the commit is stored.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from simulator.core.config.cluster import SETTINGS, ClusterConfig, Level, Resolved
 from simulator.core.config.store import ConfigStore
 from simulator.core.config.values import TDC_MODES
-from simulator.core.errors import BadRequest, ConfigError, NotFound
+from simulator.core.errors import BadRequest, ConfigError, NotFound, PartUnavailable
 
 STATES = ("committed", "pending")
 PENDING = "(pending until commit)"
@@ -145,9 +146,13 @@ class ConfigAdmin:
         return f"Policy {policy} set to {mode} at {level} {PENDING}"
 
     async def commit(self, comment: str) -> str:
-        """`Changes committed: <date>`, or `There is no data to commit.`, once every machine runs it."""
+        """`Changes committed: <date>`, or `There is no data to commit.`, once every machine runs it;
+        PartUnavailable (naming the machine, and saying the commit is stored) if one has stopped."""
         message = self.store.commit(comment)
-        await self._configured()
+        try:
+            await self._configured()
+        except PartUnavailable as error:
+            raise PartUnavailable(f"{message.rstrip('.')}, but not every machine runs it: {error}") from None
         return message
 
     def clear(self) -> str:

@@ -18,6 +18,7 @@ LARGEST_BODY = 64 * 1024  # bytes (64 KiB; the largest useful body, 32 hosts, is
 DEEPEST_JSON = 8  # levels of arrays and objects in a body (the API's bodies use 2)
 LONGEST_NUMBER = 20  # characters of a number in a body: a sign and the 19 digits of an int64
 LARGEST_MID = 2**63 - 1  # MIDs are 1 to the largest int64
+LARGEST_LINE = 2**63 - 1  # a mail-log line's number (1, 2, ... since its machine started)
 LONGEST_HOP = 253 + len(":65535:999999999")  # host:port:priority, the longest host name
 MOST_HOSTS = 32  # hosts of one SMTP route, of one domain's MX set
 MOST_FAULTS = 16  # fault specs in one endpoint's plan
@@ -55,6 +56,13 @@ def whole_number(text: str, name: str, highest: int) -> int:
     if not (text.isascii() and text.isdecimal() and len(text) <= len(str(highest))
             and 1 <= int(text) <= highest):
         raise BadRequest(f"{name} must be a whole number from 1 to {highest}, not {shown(text)}")
+    return int(text)
+
+
+def number_from_zero(text: str, name: str, highest: int) -> int:
+    """A number from 0 to `highest` written in ASCII digits; checked before int() reads it."""
+    if not (text.isascii() and text.isdecimal() and len(text) <= len(str(highest)) and int(text) <= highest):
+        raise BadRequest(f"{name} must be a whole number from 0 to {highest}, not {shown(text)}")
     return int(text)
 
 

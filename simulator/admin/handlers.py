@@ -15,6 +15,7 @@ from aiohttp import web
 
 from simulator.admin.actions import ConfigAdmin
 from simulator.admin.bounds import (
+    LARGEST_LINE,
     LARGEST_MID,
     LONGEST,
     LONGEST_HOP,
@@ -24,6 +25,7 @@ from simulator.admin.bounds import (
     hosts,
     integer,
     json_value,
+    number_from_zero,
     strings,
     text,
     whole_number,
@@ -178,7 +180,8 @@ async def get_tophosts(request: web.Request) -> web.Response:
 
 async def get_log(request: web.Request) -> web.Response:
     lines = whole_number(request.query.get("lines", str(DEFAULT_TAIL)), "lines", LONGEST_TAIL)
-    return answer(await ops(request).monitor.tail(query(request, "machine") or None, lines))
+    since = number_from_zero(request.query.get("since", "0"), "since", LARGEST_LINE)
+    return answer(await ops(request).monitor.tail(query(request, "machine") or None, lines, since))
 
 
 async def get_tracking(request: web.Request) -> web.Response:

@@ -2,7 +2,8 @@
 state (BEHAVIOUR.md §11.2), for the admin API, the command line (through the API) and the console.
 
 Design rule: one evaluation, three surfaces. `LabsAdmin` takes a snapshot of the running sandbox on its
-event loop (each part's state awaited; the journals' heads are read off it, in a thread), then runs the
+event loop (each part's state awaited, the parts asked together; of the journals only the new ones,
+`labs_arrivals.py`, their heads read off the loop, in a thread), then runs the
 labs' check kinds on that `LabState` (`labs_checks.py`, `labs_state.py`: pure); the labs themselves are
 data files (`labs_files.py`, `labs_data/*.toml`).
 A start is a Submit and a Commit through the one store and `ConfigAdmin.commit` (`labs_start.py`), so it
@@ -20,39 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from simulator.admin.actions import ConfigAdmin
+from simulator.admin.labs_arrivals import Arrivals
 from simulator.admin.labs_checks import CHECKS
 from simulator.admin.labs_files import Lab, shipped_labs
 from simulator.admin.labs_start import CONFIG_ACTIONS, StartContext, changed_config, described
-from simulator.admin.labs_state import Arrival, LabState, Result, for_lab, start_comment
+from simulator.admin.labs_state import LabState, Result, for_lab, start_comment
 from simulator.admin.monitor import MonitorAdmin
 from simulator.admin.operated import RunningSandbox
 from simulator.core.errors import BadRequest, ConfigError, NotFound
 from simulator.core.mail.messages import TDC_QUEUE
-from simulator.endpoints.threat_defense import JournalRecord
 
-HEAD = 8192  # bytes of a journal read for its headers: the gateway writes them first, short
-COPY_ID = re.compile(rb"^Message-ID: <tdc\.(\d+)\.\d+@([^.>]+)[^>]*>\r?$", re.MULTILINE | re.IGNORECASE)
-ORIGINAL = re.compile(rb"^X-IronPort-MID: (\d+)\r?$", re.MULTILINE | re.IGNORECASE)
 PENDING_REFUSAL = ("there are uncommitted changes, and a lab's start commits: commit or abandon them "
                    "first (Commit Changes)")
-
-
-def arrival(record: JournalRecord) -> Arrival | None:
-    """Which machine's copy of which MID a journal is (its Message-ID and X-IronPort-MID), if it says."""
-    head = record.body.head(HEAD)
-    copy, original = COPY_ID.search(head), ORIGINAL.search(head)
-    if copy is None or original is None:
-        return None
-    return Arrival(record.intake_address, copy[2].decode("ascii", "replace"), int(copy[1]), int(original[1]))
-
-
-def arrivals(records: Sequence[JournalRecord]) -> tuple[Arrival, ...]:
-    return tuple(found for record in records if (found := arrival(record)) is not None)
 
 
 def unknown_lab(name: str, labs: Sequence[Lab]) -> NotFound:
@@ -86,6 +70,7 @@ class LabsAdmin:
     def __init__(self, sandbox: RunningSandbox, config: ConfigAdmin, monitor: MonitorAdmin,
                  labs: tuple[Lab, ...] | None = None) -> None:
         self._sandbox, self._config, self._monitor = sandbox, config, monitor
+        self._arrivals = Arrivals(sandbox)
         self.labs = shipped_labs() if labs is None else labs
 
     def lab(self, name: str) -> Lab:
@@ -104,19 +89,19 @@ class LabsAdmin:
         with no await between its reads."""
         sandbox, store = self._sandbox, self._config.store
         names = list(sandbox.machine_names())
-        statuses = {machine: await self._monitor.destinations(machine) for machine in names}
+        statuses, logs, arrived = await asyncio.gather(
+            asyncio.gather(*(self._monitor.destinations(machine) for machine in names)),
+            asyncio.gather(*(sandbox.recent_log(machine) for machine in names)), self._arrivals.read())
         waiting = {machine: sum(row.active_recipients for row in rows if row.host == TDC_QUEUE)
-                   for machine, rows in statuses.items()}
-        log = {machine: tuple(await sandbox.recent_log(machine)) for machine in names}
-        journals = await sandbox.journals()
+                   for machine, rows in zip(names, statuses, strict=True)}
+        log = {machine: tuple(lines) for machine, lines in zip(names, logs, strict=True)}
         commits = store.commits()
         return LabState(
             committed=store.committed, pending=store.pending,
             since=None, commits=tuple((each.at, each.comment) for each in commits), tenants=sandbox.tenants(),
             faults={endpoint: tuple(str(fault) for fault in plan)
                     for endpoint, plan in sandbox.fault_plans().items()},
-            tdc_queue=waiting, log=log,
-            arrivals=await asyncio.to_thread(arrivals, journals))
+            tdc_queue=waiting, log=log, arrivals=arrived)
 
     @staticmethod
     def results(lab: Lab, state: LabState) -> list[Result]:

@@ -3,8 +3,10 @@ message tracking, the quarantines, the endpoints' fault plans and refused attemp
 §7, §8.7, §8.9); and the two queue actions, releasing a quarantined message and `delivernow`.
 
 Design rule: asks the `RunningSandbox` for what it shows, on the sandbox's event loop (the admin
-server's handlers run there); message tracking and its search, which read the whole log, run off it,
-in a thread.
+server's handlers run there), every machine at once (each may be a process: `asyncio.gather`, the
+answers in topology order); message tracking and its search, which read the whole log, run off it,
+in a thread. The tail reads only what it shows: the lines after `since` (a line number), the last
+`lines` of them.
 `tophosts` is a machine-mode command (§6.2): without a machine it is refused, never answered for the
 whole cluster. `delivernow` is a cluster command: it reaches every machine; a destination that no
 machine has a queue for is NotFound (the.tdc.queue is always known, as the delivery status shows it).
@@ -82,8 +84,9 @@ class MonitorAdmin:
     async def status(self, name: str | None) -> dict[str, Any]:
         """Delivery status of one machine, or of each."""
         chosen = [self.machine(name)] if name is not None else list(self._sandbox.machine_names())
+        rows = await asyncio.gather(*(self.destinations(machine) for machine in chosen))
         return {"as_of": to_json(self._sandbox.clock.now()),
-                "machines": {machine: to_json(await self.destinations(machine)) for machine in chosen}}
+                "machines": {machine: to_json(each) for machine, each in zip(chosen, rows, strict=True)}}
 
     async def tophosts(self, name: str | None, sort: str = DEFAULT_SORT) -> dict[str, Any]:
         """One machine's destinations sorted by a counter, largest first."""
@@ -98,13 +101,15 @@ class MonitorAdmin:
         return {"machine": machine, "sort": sort, "as_of": to_json(self._sandbox.clock.now()),
                 "hosts": to_json(rows)}
 
-    async def tail(self, name: str | None, lines: int = DEFAULT_TAIL) -> dict[str, Any]:
-        """The last `lines` lines of a machine's mail log."""
+    async def tail(self, name: str | None, lines: int = DEFAULT_TAIL, since: int = 0) -> dict[str, Any]:
+        """The last `lines` lines of a machine's mail log after line number `since` (0: any), and the
+        number of the last line (`since` again when none is new): the `since` of the next call."""
         if not 1 <= lines <= LONGEST_TAIL:
             raise BadRequest(f"lines must be a number from 1 to {LONGEST_TAIL}, not {lines}")
         machine = self.machine(name)
-        recent = (await self._sandbox.recent_log(machine))[-lines:]
-        return {"machine": machine, "lines": [str(line) for line in recent]}
+        recent = await self._sandbox.recent_log(machine, since, lines)
+        return {"machine": machine, "lines": [str(line) for line in recent],
+                "last": recent[-1].number if recent else since}
 
     async def tracking(self, name: str | None, mid: int) -> dict[str, Any]:
         """One message's history on a machine, oldest first, read off the event loop."""
@@ -154,11 +159,12 @@ class MonitorAdmin:
         """`delivernow`: on every machine, what waits for a retry (of one destination, or all) is due now."""
         machines = list(self._sandbox.machine_names())
         if destination is not None:
-            known = {row.host.lower() for machine in machines for row in await self.destinations(machine)}
-            if destination.lower() not in known:
+            rows = await asyncio.gather(*(self.destinations(machine) for machine in machines))
+            if destination.lower() not in {row.host.lower() for each in rows for row in each}:
                 raise NotFound(f"destination: no delivery queue for {shown(destination)} on any machine "
                                "(the delivery status lists the queues)")
-        counts = {machine: await self._sandbox.deliver_now(machine, destination) for machine in machines}
+        done = await asyncio.gather(*(self._sandbox.deliver_now(each, destination) for each in machines))
+        counts = dict(zip(machines, done, strict=True))
         total = sum(counts.values())
         return {"message": rescheduled_line(total), "rescheduled": total, "machines": counts}
 

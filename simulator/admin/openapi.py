@@ -13,6 +13,7 @@ from typing import Any
 from simulator.admin.bounds import (
     BODY_SIZE,
     DEEPEST_JSON,
+    LARGEST_LINE,
     LARGEST_MID,
     LONGEST,
     LONGEST_HOP,
@@ -32,6 +33,7 @@ DOMAIN, ADDRESS, COMMENT = ({"type": "string", "maxLength": LONGEST[name]}
 HOSTS = {"type": "array", "maxItems": MOST_HOSTS, "items": {"type": "string", "maxLength": LONGEST_HOP}}
 MID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": LARGEST_MID}
 LINES = {"type": "integer", "minimum": 1, "maximum": LONGEST_TAIL, "default": DEFAULT_TAIL}
+SINCE = {"type": "integer", "format": "int64", "minimum": 0, "maximum": LARGEST_LINE, "default": 0}
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
 BOUNDS = (f"Bounds: a body is at most {BODY_SIZE} (413 above), UTF-8 JSON nested at most "
           f"{DEEPEST_JSON} levels, each number in it at most {LONGEST_NUMBER} characters; strings and lists "
@@ -151,8 +153,12 @@ MONITOR_PATHS: dict[str, dict[str, Any]] = {
         "`{machine, sort, as_of, hosts}`",
         (_parameter("machine", "query", "the machine (required)"),
          _parameter("sort", "query", "active, conn, delivered, soft or hard (default: active)")))},
-    "/log": {"get": _operation("The tail of a machine's mail log", "`{machine, lines}`",
-                               (MACHINE_Q, _parameter("lines", "query", "how many", LINES)))},
+    "/log": {"get": _operation(
+        "The tail of a machine's mail log: the last lines after `since`, and the number of the last one "
+        "(`last`: the `since` of the next call, which then answers only lines logged meanwhile)",
+        "`{machine, lines, last}`",
+        (MACHINE_Q, _parameter("lines", "query", "how many", LINES),
+         _parameter("since", "query", "a line number: only later lines (default 0: any)", SINCE)))},
     "/tracking/{mid}": {"get": _operation(
         "One message's history, oldest first", "`{machine, mid, history}`",
         (_parameter("mid", "path", "the MID", MID), MACHINE_Q))},

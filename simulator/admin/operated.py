@@ -5,6 +5,9 @@ never imports the sandbox: `sandbox.py` implements `RunningSandbox` and hands it
 (after uvicorn's split of `Config` from `Server`). Machine names are checked by the caller, here.
 A part (Threat Defense, the mailbox, a machine) may run in a process of its own: every read of its live
 state is async; what the supervisor keeps (the store, the names, the listeners, the fault plans) is not.
+A read that may cross processes is bounded by what its caller shows: a page of one tenant's journals,
+one journal, the journals or mail-log lines since the caller's last read; the whole of what a part keeps
+(`journals()`, `recent_log(machine)`) only where a caller needs all (the tests' records, tracking).
 """
 
 from __future__ import annotations
@@ -22,6 +25,24 @@ from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.faults import Fault
 from simulator.endpoints.refused import RefusedAttempt
 from simulator.endpoints.threat_defense import JournalRecord
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    """Some of one tenant's journals, newest first, and how many Threat Defense keeps for it."""
+
+    total: int
+    records: tuple[JournalRecord, ...]
+
+
+@dataclass(frozen=True)
+class JournalWindow:
+    """The journals Threat Defense kept after a position (the n-th journal it received is at position
+    n), oldest first: `records[0]` is at `first`; a position before `oldest` is no longer kept."""
+
+    oldest: int
+    first: int
+    records: tuple[JournalRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -51,8 +72,9 @@ class RunningSandbox(Protocol):
         """Each destination queue of `machine` (BEHAVIOUR.md §6.1)."""
         ...
 
-    async def recent_log(self, machine: str) -> list[LogLine]:
-        """The mail-log lines `machine` keeps in memory (the latest ones)."""
+    async def recent_log(self, machine: str, since: int = 0, most: int | None = None) -> list[LogLine]:
+        """The mail-log lines `machine` keeps in memory (the latest ones) after line number `since`
+        (0: all of them), the last `most` of them (None: all), oldest first."""
         ...
 
     def log_file(self, machine: str) -> Path | None:
@@ -90,7 +112,21 @@ class RunningSandbox(Protocol):
         ...
 
     async def journals(self) -> list[JournalRecord]:
-        """The journals Threat Defense keeps in memory (the latest), oldest first."""
+        """The journals Threat Defense keeps in memory (the latest), oldest first: every one (the
+        tests' records); a page or a check reads `journal_page`, `journal` or `journals_after`."""
+        ...
+
+    async def journal_page(self, tenant: str, skip: int, count: int) -> JournalPage:
+        """At most `count` of `tenant`'s kept journals after its newest `skip`, newest first, and how
+        many it has."""
+        ...
+
+    async def journal(self, tenant: str, number: int) -> JournalRecord | None:
+        """`tenant`'s journal `number`, if Threat Defense keeps it."""
+        ...
+
+    async def journals_after(self, position: int) -> JournalWindow:
+        """The kept journals received after `position` (0: every kept one)."""
         ...
 
     async def configured(self) -> None:

@@ -4,9 +4,12 @@ Design rule: how new lines are noticed: each stream polls the sandbox's `recent_
 admin API's tail uses) every POLL_SECONDS, rather than subscribing to the gateway's `MailLog`. The
 console sees the sandbox only through `RunningSandbox`; a subscription would need that protocol, the
 sandbox and a thread-safe hand-over out of `MailLog` (which any thread may append to), all for lines a
-person reads a quarter of a second later anyway. `recent_log` hands out the log's own line objects, so
-the last line sent is found again by identity, searching from the end (`lines_after`): a poll costs a
-snapshot of references and the new lines. Bounded: there is no queue at all. A stream writes what is
+person reads a quarter of a second later anyway. A poll asks only for the lines after the last one
+polled, by number (`since`), so only new lines cross from a machine's process. The page hands its
+stream the number of the newest line it read (`since` in the stream's address), so no line logged in
+between is lost; each write names the last line polled (the event stream's `id`), and a browser that
+reconnects sends it back (`Last-Event-ID`), so a reconnected stream goes on where it was. Bounded:
+there is no queue at all. A stream writes what is
 new, then sleeps; a client that reads slowly holds up only its own stream's writes (each waits for the
 socket to drain, at most WRITE_TIMEOUT, then the connection is cut), and whatever piled up meanwhile is
 sent as at most MOST_PER_POLL lines after one `skipped` marker; at most MOST_STREAMS streams are open at
@@ -20,7 +23,7 @@ import asyncio
 
 from aiohttp import web
 
-from simulator.console.maillog_filter import LogFilter, lines_after
+from simulator.console.maillog_filter import LogFilter, lines_since
 from simulator.console.render import console
 from simulator.console.sessions import COOKIE
 from simulator.core.reports.logformat import LogLine
@@ -82,25 +85,30 @@ async def end_streams(app: web.Application) -> None:
 class LiveTail:
     """One client's stream: the new lines of one machine's log that its filter matches."""
 
-    def __init__(self, request: web.Request, machine: str, chosen: LogFilter, last: LogLine | None) -> None:
+    def __init__(self, request: web.Request, machine: str, chosen: LogFilter, since: int | None) -> None:
         self.request, self.machine, self.chosen = request, machine, chosen
-        self.last = last  # the last line polled (None: every line is new)
+        self.since = since  # the number of the last line polled (None: every line is new)
 
     @classmethod
-    async def opened(cls, request: web.Request, machine: str, chosen: LogFilter) -> LiveTail:
-        """A tail of what is logged from now on (what memory holds already is not sent)."""
-        recent = await console(request).sandbox.recent_log(machine)
-        return cls(request, machine, chosen, recent[-1] if recent else None)
+    async def opened(cls, request: web.Request, machine: str, chosen: LogFilter,
+                     since: int | None = None) -> LiveTail:
+        """A tail of what is logged after line number `since` (None: from now on; what memory holds
+        already is not sent)."""
+        if since is None:
+            recent = await console(request).sandbox.recent_log(machine)
+            since = recent[-1].number if recent else None
+        return cls(request, machine, chosen, since)
 
     async def recent(self) -> list[LogLine]:
-        return await console(self.request).sandbox.recent_log(self.machine)
+        """The lines logged since the last poll (that memory still keeps)."""
+        return await console(self.request).sandbox.recent_log(self.machine, self.since or 0)
 
     def new_events(self, recent: list[LogLine]) -> list[bytes]:
         """The events for what `recent` (a poll of the log) has since the last poll (a marker first if
         some are left out)."""
-        fresh, missed = lines_after(recent, self.last)
+        fresh, missed = lines_since(recent, self.since)
         if fresh:
-            self.last = fresh[-1]
+            self.since = fresh[-1].number
         matching = [line for line in fresh if self.chosen.matches(line.text)]
         events = [event(str(line)) for line in matching[-MOST_PER_POLL:]]
         if missed or len(matching) > MOST_PER_POLL:
@@ -117,6 +125,8 @@ class LiveTail:
         try:
             while not self.gone():
                 events = self.new_events(await self.recent())
+                if events and self.since is not None:  # where a reconnecting browser goes on from
+                    events.append(f"id: {self.since}\n\n".encode())
                 quiet = 0.0 if events else quiet + POLL_SECONDS
                 if quiet >= HEARTBEAT_SECONDS:
                     events, quiet = [b": still here\n\n"], 0.0

@@ -2,7 +2,8 @@
 
 Design rule: the page renders the last matching lines itself (it works without JavaScript), read by
 the same filter as its event stream (`maillog_filter.py`); `static/maillog.js` then opens
-`MAIL_LOG_PATH/events`, the live tail (`live_tail.py`), and appends each new matching line to the list.
+`MAIL_LOG_PATH/events`, the live tail (`live_tail.py`), and appends each new matching line to the list:
+the lines after the newest one the page read (its number is the stream's `since`), none lost between.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from simulator.admin.bounds import bounded
+from simulator.admin.bounds import LARGEST_LINE, bounded, number_from_zero
 from simulator.console import live_tail
 from simulator.console.live_tail import STREAMS, LiveTail
 from simulator.console.maillog_filter import DEFAULT_LINES, MOST_LINES, last_matching, parse_filter
@@ -42,16 +43,28 @@ async def show(request: web.Request) -> web.Response:
     machine = chosen_machine(request)
     form = parse_filter(request.query)
     shown: list[LogLine] = []
+    since: dict[str, str] = {}  # the stream starts after the newest line this page read
     if not form.errors:
         recent = await current.sandbox.recent_log(machine)
         loop = asyncio.get_running_loop()  # a long log is filtered off the event loop
         shown = await loop.run_in_executor(None, last_matching, recent, form.chosen, form.lines)
-    events = f"{EVENTS_PATH}?{urlencode({'machine': machine, **form.chosen.query()})}"
+        since = {"since": str(recent[-1].number if recent else 0)}
+    events = f"{EVENTS_PATH}?{urlencode({'machine': machine, **form.chosen.query(), **since})}"
     return page(request, "maillog.html", status=422 if form.errors else 200, title="Mail Log",
                 machine=machine, machines=list(current.sandbox.machine_names()), form=form,
                 tdc_only=form.chosen.tdc_only, lines=[str(line) for line in shown], events=events,
                 default_lines=DEFAULT_LINES, most_lines=MOST_LINES, faults_path=FAULTS_PATH,
                 connector_path=CONNECTOR_PATH)
+
+
+def stream_start(request: web.Request) -> int | None:
+    """The line number a stream goes on after: a reconnecting browser's `Last-Event-ID`, else the
+    page's `since`; None (neither given): from now on. BadRequest for one that is no line number."""
+    if resumed := request.headers.get("Last-Event-ID", "").strip():
+        return number_from_zero(resumed, "Last-Event-ID", LARGEST_LINE)
+    if "since" in request.query:
+        return number_from_zero(request.query["since"], "since", LARGEST_LINE)
+    return None
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -60,6 +73,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     form = parse_filter(request.query)
     if form.errors:
         raise BadRequest("; ".join(form.errors.values()))
+    since = stream_start(request)
     streams = request.app[STREAMS]
     if streams.full():
         return error_page(request, 503, f"At most {live_tail.MOST_STREAMS} live tails can be open at once: "
@@ -68,7 +82,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                                            "X-Content-Type-Options": "nosniff"})
     ending = streams.open()  # before the first await: counted, and a shutdown from now on ends it too
     try:
-        tail = await LiveTail.opened(request, machine, form.chosen)
+        tail = await LiveTail.opened(request, machine, form.chosen, since)
         await response.prepare(request)
         await tail.follow(response, ending)
     finally:

@@ -100,13 +100,19 @@ def lines_after(snapshot: Sequence[LogLine], last: LogLine | None) -> tuple[Sequ
     whether some may be missing: the line after `last` has left memory, so more lines came than
     memory keeps. Lines are told apart by their number, not their text (two may be equal) nor their
     identity (a machine in another process sends copies)."""
-    if last is None:
+    return lines_since(snapshot, None if last is None else last.number)
+
+
+def lines_since(snapshot: Sequence[LogLine], since: int | None) -> tuple[Sequence[LogLine], bool]:
+    """The lines of `snapshot` after line number `since` (None: every line is new) and whether some may
+    be missing: the line after `since` has left memory (see `lines_after`)."""
+    if since is None:
         return snapshot, False
     start = len(snapshot)
-    while start > 0 and snapshot[start - 1].number > last.number:
+    while start > 0 and snapshot[start - 1].number > since:
         start -= 1
     fresh = snapshot[start:]
-    return fresh, bool(fresh) and fresh[0].number > last.number + 1
+    return fresh, bool(fresh) and fresh[0].number > since + 1
 
 
 def last_matching(lines: Sequence[LogLine], chosen: LogFilter, most: int) -> list[LogLine]:

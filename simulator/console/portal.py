@@ -4,13 +4,16 @@ stylesheet. Home (tenants, mode, the chapter's three steps), Settings > Administ
 each with its verdict, true sender, conformance result, remediation and its raw `.eml`.
 
 Design rule: read-only. Every page is a GET over what the running sandbox has (`tenants`, `td_mode`,
-`journals`, the committed configuration through the admin operations): the portal changes nothing,
-so it has no form and no CSRF token to check. Bytes are read off the event loop
+its journals, the committed configuration through the admin operations): the portal changes nothing,
+so it has no form and no CSRF token to check. A page reads only what it shows (Threat Defense may be
+another process): one page of one tenant's journals (`journal_page`), one journal (`journal`), each
+tenant's count (an empty page's total). Bytes are read off the event loop
 (`portal_journals.off_loop`); an unknown tenant, journal or page is the plain 404 page.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -21,17 +24,17 @@ from simulator.console.guard import see_other
 from simulator.console.portal_journals import (
     PAGE_SIZE,
     eml_name,
-    find,
-    of_tenant,
     off_loop,
     page_count,
     page_number,
+    requested_page,
     viewed,
     viewed_all,
 )
 from simulator.console.portal_steps import guide
 from simulator.console.render import COMMIT_PATH, EDIT_CONNECTOR_PATH, PORTAL_PATH, console, error_page, page
 from simulator.core.errors import NotFound
+from simulator.endpoints.threat_defense import JournalRecord
 
 BUSINESS_PATH = f"{PORTAL_PATH}/settings/administration/business"
 MESSAGES_PATH = f"{PORTAL_PATH}/messages"
@@ -65,14 +68,24 @@ def journal_number(request: web.Request) -> int:
     return int(bounded(request.match_info["number"], "journal"))
 
 
+async def requested_journal(request: web.Request) -> tuple[str, JournalRecord]:
+    """The tenant and the journal the path names; NotFound if Threat Defense keeps no such journal."""
+    tenant, number = tenant_of(request), journal_number(request)
+    record = await console(request).sandbox.journal(tenant, number)
+    if record is None:
+        raise NotFound(f"journal: {tenant} has no journal {number}")
+    return tenant, record
+
+
 async def home(request: web.Request) -> web.Response:
     current = console(request)
     admin, sandbox = current.ops.config, current.sandbox
     steps = guide(sandbox.tenants(), sandbox.fault_plans().get("threat_defense", ()),
                   admin.tdc("pending")["machines"], admin.tdc("committed")["machines"],
                   {"details": BUSINESS_PATH, "edit": EDIT_CONNECTOR_PATH, "commit": COMMIT_PATH})
-    journals = await sandbox.journals()
-    counts = {tenant: len(of_tenant(journals, tenant)) for tenant in sandbox.tenants()}
+    tenants = sandbox.tenants()
+    pages = await asyncio.gather(*(sandbox.journal_page(tenant, 0, 0) for tenant in tenants))
+    counts = {tenant: each.total for tenant, each in zip(tenants, pages, strict=True)}
     return portal_page(request, "portal.html", "Threat Defense Portal", steps=steps, counts=counts)
 
 
@@ -91,20 +104,18 @@ async def messages_home(request: web.Request) -> web.Response:
 async def messages(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     sandbox = console(request).sandbox
-    journals = of_tenant(await sandbox.journals(), tenant)
-    number = page_number(bounded(request.query.get("page", ""), "page"), len(journals))
-    shown = journals[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-    rows = await off_loop(viewed_all, shown, sandbox.td_mode())
+    asked = bounded(request.query.get("page", ""), "page")
+    shown = await sandbox.journal_page(tenant, (requested_page(asked) - 1) * PAGE_SIZE, PAGE_SIZE)
+    number = page_number(asked, shown.total)
+    rows = await off_loop(viewed_all, shown.records, sandbox.td_mode())
     return portal_page(request, "portal_messages.html", f"Messages: {tenant}", tenant=tenant,
-                       here=messages_path(tenant), rows=rows, total=len(journals), page_number=number,
-                       pages=page_count(len(journals)))
+                       here=messages_path(tenant), rows=rows, total=shown.total, page_number=number,
+                       pages=page_count(shown.total))
 
 
 async def journal(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
-    sandbox = console(request).sandbox
-    record = find(await sandbox.journals(), tenant, journal_number(request))
-    shown = await off_loop(viewed, record, sandbox.td_mode())
+    tenant, record = await requested_journal(request)
+    shown = await off_loop(viewed, record, console(request).sandbox.td_mode())
     base = f"{messages_path(tenant)}/{record.number}"
     return portal_page(request, "portal_journal.html", f"Journal {record.number}", tenant=tenant,
                        journal=shown, back=messages_path(tenant), download=f"{base}.eml",
@@ -113,7 +124,7 @@ async def journal(request: web.Request) -> web.Response:
 
 async def download(request: web.Request) -> web.StreamResponse:
     """The journal exactly as received, as a file to save."""
-    record = find(await console(request).sandbox.journals(), tenant_of(request), journal_number(request))
+    _, record = await requested_journal(request)
     try:
         data = await off_loop(record.body.read)
     except OSError:

@@ -1,4 +1,5 @@
-"""The Threat Defense portal's view of its journals: one tenant's, newest first, a page at a time,
+"""The Threat Defense portal's view of its journals: one tenant's, newest first, a page at a time
+(which Threat Defense selects: `RunningSandbox.journal_page`),
 each with what the portal shows of it (original sender and subject, verdict, true sender,
 conformance with each broken rule described, remediation taken).
 
@@ -60,24 +61,25 @@ class JournalView:
     readable: bool = True  # False: its file is gone or changed (the findings still show)
 
 
-def of_tenant(records: Sequence[JournalRecord], tenant: str) -> list[JournalRecord]:
-    """The journals sent to `tenant`'s intake address, newest first."""
-    return [record for record in reversed(records) if record.intake_address == tenant.lower()]
-
-
 def page_count(total: int) -> int:
     return max(1, math.ceil(total / PAGE_SIZE))
 
 
-def page_number(text: str, total: int) -> int:
-    """The page `text` asks for (1 when empty); BadRequest for no number, NotFound past the last."""
+def requested_page(text: str) -> int:
+    """The page `text` asks for (1 when empty); BadRequest for no number."""
     if not text:
         return 1
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise BadRequest(f"page must be a number from 1, not {text[:20]!r}")
-    if int(text) > page_count(total):
-        raise NotFound(f"page: there are {page_count(total)} page(s) of journals, not {int(text)}")
     return int(text)
+
+
+def page_number(text: str, total: int) -> int:
+    """The page `text` asks for, of `total` journals; BadRequest for no number, NotFound past the last."""
+    number = requested_page(text)
+    if number > page_count(total):
+        raise NotFound(f"page: there are {page_count(total)} page(s) of journals, not {number}")
+    return number
 
 
 def remediation_text(remediation: str, mode: str) -> str:
@@ -121,14 +123,6 @@ def viewed(record: JournalRecord, mode: str) -> JournalView:
 
 def viewed_all(records: Sequence[JournalRecord], mode: str) -> list[JournalView]:
     return [viewed(record, mode) for record in records]
-
-
-def find(records: Sequence[JournalRecord], tenant: str, number: int) -> JournalRecord:
-    """`tenant`'s journal `number`; NotFound if Threat Defense keeps no such journal."""
-    for record in of_tenant(records, tenant):
-        if record.number == number:
-            return record
-    raise NotFound(f"journal: {tenant} has no journal {number}")
 
 
 def eml_name(record: JournalRecord) -> str:

@@ -6,11 +6,15 @@ A call names a public method of the other end's targets and gets its result, or 
 (re-raised here; an error that cannot cross becomes `RemoteError` with its text). Calls run as tasks in
 the order they arrive, so calls without an `await` (a commit) take effect in order. The end of the
 stream fails every call still waiting with `ChannelClosed`: a part that vanished is an error, never a hang.
+Sending is bounded: one frame at a time, each written and then drained (the transport's buffer down to
+its low-water mark) before the next, in the order asked (`asyncio.Lock` is fair), so a large reply or a
+peer that reads slowly holds up the senders instead of growing the buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import pickle
@@ -40,6 +44,7 @@ class Channel:
         self._numbers = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._sending = asyncio.Lock()
         self.closed = asyncio.Event()
 
     async def call(self, method: str, *args: Any) -> Any:
@@ -49,9 +54,11 @@ class Channel:
         number = next(self._numbers)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[number] = answer
-        self._send(("call", number, (method, args)))
         try:
+            await self._send(frame(("call", number, (method, args))))
             return await answer
+        except ConnectionError:
+            raise ChannelClosed(f"{self.name} went away before it answered") from None
         finally:
             self._waiting.pop(number, None)
 
@@ -82,9 +89,11 @@ class Channel:
         frame: tuple[str, int, Any] = pickle.loads(await self._reader.readexactly(size))
         return frame
 
-    def _send(self, frame: tuple[str, int, Any]) -> None:
-        data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-        self._writer.write(HEADER.pack(len(data)) + data)
+    async def _send(self, data: bytes) -> None:
+        """Write the frame `data` once the frames before it have drained, then wait for it to drain too."""
+        async with self._sending:
+            self._writer.write(data)
+            await self._writer.drain()
 
     def _answered(self, number: int, payload: tuple[bool, Any]) -> None:
         answer = self._waiting.get(number)
@@ -104,8 +113,14 @@ class Channel:
             payload: tuple[bool, Any] = (True, result)
         except Exception as error:  # sent to the caller, who raises it
             payload = (False, crossing(error))
+        try:
+            data = frame(("reply", number, payload))
+        except Exception as error:  # a result that cannot cross: the caller learns why, never waits on
+            data = frame(("reply", number, (False, RemoteError(f"the answer cannot be sent: "
+                                                               f"{type(error).__name__}: {error}"))))
         if not self.closed.is_set():
-            self._send(("reply", number, payload))
+            with contextlib.suppress(ConnectionError):  # the caller went away: nobody to answer
+                await self._send(data)
 
     def _method(self, name: str) -> Any:
         if not name.startswith("_"):
@@ -113,6 +128,12 @@ class Channel:
                 if callable(found := getattr(target, name, None)):
                     return found
         raise AttributeError(f"{self.name} has no control method {name!r}")
+
+
+def frame(content: tuple[str, int, Any]) -> bytes:
+    """One frame: the 4-byte length and the pickle of `content`."""
+    data = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
 
 
 def crossing(error: Exception) -> Exception:

@@ -8,10 +8,12 @@ control channel); nothing here knows which.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from simulator.admin.operated import JournalPage, JournalWindow
 from simulator.core.clock import Clock
 from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.messages import HeldMessage, QueueEntry
@@ -71,6 +73,25 @@ class ThreatDefense(Endpoint):
     def journals(self) -> list[JournalRecord]:
         return self.store.records.snapshot()
 
+    def journal_page(self, tenant: str, skip: int, count: int) -> JournalPage:
+        """`count` of `tenant`'s journals after its newest `skip`, newest first, and how many it has."""
+        address = tenant.lower()
+        total, records = self.store.records.newest(lambda record: record.intake_address == address,
+                                                   skip, count)
+        return JournalPage(total, tuple(records))
+
+    def journal(self, tenant: str, number: int) -> JournalRecord | None:
+        """`tenant`'s journal `number`, if it is kept."""
+        address = tenant.lower()
+        _, found = self.store.records.newest(
+            lambda record: record.number == number and record.intake_address == address, count=1)
+        return found[0] if found else None
+
+    def journals_after(self, position: int) -> JournalWindow:
+        """The journals kept after `position` (the n-th journal received is at position n)."""
+        oldest, records = self.store.records.after(position)
+        return JournalWindow(oldest, max(position + 1, oldest), tuple(records))
+
 
 class Mailbox(Endpoint):
     """The mock mailbox host and what it received."""
@@ -117,8 +138,12 @@ class MachineControl:
     def delivery_status(self) -> list[DestinationStatus]:
         return self.machine.queues.status()
 
-    def recent_log(self) -> list[LogLine]:
-        return self.machine.log.lines()
+    def recent_log(self, since: int = 0, most: int | None = None) -> list[LogLine]:
+        """The kept mail-log lines after line number `since` (0: every kept line), the last `most` of
+        them (None: all), oldest first (a list of references here: only these cross to another process)."""
+        lines = self.machine.log.lines()
+        start = bisect.bisect_right(lines, since, key=lambda line: line.number)
+        return lines[start if most is None else max(start, len(lines) - most):]
 
     def quarantined(self) -> list[HeldMessage]:
         return list(self.machine.quarantines.held.values())

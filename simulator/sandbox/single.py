@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.admin.api import AdminServer
-from simulator.admin.operated import Listeners
+from simulator.admin.operated import JournalPage, JournalWindow, Listeners
 from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock, ManualClock
 from simulator.core.config.cluster import ClusterConfig
@@ -126,8 +126,8 @@ class Sandbox:
     async def delivery_status(self, machine: str) -> list[DestinationStatus]:
         return self.controls[machine].delivery_status()
 
-    async def recent_log(self, machine: str) -> list[LogLine]:
-        return self.controls[machine].recent_log()
+    async def recent_log(self, machine: str, since: int = 0, most: int | None = None) -> list[LogLine]:
+        return self.controls[machine].recent_log(since, most)
 
     def log_file(self, machine: str) -> Path | None:
         return self.machines[machine].log.path
@@ -157,6 +157,15 @@ class Sandbox:
 
     async def journals(self) -> list[JournalRecord]:
         return self.threat_defense.journals()
+
+    async def journal_page(self, tenant: str, skip: int, count: int) -> JournalPage:
+        return self.threat_defense.journal_page(tenant, skip, count)
+
+    async def journal(self, tenant: str, number: int) -> JournalRecord | None:
+        return self.threat_defense.journal(tenant, number)
+
+    async def journals_after(self, position: int) -> JournalWindow:
+        return self.threat_defense.journals_after(position)
 
     async def configured(self) -> None:
         """In one process a commit reaches every machine as it is made (on this loop): one iteration."""

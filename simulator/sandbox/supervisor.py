@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.admin.api import AdminServer
-from simulator.admin.operated import Listeners
+from simulator.admin.operated import JournalPage, JournalWindow, Listeners
 from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock, ManualClock
 from simulator.core.config.cluster import ClusterConfig
@@ -211,8 +211,8 @@ class ProcessSandbox:
         result: list[DestinationStatus] = await self.parts[machine].call("delivery_status")
         return result
 
-    async def recent_log(self, machine: str) -> list[LogLine]:
-        result: list[LogLine] = await self.parts[machine].call("recent_log")
+    async def recent_log(self, machine: str, since: int = 0, most: int | None = None) -> list[LogLine]:
+        result: list[LogLine] = await self.parts[machine].call("recent_log", since, most)
         return result
 
     def log_file(self, machine: str) -> Path | None:
@@ -246,6 +246,18 @@ class ProcessSandbox:
 
     async def journals(self) -> list[JournalRecord]:
         result: list[JournalRecord] = await self.parts["threat_defense"].call("journals")
+        return result
+
+    async def journal_page(self, tenant: str, skip: int, count: int) -> JournalPage:
+        result: JournalPage = await self.parts["threat_defense"].call("journal_page", tenant, skip, count)
+        return result
+
+    async def journal(self, tenant: str, number: int) -> JournalRecord | None:
+        result: JournalRecord | None = await self.parts["threat_defense"].call("journal", tenant, number)
+        return result
+
+    async def journals_after(self, position: int) -> JournalWindow:
+        result: JournalWindow = await self.parts["threat_defense"].call("journals_after", position)
         return result
 
     def fault_plans(self) -> dict[str, tuple[Fault, ...]]:

@@ -10,7 +10,7 @@ import http.client
 import re
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -63,12 +63,21 @@ def number_after(sandbox: SandboxFacade, pattern: str) -> int:
 class EventStream:
     """The live tail as a script reads it: one GET with the session's cookie, then event by event."""
 
-    def __init__(self, client: ConsoleClient, query: dict[str, str]) -> None:
+    def __init__(self, client: ConsoleClient, query: dict[str, str], resume: str | None = None) -> None:
+        """`resume`: the `Last-Event-ID` a reconnecting browser sends."""
         self.connection = http.client.HTTPConnection(client.host, client.port, timeout=READ_TIMEOUT)
         cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        headers = {"Cookie": cookie, "Accept": "text/event-stream"}
         self.connection.request("GET", f"{EVENTS_PATH}?{urlencode(query)}",
-                                headers={"Cookie": cookie, "Accept": "text/event-stream"})
+                                headers=headers if resume is None else {**headers, "Last-Event-ID": resume})
         self.response = self.connection.getresponse()
+
+    def next_id(self) -> int:
+        """The next `id` the stream sends (what a browser would send back on reconnecting)."""
+        while not (raw := self.response.readline()).startswith(b"id: "):
+            if not raw:
+                raise EOFError("the stream ended")
+        return int(raw[4:])
 
     def next_event(self) -> tuple[str, str]:
         """(name, data) of the next event ("message" unless named); comments are skipped."""
@@ -170,6 +179,78 @@ def test_the_live_tail_of_one_mid_leaves_out_other_messages(
                for _, data in events)
     assert not [data for _, data in events if "New SMTP ICID" in data]  # its connection: no MID named
     assert any(f"Start MID {mid} ICID" in data for _, data in events)
+
+
+def events_query(page: Answer) -> dict[str, str]:
+    """The query of the page's live tail (the address its script opens)."""
+    found = re.search(r'data-events="([^"]+)"', page.text)
+    assert found is not None, "no live tail on the page"
+    return dict(parse_qsl(urlsplit(html.unescape(found[1])).query))
+
+
+def logged_after(sandbox: SandboxFacade, number: int, last: str) -> list[str]:
+    """The lines logged after line `number`, up to the first whose text is `last`."""
+    lines = [line for line in sandbox.mail_log.lines() if line.number > number]
+    end = next(index for index, line in enumerate(lines) if line.text == last)
+    return [str(line) for line in lines[:end + 1]]
+
+
+def test_a_pages_live_tail_sends_every_line_logged_after_the_page_read_the_log(
+    tdc_sandbox: SandboxFacade, browser: ConsoleClient, tdc_messages: MessageFactory
+) -> None:
+    """The page hands its stream the newest line it read: what is logged before the stream opens is
+    sent too, and nothing the page already shows."""
+    sent_and_copied(tdc_sandbox, tdc_messages)
+    query = events_query(log_page(browser))
+    read = tdc_sandbox.mail_log.lines()[-1].number
+    assert query == {"machine": "esa1", "since": str(read)}
+    mid, _ = sent_and_copied(tdc_sandbox, tdc_messages)  # logged after the page, before its stream opens
+    stream = EventStream(browser, query)
+    try:
+        finished = f"Message finished MID {mid} done"
+        events = stream.until(lambda data: data.endswith(finished))
+    finally:
+        stream.close()
+    assert [data for _, data in events] == logged_after(tdc_sandbox, read, finished)
+
+
+def test_a_reconnecting_browser_goes_on_after_the_last_line_it_was_sent(
+    tdc_sandbox: SandboxFacade, browser: ConsoleClient, tdc_messages: MessageFactory
+) -> None:
+    stream = EventStream(browser, {})
+    try:
+        mid, _ = sent_and_copied(tdc_sandbox, tdc_messages)
+        stream.until(lambda data: data.endswith(f"Message finished MID {mid} done"))
+        resume = stream.next_id()
+    finally:
+        stream.close()
+    assert resume >= tdc_sandbox.mail_log.matching(f"^Message finished MID {mid} done$")[0].number
+    again, _ = sent_and_copied(tdc_sandbox, tdc_messages)  # logged while the browser was away
+    resumed = EventStream(browser, {"since": "0"}, resume=str(resume))  # the header wins over `since`
+    try:
+        finished = f"Message finished MID {again} done"
+        events = resumed.until(lambda data: data.endswith(finished))
+    finally:
+        resumed.close()
+    assert [data for _, data in events] == logged_after(tdc_sandbox, resume, finished)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("query", "resume", "said"), [
+    ({"since": "x"}, None, "since must be a whole number from 0 to "),
+    ({"since": "-3"}, None, "since must be a whole number from 0 to "),
+    ({"since": "9" * 40}, None, "since must be a whole number from 0 to "),
+    ({}, "7a", "Last-Event-ID must be a whole number from 0 to "),
+])
+def test_a_stream_start_that_is_no_line_number_is_a_plain_400(
+    browser: ConsoleClient, query: dict[str, str], resume: str | None, said: str
+) -> None:
+    stream = EventStream(browser, query, resume)
+    try:
+        assert stream.response.status == 400
+        assert said in html.unescape(stream.response.read().decode())
+    finally:
+        stream.close()
 
 
 def test_without_a_session_the_page_and_its_stream_send_to_the_login_page(tdc_sandbox: SandboxFacade) -> None:
