@@ -22,7 +22,7 @@ from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.smtp_client import read_reply
 from simulator.transport.server import SmtpServer
-from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls
+from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls, client_context, server_context
 
 SECOND_TENANT = "second-tenant@tenant-two.test"
 
@@ -140,3 +140,17 @@ def test_a_certificate_lists_each_name_once() -> None:
     assert named.names == (*tls.names, "esa1.sandbox.test")
     assert tls.naming("ESA1.sandbox.test") is named  # minted once per set of names, then kept
     assert tls.naming("::1") is tls
+
+
+def test_the_sandbox_client_trusts_only_the_sandbox_ca_and_verifies_names() -> None:
+    """The outbound client's context holds the sandbox CA and nothing from the system's store, so a
+    certificate a public CA signed is no more trusted than any other; verification stays on."""
+    ca = trustme.CA()
+    context = client_context(ca)
+    serial = x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number
+    assert [int(str(cert["serialNumber"]), 16) for cert in context.get_ca_certs()] == [serial]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    server = server_context(ca.issue_cert("localhost"))
+    assert server.cert_store_stats()["x509_ca"] == 0 and server.verify_mode == ssl.CERT_NONE
+    assert server.minimum_version >= ssl.TLSVersion.TLSv1_2

@@ -20,16 +20,18 @@ MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
 
 
 def server_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
-    """A server context presenting `certificate`, refusing anything below TLS 1.2."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    """A server context presenting `certificate`, refusing anything below TLS 1.2 (it asks for no
+    client certificate, so it loads no CA store)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = MINIMUM_VERSION
     certificate.configure_cert(context)
     return context
 
 
 def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    """A client context that trusts only `ca`, checks host names and refuses below TLS 1.2."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    """A client context that trusts only `ca` (not the system's CA store, which
+    `ssl.create_default_context` would load too), checks host names and refuses below TLS 1.2."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
     context.minimum_version = MINIMUM_VERSION
     ca.configure_trust(context)
     return context
@@ -111,7 +113,7 @@ class FaultTlsContexts:
 
 def tls11_only_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
     """A server context that speaks TLS 1.1 at most (to old clients only, as an old server would)."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with warnings.catch_warnings():  # Python deprecates TLS 1.1 itself: offering it is the fault
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED

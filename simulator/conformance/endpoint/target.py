@@ -8,6 +8,7 @@ gateway's (TLS 1.2 or better, the certificate verified against the given CA or t
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 from dataclasses import dataclass
@@ -96,8 +97,7 @@ class EndpointTarget:
         """A client context verifying the certificate by `server_name` against the CA or the store,
         whatever name the connection was opened by (a target given by address)."""
         context = NamedContext(ssl.PROTOCOL_TLS_CLIENT)
-        reference = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)  # what the gateway's client uses
-        context.options, context.verify_flags = reference.options, reference.verify_flags
+        context.options, context.verify_flags = _reference_policy()
         context.server_name = self.server_name
         if self.ca_pem is None:
             context.load_default_certs(ssl.Purpose.SERVER_AUTH)
@@ -161,3 +161,11 @@ def endpoint_target_from(section: EndpointSection, ca_pem: bytes | None = None) 
         unknown_address=section.unknown_address or unknown_address_for(section.intake_address),
         timeout=section.timeout, attempts=section.attempts, retry_wait=section.retry_wait,
     )
+
+
+@functools.cache
+def _reference_policy() -> tuple[ssl.Options, ssl.VerifyFlags]:
+    """The options and verify flags of `ssl.create_default_context` (what the gateway's client uses),
+    read once: making that context loads the system's CA store (~30 ms)."""
+    reference = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    return reference.options, reference.verify_flags
