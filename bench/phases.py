@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import tls
+from bench import hops, tls
 from bench.client import Client, Mails
 from bench.corpus import Corpus
 from bench.drive import Load, Outcome, drive
@@ -164,7 +164,8 @@ def throughput(rig: Rig, count: int, machines: int = 1) -> Figures:
 
 
 def latency(rig: Rig, count: int, rate: float) -> Figures:
-    """Accept (the 250 to the client) -> journal stored at Threat Defense, at a paced `rate`."""
+    """Accept (the 250 to the client) -> journal stored at Threat Defense, at a paced `rate`; and the
+    journal's time split into hops (`bench/hops.py`)."""
     with rig.sandbox("latency") as sandbox:
         load = Load("latency", range(count), rate=rate)
         client, tracker, outcome, cpu = run_load(rig, sandbox, load)
@@ -176,6 +177,7 @@ def latency(rig: Rig, count: int, rate: float) -> Figures:
     return {"messages": count, "rate": round(rate, 1),
             "journal_ms": percentiles(after_accept(tracker.journals.first_ns)),
             "mailbox_ms": percentiles(after_accept(tracker.mailbox.first_ns)),
+            "hops": hops.split(accepted, tracker.journal_times),
             **cpu, "log_warnings": warnings_in_log(sandbox.data_dir), "outcome": outcome.as_dict()}
 
 

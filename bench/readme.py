@@ -1,10 +1,11 @@
 """`make bench-readme`: the README's performance figures, regenerated from `bench/results/latest.json`.
 
 Design rule: the README quotes no bench figure that was typed: everything between
-`<!-- bench:begin -->` and `<!-- bench:end -->` is `block(results)`, rows read off `report.FIGURES`,
-labelled with the machine, date and commit of the run; a figure whose phase did not run says
-"not measured in this run". `--check` rewrites nothing and exits 1 when the README differs from what
-latest.json generates (a test runs it), 2 when it cannot tell (no results, no markers, a smoke run).
+`<!-- bench:begin -->` and `<!-- bench:end -->` is `block(results)`, rows read off `report.FIGURES`
+(and the journal latency's hops, as the results label them), labelled with the machine, date and
+commit of the run; a figure whose phase did not run says "not measured in this run". `--check`
+rewrites nothing and exits 1 when the README differs from what latest.json generates (a test runs
+it), 2 when it cannot tell (no results, no markers, a smoke run).
 Run: `python -m bench.readme [--check] [--results PATH] [--readme PATH]`.
 """
 
@@ -46,8 +47,10 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def block(results: dict[str, Any]) -> str:
-    """The text between the markers: the run's label, the table, the profile's top entries."""
-    parts = [NOTE, _wrap(_label(results)), "\n".join(_table(results)), _wrap(_profile(results))]
+    """The text between the markers: the run's label, the table, the journal latency's hops (when the
+    run measured them), the profile's top entries."""
+    parts = [NOTE, _wrap(_label(results)), "\n".join(_table(results)), *_hops(results),
+             _wrap(_profile(results))]
     return "\n" + "\n\n".join(parts) + "\n"
 
 
@@ -84,6 +87,18 @@ def _table(results: dict[str, Any]) -> list[str]:
             aim += ": met" if met else ": **missed**"
         lines.append(f"| {figure.label} | {report.value_text(figure, results)} | {aim} |")
     return lines
+
+
+def _hops(results: dict[str, Any]) -> list[str]:
+    """The journal latency's hops as a table (nothing when the run's latency phase has none)."""
+    if not (rows := report.hops_of(results)):
+        return []
+    head = report.hops_heading(results).capitalize() + ":"
+    lines = ["| hop | n | " + " | ".join(report.CUTS) + " |", "|---|---|---|---|---|---|"]
+    lines += [f"| {label} | {figures.get('count', 0)} | "
+              + " | ".join(report.ms_text(figures.get(cut)) for cut in report.CUTS) + " |"
+              for label, figures in rows]
+    return [_wrap(head), "\n".join(lines)]
 
 
 def _profile(results: dict[str, Any]) -> str:

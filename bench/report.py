@@ -4,8 +4,10 @@ Design rule: `FIGURES` is the one place that says what a run measures: a figure'
 where its phase puts it in the results, and its target (issues 5 and 13). The terminal table, the
 `figures` and `targets` of `latest.json` and the README's table (`bench/readme.py`) are all read off
 it, so a new phase's figures appear everywhere by adding their rows here. A figure whose phase did
-not run is *not measured*, never guessed. Pure functions over plain dicts; only `write_json` touches
-the disk.
+not run is *not measured*, never guessed. The journal latency's hops (`bench/hops.py`) are not rows:
+each carries its label in the results, and the table and the README show them under the rows, as
+measured (a run from before they were measured shows none). Pure functions over plain dicts; only
+`write_json` touches the disk.
 """
 
 from __future__ import annotations
@@ -102,12 +104,12 @@ FIGURES: tuple[Figure, ...] = (
 
 
 def percentiles(values: list[float]) -> Figures:
-    """p50/p95/p99/max in the values' unit (None each when there are fewer than two)."""
+    """p50/p90/p95/p99/max in the values' unit (None each when there are fewer than two)."""
     if len(values) < 2:
-        return {"count": len(values), "p50": None, "p95": None, "p99": None, "max": None}
+        return {"count": len(values), "p50": None, "p90": None, "p95": None, "p99": None, "max": None}
     cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"count": len(values), "p50": round(cuts[49], 2), "p95": round(cuts[94], 2),
-            "p99": round(cuts[98], 2), "max": round(max(values), 2)}
+    return {"count": len(values), "p50": round(cuts[49], 2), "p90": round(cuts[89], 2),
+            "p95": round(cuts[94], 2), "p99": round(cuts[98], 2), "max": round(max(values), 2)}
 
 
 def machine() -> Figures:
@@ -185,7 +187,40 @@ def table(results: Figures) -> str:
             aim = f"{figure.target.text:>8}  {'met' if met else 'MISSED'}"
         lines.append(f"{figure.label:<52}{value_text(figure, results, ''):>16}  {aim}".rstrip())
     lines.append(f"({machine_label(results['machine'])})")
-    return "\n".join(lines + _profile_lines(results.get("profile")))
+    return "\n".join(lines + hop_lines(results) + _profile_lines(results.get("profile")))
+
+
+CUTS = ("p50", "p90", "p99", "max")
+
+
+def hops_of(results: Figures) -> list[tuple[str, Figures]]:
+    """The journal latency's hops (`bench/hops.py`), each its label and percentiles; none when the
+    latency phase did not split its figures (it did not run, or it ran before hops were measured)."""
+    found = (results.get("latency") or {}).get("hops") or {}
+    return [(figures["label"], figures) for figures in found.values() if isinstance(figures, dict)]
+
+
+def hops_heading(results: Figures) -> str:
+    """"journal latency by hop, ms (N connections ...)": how many connections carried the journals."""
+    found = results["latency"]["hops"]
+    return (f"journal latency by hop, ms ({found.get('connections')} connections to Threat Defense, "
+            f"{found.get('journals_per_connection')} journals each on average)")
+
+
+def hop_lines(results: Figures) -> list[str]:
+    """The hops as the terminal shows them: a line each, with n and p50/p90/p99/max in ms."""
+    if not (rows := hops_of(results)):
+        return []
+    lines = ["", hops_heading(results), f"{'':<72}{'n':>5}" + "".join(f"{cut:>8}" for cut in CUTS)]
+    for label, figures in rows:
+        cells = "".join(f"{ms_text(figures.get(cut)):>8}" for cut in CUTS)
+        lines.append(f"{label:<72}{figures.get('count', 0):>5}{cells}")
+    return lines
+
+
+def ms_text(value: float | None) -> str:
+    """A hop's percentile to 0.1 ms, "-" when there were too few journals for it."""
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _profile_lines(profile: Figures | None) -> list[str]:

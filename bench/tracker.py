@@ -4,18 +4,21 @@ Design rule: a message is complete when its original is in a Maildir (`DATA/mail
 its journal is at Threat Defense (`DATA/threat-defense/<intake>/<n>.eml`); each file is mapped back
 to a message by the Message-ID the corpus gave it, so a loss or a duplicate is seen, not guessed.
 Times are the files' mtimes (ns; the journal's `<n>.json` is written just before Threat Defense
-answers 250), so the poll interval does not blur throughput or latency. Scans are incremental:
+answers 250), so the poll interval does not blur throughput or latency; each journal's record also
+gives its hops' times (`bench/hops.py`). Scans are incremental:
 journals are numbered 1, 2, ...; Maildir names already seen are skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.corpus import Corpus
+from bench.hops import JournalTimes, journal_times
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Tracker:
         self.mailbox, self.journals = Arrivals(), Arrivals()
         self.completed_ns: dict[int, int] = {}  # both sides present: the later of the two times
         self.invalid_journals = 0
+        self.journal_times: dict[int, JournalTimes] = {}  # what each journal's record says of its times
         self._seen_mail: set[str] = set()
         self._next_journal = 1
         self._journal_numbers: set[int] = set()
@@ -91,17 +95,25 @@ class Tracker:
             summary = record.read_bytes()
         except FileNotFoundError:
             return False
-        if not summary.endswith(b"}\n"):
+        try:
+            fields = json.loads(summary)  # written in place: a record read half-written is not JSON yet
+        except ValueError:
             return False
         self._journal_numbers.add(number)
-        self.invalid_journals += b'"check": "valid"' not in summary
-        self._arrived(self.journals, self.mailbox, self.journal_dir / f"{number}.eml", str(record),
-                      mtime_of=record)
+        self.invalid_journals += fields.get("check") != "valid"
+        stored_ns = record.stat().st_mtime_ns
+        times = journal_times(fields, stored_ns)
+        for seq in self._arrived(self.journals, self.mailbox, self.journal_dir / f"{number}.eml", str(record),
+                                 stored_ns):
+            self.journal_times[seq] = times
         return True
 
     def _arrived(self, side: Arrivals, other: Arrivals, content: Path, name: str,
-                 mtime_of: Path | None = None) -> None:
-        mtime_ns = (mtime_of or content).stat().st_mtime_ns
-        for seq in side.add(self.corpus.sequences_in(content.read_bytes()), mtime_ns, name):
+                 mtime_ns: int | None = None) -> list[int]:
+        """Record a file (its time: `mtime_ns`, else its own mtime); the messages new on `side`."""
+        mtime_ns = content.stat().st_mtime_ns if mtime_ns is None else mtime_ns
+        new = side.add(self.corpus.sequences_in(content.read_bytes()), mtime_ns, name)
+        for seq in new:
             if seq in other.first_ns:
                 self.completed_ns[seq] = max(mtime_ns, other.first_ns[seq])
+        return new
