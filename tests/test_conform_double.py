@@ -1,6 +1,7 @@
 """The kit's gateway checks against a deliberately non-conforming gateway (fixtures/gateway_double.py):
 the well-behaved double passes every rule, and each misbehaviour makes exactly the rules `BREAKS`
-names fail -- judged by the real kit run (`tdcsim conform gateway`), read from its results.json.
+names fail -- judged by the real kit run (`tdcsim conform gateway`), read from its results.json
+(its checks' pytest in this process, fixtures/kit_in_process.py: only the verdicts matter here).
 
 Misbehaviours whose rules do not overlap share a run (four runs in all), so each assertion stays
 exact; every run also shows the driver's `finish` called once, after the last check, while the kit's
@@ -23,6 +24,7 @@ import pytest
 from fixtures import gateway_double_journals as journals
 from fixtures.gateway_double import BREAKS, NEEDS_HOOK, DoublePolicies, Misbehaviours
 from fixtures.gateway_double_http import running_double
+from fixtures.kit_in_process import kit_checks_in_process
 from simulator.cli.main import main
 from simulator.conformance.expected import kit_rules
 from simulator.core.mail.journal import JournalSource
@@ -64,11 +66,12 @@ quarantined_sample = "{quarantined}"
 [gateway.driver]
 url = "{url}"
 
-# The double sends before it answers 250: what it sends is there when the kit looks.
+# The double sends before it answers 250: what it sends is there when the kit looks, so these waits
+# only bound what never comes (a wrong double's missing copy, retry or log line).
 [gateway.waits]
-arrival = 1.0
+arrival = 0.25
 quiet = 0.0
-retry = 1.0
+retry = 0.25
 smtp = 10.0
 """
 
@@ -91,7 +94,7 @@ def expected_outcomes(misbehaviours: Misbehaviours) -> dict[str, str]:
 def kit_run(misbehaviours: Misbehaviours, folder: Path) -> tuple[int, dict[str, Any], list[str], list[bool]]:
     """`tdcsim conform gateway` against a double: the exit status, results.json, the double's log and
     its `finish` calls (each: did the kit's mailbox host still listen then?)."""
-    with running_double(misbehaviours, POLICIES) as running:
+    with running_double(misbehaviours, POLICIES) as running, kit_checks_in_process():
         config = folder / "conform.toml"
         config.write_text(CONFIG.format(
             incoming=running.double.address("incoming"), outgoing=running.double.address("outgoing"),

@@ -1,6 +1,9 @@
 """Each scripted fault of the mock Threat Defense (simulator/endpoints/faults.py) makes exactly the
 matching checks of the endpoint kit fail: a real kit run (`tdcsim conform endpoint`) per fault kind,
 against one sandbox whose faults are switched between runs, judged from the bundle's results.json.
+Only the verdicts matter here, so the kit's checks run in this process (fixtures/kit_in_process.py:
+the same pytest command line, no interpreter to start); the subprocess a vendor gets is
+tests/test_conform_cli.py's.
 Without a fault every check passes: tests/test_conform_endpoint.py (the feature bound in this
 process, with the same target settings) and tests/test_conform_cli.py (the kit run).
 
@@ -33,12 +36,19 @@ Why each fault fails what it fails (the table below, `FAULTS`, is the only state
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import simulator.conformance
+from fixtures.kit_in_process import kit_checks_in_process
 from simulator.cli.main import main as tdcsim
 from simulator.conformance.expected import kit_rules
 from simulator.core.clock import ManualClock
@@ -87,17 +97,26 @@ def shared_sandbox(tdc_tls: SandboxTls, tmp_path_factory: pytest.TempPathFactory
         runner.stop()
 
 
-def kit_run(sandbox: SandboxFacade, ca_pem: bytes, folder: Path) -> tuple[int, dict[str, str]]:
-    """`tdcsim conform endpoint` at the sandbox's Threat Defense: exit status, {rule: outcome}."""
+def kit_results(sandbox: SandboxFacade, ca_pem: bytes, folder: Path, in_process: bool = True
+                ) -> tuple[int, list[dict[str, Any]]]:
+    """`tdcsim conform endpoint` at the sandbox's Threat Defense: exit status, results.json's rules."""
     host, port = sandbox.listener_address("threat_defense")
+    folder.mkdir(exist_ok=True)
     (folder / "ca.pem").write_bytes(ca_pem)
     (folder / "conform.toml").write_text(
         f'[endpoint]\ntarget = "{host}:{port}"\nserver_name = "{TD_HOSTNAME}"\nca = "ca.pem"\n'
         "attempts = 2\nretry_wait = 0.05\n", encoding="utf-8")
-    status = tdcsim(["conform", "endpoint", "--config", str(folder / "conform.toml"),
-                     "--output", str(folder / "bundle")])
+    with kit_checks_in_process() if in_process else contextlib.nullcontext():
+        status = tdcsim(["conform", "endpoint", "--config", str(folder / "conform.toml"),
+                         "--output", str(folder / "bundle")])
     results = json.loads((folder / "bundle" / "results.json").read_text(encoding="utf-8"))
-    return status, {result["rule"]: result["outcome"] for result in results["rules"]}
+    return status, results["rules"]
+
+
+def kit_run(sandbox: SandboxFacade, ca_pem: bytes, folder: Path) -> tuple[int, dict[str, str]]:
+    """The kit's exit status and {rule: outcome}."""
+    status, results = kit_results(sandbox, ca_pem, folder)
+    return status, {result["rule"]: result["outcome"] for result in results}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -112,6 +131,30 @@ def test_a_fault_fails_exactly_its_rules(
     expected_status, not_passing = FAULTS[fault]
     assert outcomes == {rule: not_passing.get(rule, "passed") for rule in ALL_RULES}
     assert status == expected_status
+
+
+def judged(results: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Each rule's outcome and detail, numbers (ports, times, sizes) left out."""
+    return [(result["rule"], result["outcome"], re.sub(r"\d+", "N", str(result.get("detail") or "")))
+            for result in results]
+
+
+def test_the_checks_run_in_this_process_judge_as_the_kits_subprocess_and_leave_nothing_changed(
+    shared_sandbox: SandboxFacade, tdc_tls: SandboxTls, tmp_path: Path
+) -> None:
+    """What the tests above rely on (fixtures/kit_in_process.py): the same verdicts and details as
+    the subprocess a vendor's run starts, and this process's environment, modules and import hooks
+    as they were."""
+    shared_sandbox.set_faults("threat_defense", "tls1.1-only")  # rules fail, with details
+    try:
+        vendors = kit_results(shared_sandbox, tdc_tls.ca_pem, tmp_path / "subprocess", in_process=False)
+        before = dict(os.environ), dict(sys.modules), list(sys.meta_path), simulator.conformance
+        in_process = kit_results(shared_sandbox, tdc_tls.ca_pem, tmp_path / "in-process")
+        after = dict(os.environ), dict(sys.modules), list(sys.meta_path), simulator.conformance
+    finally:
+        shared_sandbox.set_faults("threat_defense")
+    assert (in_process[0], judged(in_process[1])) == (vendors[0], judged(vendors[1]))
+    assert after == before
 
 
 def test_the_table_covers_every_fault_kind() -> None:

@@ -363,7 +363,8 @@ def test_a_check_without_its_hook_or_its_setting_is_not_run(tmp_path: Path) -> N
 def test_a_copy_that_never_comes_fails_with_the_transcript(
     tdc_sandbox: SandboxFacade, tdc_ca: trustme.CA, tmp_path: Path,
 ) -> None:
-    section = section_for(tdc_sandbox, tdc_ca, tmp_path, waits={"arrival": 0.5, "quiet": 0, "retry": 0.5})
+    # Threat Defense is down: the arrival wait only bounds a copy that never comes
+    section = section_for(tdc_sandbox, tdc_ca, tmp_path, waits={"arrival": 0.1, "quiet": 0, "retry": 0.1})
     with target_for(tdc_sandbox, section, tmp_path / "artifacts") as target:
         check = GatewayCheck(target)
         check.td_faults("down")
