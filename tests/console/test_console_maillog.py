@@ -195,6 +195,15 @@ def logged_after(sandbox: SandboxFacade, number: int, last: str) -> list[str]:
     return [str(line) for line in lines[:end + 1]]
 
 
+def until_finished(stream: EventStream, mid: int) -> tuple[str, list[tuple[str, str]]]:
+    """The events `stream` sends up to MID `mid`'s `Message finished` line (then closed), and that line."""
+    finished = f"Message finished MID {mid} done"
+    try:
+        return finished, stream.until(lambda data: data.endswith(finished))
+    finally:
+        stream.close()
+
+
 def test_a_pages_live_tail_sends_every_line_logged_after_the_page_read_the_log(
     tdc_sandbox: SandboxFacade, browser: ConsoleClient, tdc_messages: MessageFactory
 ) -> None:
@@ -205,12 +214,7 @@ def test_a_pages_live_tail_sends_every_line_logged_after_the_page_read_the_log(
     read = tdc_sandbox.mail_log.lines()[-1].number
     assert query == {"machine": "esa1", "since": str(read)}
     mid, _ = sent_and_copied(tdc_sandbox, tdc_messages)  # logged after the page, before its stream opens
-    stream = EventStream(browser, query)
-    try:
-        finished = f"Message finished MID {mid} done"
-        events = stream.until(lambda data: data.endswith(finished))
-    finally:
-        stream.close()
+    finished, events = until_finished(EventStream(browser, query), mid)
     assert [data for _, data in events] == logged_after(tdc_sandbox, read, finished)
 
 
@@ -227,11 +231,7 @@ def test_a_reconnecting_browser_goes_on_after_the_last_line_it_was_sent(
     assert resume >= tdc_sandbox.mail_log.matching(f"^Message finished MID {mid} done$")[0].number
     again, _ = sent_and_copied(tdc_sandbox, tdc_messages)  # logged while the browser was away
     resumed = EventStream(browser, {"since": "0"}, resume=str(resume))  # the header wins over `since`
-    try:
-        finished = f"Message finished MID {again} done"
-        events = resumed.until(lambda data: data.endswith(finished))
-    finally:
-        resumed.close()
+    finished, events = until_finished(resumed, again)
     assert [data for _, data in events] == logged_after(tdc_sandbox, resume, finished)
 
 
