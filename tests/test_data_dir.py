@@ -19,6 +19,7 @@ import pytest
 from fixtures.processes import FREE_PORTS, SandboxProcess
 from simulator.core.mail.samples import MessageFactory
 from simulator.defaults import mail_log_path
+from simulator.gateway.delivery import LINGER
 from simulator.testing.smtp_client import send
 
 WAIT = 20.0
@@ -93,13 +94,14 @@ def snapshot(data_dir: Path) -> dict[str, tuple[bytes, int, int]]:
 
 
 def settled(data_dir: Path) -> dict[str, tuple[bytes, int, int]]:
-    """The snapshot of `data_dir` once the sandbox has stopped writing to it."""
+    """The snapshot of `data_dir` once the sandbox has stopped writing to it: unchanged for longer than
+    a delivery connection lingers for more before it closes (and logs its close)."""
     previous: dict[str, tuple[bytes, int, int]] = {}
     deadline = time.monotonic() + WAIT
     while (current := snapshot(data_dir)) != previous:
         assert time.monotonic() < deadline, f"{data_dir} still changing after {WAIT} s"
         previous = current
-        time.sleep(0.2)
+        time.sleep(LINGER + 0.2)
     return current
 
 

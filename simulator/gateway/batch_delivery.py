@@ -9,6 +9,12 @@ settled and bounced. The destination's tally hears of every outcome. Wording liv
 Whatever handling one entry raises (its DSN, its log lines, its body that cannot be read, a bug) parks
 that entry alone on its retry schedule (`park`: one Critical line, never raising); its batch-mates go
 on. An entry's bytes are read (`read_body`) just before its transaction and dropped after it.
+A connection carries at most `messages_per_connection` messages (BEHAVIOUR.md §4.3). Once its batch is
+sent, a connection with room asks its queue for more (`Reuse.more`, which may wait a moment) while
+the configuration it was opened under is still the committed one. Entries handed to it that find it
+closed by the peer meanwhile (before, or as their MAIL crosses: no reply, or `421`), or a newer
+configuration committed, go back to their queue untried (`Reuse.give_back`), no retry counted, for a
+fresh connection at once.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ import contextlib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from simulator.core.clock import Clock
-from simulator.core.config.values import ConfigHolder, NextHop, SmtpRoute
+from simulator.core.config.values import ConfigHolder, GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import (
     DeliveryError,
     NoRoute,
@@ -39,6 +46,18 @@ OnBounce = Callable[[QueueEntry, DeliveryError], None]
 Settle = Callable[[QueueEntry, list[QueueEntry]], None]
 
 
+class Reuse(Protocol):
+    """How a batch's open connection gets more entries of its queue once its own are sent."""
+
+    async def more(self, room: int) -> list[QueueEntry]:
+        """At most `room` due entries of the batch's domain, moved to DELIVERING; none: it closes."""
+        ...
+
+    def give_back(self, entries: list[QueueEntry]) -> None:
+        """Entries from `more` that were not tried: back to their queue as they were, due."""
+        ...
+
+
 @dataclass(frozen=True)
 class Batch:
     """Entries taken from one destination queue, with that queue's tally and its way back."""
@@ -47,6 +66,7 @@ class Batch:
     entries: tuple[QueueEntry, ...]
     tally: DestinationTally
     settle: Settle  # an entry left the queue as these parts (delivered, deferred or bounced)
+    reuse: Reuse | None = None  # None: the connection closes once `entries` are sent
 
     @property
     def domain(self) -> str:
@@ -73,7 +93,7 @@ class BatchDelivery:
         if resolution.discard:
             self._discard(batch, config.routes)
         else:
-            await self._transmit(batch, resolution.hosts, config.hostname)
+            await self._transmit(batch, resolution.hosts, config)
 
     def _discard(self, batch: Batch, routes: tuple[SmtpRoute, ...]) -> None:
         """A /dev/null route: every entry is finished, delivered to nowhere."""
@@ -84,17 +104,15 @@ class BatchDelivery:
             batch.tally.delivered += len(delivered.recipients)
             batch.settle(entry, [delivered])
 
-    async def _transmit(self, batch: Batch, hosts: tuple[NextHop, ...], hostname: str) -> None:
+    async def _transmit(self, batch: Batch, hosts: tuple[NextHop, ...], config: GatewayConfig) -> None:
         dcid = self._ids.next_dcid()
-        pending = list(batch.entries)
+        pending = list(batch.entries)  # what is left is failed, or parked, with the connection
         try:
             if not hosts:
                 raise TransientDeliveryError(f"No route for {batch.domain}", enhanced="4.4.0")
             async with contextlib.AsyncExitStack() as stack:
-                session = await self._connect(stack, batch, dcid, hosts, hostname)
-                while pending:
-                    entry = pending.pop(0)
-                    batch.settle(entry, await self._attempt(session, batch, dcid, entry))
+                session = await self._connect(stack, batch, dcid, hosts, config.hostname)
+                await self._carry(session, batch, dcid, pending, config)
         except DeliveryError as error:
             self._fail_all(batch, dcid, pending, error)
         except Exception as bug:  # the connection's own bug (not one entry's): each entry waits for a retry
@@ -102,6 +120,33 @@ class BatchDelivery:
                 batch.settle(entry, [self.park(batch, entry, bug)])
         finally:
             self._log.closed(dcid)
+
+    async def _carry(
+        self, session: OutboundSession, batch: Batch, dcid: int, pending: list[QueueEntry],
+        config: GatewayConfig,
+    ) -> None:
+        """Send `pending`; then, while the connection has room, what its queue hands it."""
+        room = config.messages_per_connection
+        handed = False  # `pending` came to this connection after it had waited
+        while pending:
+            entry = pending[0]
+            stale = handed and (not session.is_open or self._holder.current is not config)
+            parts = None if stale else await self._attempt(session, batch, dcid, entry, handed)
+            if parts is None:  # the peer closed it, or a commit came, meanwhile: nothing was tried
+                self._give_back(batch, pending)
+                return
+            batch.settle(pending.pop(0), parts)
+            handed, room = False, room - 1
+            if not pending and room > 0 and batch.reuse is not None and session.is_open \
+                    and self._holder.current is config:
+                pending.extend(await batch.reuse.more(room))
+                handed = True
+
+    @staticmethod
+    def _give_back(batch: Batch, pending: list[QueueEntry]) -> None:
+        assert batch.reuse is not None  # only what `more` handed over is given back
+        batch.reuse.give_back(list(pending))
+        pending.clear()
 
     async def _connect(
         self, stack: contextlib.AsyncExitStack, batch: Batch, dcid: int, hosts: tuple[NextHop, ...],
@@ -136,23 +181,26 @@ class BatchDelivery:
             batch.settle(entry, [self._failed_or_parked(batch, dcid, entry, error)])
 
     async def _attempt(
-        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
-    ) -> list[QueueEntry]:
+        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry, handed: bool
+    ) -> list[QueueEntry] | None:
         """`_send`, with any bug in handling the entry turned into a retry of that entry alone."""
         try:
-            return await self._send(session, batch, dcid, entry)
+            return await self._send(session, batch, dcid, entry, handed)
         except Exception as bug:
             return [self.park(batch, entry, bug)]
 
     async def _send(
-        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry
-    ) -> list[QueueEntry]:
-        """Deliver one entry; returns its parts: the delivered one, and each refused recipient's."""
+        self, session: OutboundSession, batch: Batch, dcid: int, entry: QueueEntry, handed: bool
+    ) -> list[QueueEntry] | None:
+        """Deliver one entry; returns its parts: the delivered one, and each refused recipient's.
+        None: `handed` to a waiting connection, it found that the peer had closed it at MAIL."""
         data = await read_body(entry.body)  # raises before the transaction: the entry is parked
         self._log.started(dcid, entry)
         try:
             response, refused = await session.send(entry.sender, entry.recipients, data)
         except DeliveryError as error:
+            if handed and session.closed_at_mail:
+                return None
             return [self._failed_or_parked(batch, dcid, entry, error)]
         accepted = entry.subset(r for r in entry.recipients if r not in refused) if refused else entry
         delivered = accepted.moved_to(MessageState.DELIVERED)

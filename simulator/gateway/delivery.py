@@ -11,6 +11,15 @@ queue leaves it except as delivered or bounced. No worker dies of an entry: what
 raises parks each entry it had not settled on its retry schedule (`BatchDelivery.park`). A queue
 empty and idle for `IDLE_RELEASE` lets its workers end; its `DestinationTally` stays (its status
 counts recipients queued or in flight as active) and the next entry starts them again.
+A connection that has sent its batch and has room for more (BEHAVIOUR.md §4.3: at most
+`messages_per_connection`) takes the due entries of its domain at once, else lingers: it waits, in real
+time, up to `LINGER` for its queue to get one (`enqueue` hands it a new entry of its domain rather than
+waking a worker that would open another connection). A lingering connection is open: it counts in
+Connections Out, and its worker is busy. Lingering ends at once on `stop` (QUIT sent), `poke` (a commit,
+a clock moved), `delivernow`, `wait_idle` (a settled gateway has no connection out) and when the queue
+holds a due entry of another domain. It never holds back what is due by the clock, manual or not:
+`poke` looks again. The module is longer than most: a queue's workers and their connections' reuse
+share their bookkeeping.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from simulator.core.clock import Clock
@@ -32,6 +41,7 @@ from simulator.gateway.maillog import MailLog
 from simulator.gateway.spool import Spool
 
 QueueSettle = Callable[["Destination", QueueEntry, list[QueueEntry]], None]
+More = Callable[["InFlight", int], Awaitable[list[QueueEntry]]]
 
 #: Connections a destination may have open at once, each carrying its own batch.
 CONNECTIONS_PER_DESTINATION = 4
@@ -40,6 +50,12 @@ LONGEST_NAP = timedelta(minutes=5)
 IDLE_RELEASE = timedelta(minutes=5)
 #: A worker that hit a bug outside any batch waits this long (real time) before it goes on.
 PAUSE_AFTER_BUG = 1.0
+#: How long (real time) an open connection with room waits for more of its queue: our choice. It
+#: spans the gap between paced messages (tens a second) so that each does not pay a new connection
+#: and STARTTLS, and is short enough that a quiet queue closes its connection soon.
+LINGER = 0.5
+#: How long `stop` lets lingering connections say QUIT before it cancels their workers.
+QUIT_GRACE = 1.0
 
 
 class Destination:
@@ -55,17 +71,27 @@ class Destination:
         self.tasks: list[asyncio.Task[None]] = []  # its workers; none once it was idle for a while
         self.last_busy = now  # when an entry last came in or a batch last ended
         self.deliver_now_calls = 0  # how often `delivernow` reached this queue (batches compare it)
+        self.lingering: dict[asyncio.Task[None], str] = {}  # workers whose connection waits: its domain
+        self.linger_news = asyncio.Event()  # something lingering connections must look at
+        self.linger_generation = 0  # raised to end every linger (and the reuse of open connections)
+
+    def end_lingering(self) -> None:
+        """Every open connection of this queue closes once its batch is sent, or now if it waits."""
+        self.linger_generation += 1
+        self.linger_news.set()
 
     def is_released(self, now: datetime) -> bool:
         """Empty, nothing in flight, and so for `IDLE_RELEASE`: its workers may end."""
         return not self.entries and not self.in_flight and now - self.last_busy >= IDLE_RELEASE
 
-    def take_due(self, now: datetime, limit: int) -> list[QueueEntry]:
-        """Remove and return up to `limit` due entries of one domain (one route), oldest first."""
+    def take_due(self, now: datetime, limit: int, domain: str | None = None) -> list[QueueEntry]:
+        """Remove and return up to `limit` due entries of one domain (one route; `domain` if given),
+        oldest first."""
         taken: list[QueueEntry] = []
         waiting: list[QueueEntry] = []
         for entry in self.entries:  # one pass, no comparisons of whole entries (small ones hold bytes)
-            fits = len(taken) < limit and (not taken or entry.domain == taken[0].domain)
+            wanted = domain or (taken[0].domain if taken else entry.domain)
+            fits = len(taken) < limit and entry.domain == wanted
             (taken if fits and entry.schedule.is_due(now) else waiting).append(entry)
         self.entries = waiting
         return taken
@@ -81,6 +107,11 @@ class Destination:
 
     def has_due(self, now: datetime) -> bool:
         return any(entry.schedule.is_due(now) for entry in self.entries)
+
+    def has_due_elsewhere(self, now: datetime, domain: str) -> bool:
+        """A due entry that neither a connection for `domain` nor a lingering one would take."""
+        claimed = {domain, *self.lingering.values()}
+        return any(entry.domain not in claimed and entry.schedule.is_due(now) for entry in self.entries)
 
     def nap(self, now: datetime) -> float:
         """Seconds until the next entry is due, or the queue may be released (capped)."""
@@ -108,6 +139,7 @@ class DeliveryQueues:
         self.destinations: dict[str, Destination] = {}
         self._changed = asyncio.Event()
         self._stopping = False
+        self._settling = 0  # callers of `wait_idle` waiting: no connection starts to linger
 
     def enqueue(self, entry: QueueEntry) -> None:
         """Put `entry` in its destination's queue and wake its workers (started if released)."""
@@ -120,12 +152,16 @@ class DeliveryQueues:
         loop = asyncio.get_running_loop()
         while len(destination.tasks) < CONNECTIONS_PER_DESTINATION and not self._stopping:
             destination.tasks.append(loop.create_task(self._work(destination)))
-        destination.wake.set()
+        if destination.lingering:  # one of its domain takes it; others leave for it
+            destination.linger_news.set()
+        if entry.domain not in destination.lingering.values():
+            destination.wake.set()
         self._changed.set()
 
     def poke(self) -> None:
         """Re-check every queue (call after the clock moved or the routes changed)."""
         for destination in self.destinations.values():
+            destination.end_lingering()
             destination.wake.set()
         self._changed.set()
 
@@ -138,6 +174,7 @@ class DeliveryQueues:
                   if destination is None or name.lower() == destination.lower()]
         rescheduled = sum(queue.deliver_now(now) for queue in chosen)
         for queue in chosen:
+            queue.end_lingering()
             queue.wake.set()  # a queue holding entries keeps its workers: waking them is enough
         self._changed.set()
         return rescheduled
@@ -157,17 +194,30 @@ class DeliveryQueues:
         return all(not d.in_flight and not d.has_due(now) for d in self.destinations.values())
 
     async def wait_idle(self) -> None:
-        """Return once `is_idle()` holds and the spool has recorded what the queues settled."""
-        while not self.is_idle():
-            self._changed.clear()
-            await self._changed.wait()
+        """Return once `is_idle()` holds and the spool has recorded what the queues settled; no
+        connection lingers meanwhile (those that do close), so none is out when it returns."""
+        self._settling += 1
+        try:
+            for destination in self.destinations.values():
+                destination.end_lingering()
+            while not self.is_idle():
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            self._settling -= 1
         await self._spool.settled()
 
     async def stop(self) -> None:
-        """Stop every worker, even one whose cancellation a client library swallowed."""
+        """Stop every worker, even one whose cancellation a client library swallowed; a lingering
+        connection says QUIT first (for `QUIT_GRACE` at most)."""
         self._stopping = True
+        lingering = [task for destination in self.destinations.values() for task in destination.lingering]
         for destination in self.destinations.values():
+            destination.end_lingering()
             destination.wake.set()
+        if lingering:
+            await asyncio.wait(lingering, timeout=QUIT_GRACE)
+        for destination in self.destinations.values():
             for task in list(destination.tasks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -204,7 +254,7 @@ class DeliveryQueues:
                 await destination.wake.wait()
 
     async def _deliver(self, destination: Destination, batch: list[QueueEntry]) -> None:
-        flight = InFlight(destination, batch, self._settle)
+        flight = InFlight(destination, batch, self._settle, self._more)
         try:
             await self._batches.deliver(flight.batch)
         except Exception as bug:  # e.g. the routing step: each entry not yet settled waits for a retry
@@ -213,6 +263,37 @@ class DeliveryQueues:
         finally:
             flight.land(self._clock.now())
             self._changed.set()
+
+    async def _more(self, flight: InFlight, room: int) -> list[QueueEntry]:
+        """For `flight`'s open connection: at most `room` due entries of its domain, lingering up to
+        `LINGER` for one; none (the connection closes) once lingering ends."""
+        destination, loop = flight.destination, asyncio.get_running_loop()
+        deadline = loop.time() + LINGER
+        while not self._stopping and flight.generation == destination.linger_generation:
+            now = self._clock.now()
+            taken = destination.take_due(now, room, flight.domain)
+            if taken:
+                if destination.has_due(now):  # what it has no room for: another connection
+                    destination.wake.set()
+                return flight.add(taken)
+            left = deadline - loop.time()
+            if left <= 0 or self._settling or destination.has_due_elsewhere(now, flight.domain):
+                break
+            await self._linger(destination, flight.domain, left)
+        return []
+
+    async def _linger(self, destination: Destination, domain: str, seconds: float) -> None:
+        """Wait until the queue has news for lingering connections, or `seconds` (real time) pass."""
+        worker = asyncio.current_task()
+        assert worker is not None  # a worker is a task
+        destination.lingering[worker] = domain
+        destination.linger_news.clear()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await destination.linger_news.wait()
+        finally:
+            destination.lingering.pop(worker, None)
 
     def _settle(self, destination: Destination, taken: QueueEntry, parts: list[QueueEntry]) -> None:
         """Record on disk that `taken` is done and its deferred parts wait; then queue those again."""
@@ -229,31 +310,60 @@ class DeliveryQueues:
 
 
 class InFlight:
-    """One batch out of its queue: counted in flight until it lands; knows which entries it settled."""
+    """One batch out of its queue, and what its connection takes after it: counted in flight until
+    the connection closes; knows which entries are out and not settled, as their queue held them."""
 
-    def __init__(self, destination: Destination, batch: list[QueueEntry], settle: QueueSettle) -> None:
-        self._destination, self._settle = destination, settle
-        self._recipients = sum(len(entry.recipients) for entry in batch)
-        self._settled: set[str] = set()  # keys of the entries settled (never compare whole entries)
-        self._settled_recipients = 0
+    def __init__(
+        self, destination: Destination, batch: list[QueueEntry], settle: QueueSettle, more: More,
+    ) -> None:
+        self.destination, self._settle, self._more = destination, settle, more
+        self.generation = destination.linger_generation  # ended by a poke, a commit, delivernow...
+        self._out: dict[str, QueueEntry] = {}  # by key (never compare whole entries): not settled yet
+        self._taken = self._recipients = self._settled_recipients = 0
         self._deliver_now_calls = destination.deliver_now_calls
-        delivering = tuple(entry.moved_to(MessageState.DELIVERING) for entry in batch)
-        self.batch = Batch(destination.name, delivering, destination.tally, self.settle)
-        destination.in_flight += len(batch)
-        destination.unsettled += self._recipients
+        self.batch = Batch(destination.name, tuple(self.add(batch)), destination.tally, self.settle,
+                           self)
+
+    @property
+    def domain(self) -> str:
+        return self.batch.domain
+
+    def add(self, taken: list[QueueEntry]) -> list[QueueEntry]:
+        """Entries taken from the queue for this flight's connection: DELIVERING, counted in flight."""
+        self._out.update((entry.key, entry) for entry in taken)
+        recipients = sum(len(entry.recipients) for entry in taken)
+        self._taken += len(taken)
+        self._recipients += recipients
+        self.destination.in_flight += len(taken)
+        self.destination.unsettled += recipients
+        return [entry.moved_to(MessageState.DELIVERING) for entry in taken]
+
+    async def more(self, room: int) -> list[QueueEntry]:
+        return await self._more(self, room)
+
+    def give_back(self, entries: list[QueueEntry]) -> None:
+        """Entries this flight took but never tried: first in their queue again, as they were."""
+        returned = [self._out.pop(entry.key) for entry in entries]
+        recipients = sum(len(entry.recipients) for entry in returned)
+        self._taken -= len(returned)
+        self._recipients -= recipients
+        self.destination.in_flight -= len(returned)
+        self.destination.unsettled -= recipients
+        self.destination.entries[:0] = returned
+        self.destination.wake.set()
 
     def settle(self, taken: QueueEntry, parts: list[QueueEntry]) -> None:
-        if self._destination.deliver_now_calls != self._deliver_now_calls:  # delivernow while out
+        if self.destination.deliver_now_calls != self._deliver_now_calls:  # delivernow while out
             parts = [part.due_now() if part.state is MessageState.DEFERRED else part for part in parts]
-        self._settled.add(taken.key)
+        self._out.pop(taken.key, None)
         self._settled_recipients += len(taken.recipients)
-        self._settle(self._destination, taken, parts)
+        self._settle(self.destination, taken, parts)
 
     def unsettled(self) -> list[QueueEntry]:
-        return [entry for entry in self.batch.entries if entry.key not in self._settled]
+        return [entry.moved_to(MessageState.DELIVERING) for entry in self._out.values()]
 
     def land(self, now: datetime) -> None:
-        """The batch's connection closed: what it did not settle no longer counts as active."""
-        self._destination.in_flight -= len(self.batch.entries)
-        self._destination.unsettled -= self._recipients - self._settled_recipients
-        self._destination.last_busy = now
+        """The connection closed: what it did not settle no longer counts as active."""
+        self.destination.in_flight -= self._taken
+        self.destination.unsettled -= self._recipients - self._settled_recipients
+        self.destination.last_busy = now

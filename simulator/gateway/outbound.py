@@ -9,7 +9,9 @@ all, the failure is permanent (`5.6.7`, `5.1.3`): never a network fault retried 
 What a failure was, and its words for the mail log, are `outbound_errors.py`'s. A transaction says
 on the wire what aiosmtplib's `sendmail` says (a test compares them), through its public MAIL, RCPT,
 DATA and RSET, so that the message is not normalised twice (once only to size it) nor each address
-parsed twice.
+parsed twice. A connection may carry several transactions (the delivery queues hand an open one
+more): `is_open` says whether the peer is still there, and `closed_at_mail` whether the last
+transaction found it gone at its MAIL (no reply, or `421`), so that nothing of it went through.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from simulator.gateway.outbound_errors import (
 
 TIMEOUT_SECONDS = 30.0
 NO_SMTPUTF8 = "The next hop does not offer SMTPUTF8, which a non-ASCII address needs"
+CLOSING = 421  # the server closes the connection (RFC 5321 4.2.3)
 UNWRITABLE_ADDRESS = "An address that cannot be written on an SMTP command line"
 
 
@@ -68,6 +71,12 @@ class OutboundSession:
         self._hop = hop
         self.tls: TlsInfo | None = None
         self.local_address = ""  # the interface the connection left from, known once it was tried
+        self.closed_at_mail = False  # the last transaction's MAIL found the connection closed
+
+    @property
+    def is_open(self) -> bool:
+        """The connection is still there (a peer may close one that waits idle)."""
+        return self._client.is_connected
 
     async def __aenter__(self) -> OutboundSession:
         try:
@@ -124,6 +133,7 @@ class OutboundSession:
 
         Raises when the whole transaction failed (no recipient took the message).
         """
+        self.closed_at_mail = False
         options = self._mail_options(sender, recipients)
         try:
             refused, response = await self._transaction(sender, recipients, data, options)
@@ -145,7 +155,11 @@ class OutboundSession:
             options = [f"size={transmitted_size(data)}", *options]
         try:
             await self._client.mail(sender, options=options, encoding=encoding)  # ValueError: unsent
-        except aiosmtplib.SMTPResponseException:
+        except aiosmtplib.SMTPServerDisconnected:
+            self.closed_at_mail = True
+            raise
+        except aiosmtplib.SMTPResponseException as refusal:
+            self.closed_at_mail = refusal.code == CLOSING
             await self._reset()
             raise
         try:
