@@ -4,7 +4,9 @@ Design rule: pure. `DestinationTally` counts what the delivery queues tell it as
 `DestinationStatus` is a frozen snapshot; the formatters only lay snapshots out. Counting choices:
 a soft bounce event is one recipient of one failed attempt that will be retried (an attempt that
 ends in a hard bounce counts only as hard bounced recipients); a /dev/null route counts as delivered;
-a destination is down when its last connection attempt failed (every host of its route refused).
+a destination is down when its last connection attempt failed (every host of its route refused);
+a connection out is one open, including one that has sent its batch and waits a moment for more
+(`gateway/delivery.py`'s `LINGER`), as an appliance's open connection counts until it closes.
 """
 
 from __future__ import annotations
