@@ -93,7 +93,8 @@ def _hops(results: dict[str, Any]) -> list[str]:
     """The journal latency's hops as a table (nothing when the run's latency phase has none)."""
     if not (rows := report.hops_of(results)):
         return []
-    head = report.hops_heading(results).capitalize() + ":"
+    heading = report.hops_heading(results)
+    head = heading[:1].upper() + heading[1:] + ":"
     lines = ["| hop | n | " + " | ".join(report.CUTS) + " |", "|---|---|---|---|---|---|"]
     lines += [f"| {label} | {figures.get('count', 0)} | "
               + " | ".join(report.ms_text(figures.get(cut)) for cut in report.CUTS) + " |"

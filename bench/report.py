@@ -204,7 +204,8 @@ def hops_heading(results: Figures) -> str:
     """"journal latency by hop, ms (N connections ...)": how many connections carried the journals."""
     found = results["latency"]["hops"]
     return (f"journal latency by hop, ms ({found.get('connections')} connections to Threat Defense, "
-            f"{found.get('journals_per_connection')} journals each on average)")
+            f"{found.get('journals_per_connection')} journals each on average; a file's mtime comes from "
+            f"the kernel's coarse clock, a few ms early, so a hop that ends at one can read below 0)")
 
 
 def hop_lines(results: Figures) -> list[str]:
