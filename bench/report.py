@@ -17,6 +17,8 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,7 +126,21 @@ def machine() -> Figures:
             "load_1min": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "kernel": platform.release(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "commit": _git("rev-parse", "--short", "HEAD"),
-            "uncommitted_changes": bool(_git("status", "--porcelain"))}
+            "uncommitted_changes": bool(_git("status", "--porcelain")),
+            "file_create_us": file_creation_us()}
+
+
+def file_creation_us(count: int = 2000) -> float:
+    """CPU microseconds to create, write (3 KB) and close one file in a new temporary folder, as the
+    sandbox's stores do several times a message. On one VM this moved from 57 to 700 µs within hours
+    (the kernel's filesystem state, not our code), and the sandbox's figures moved with it; a run's
+    figures are read beside it."""
+    data = bytes(3000)
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.process_time()
+        for number in range(count):
+            Path(folder, f"{number}.eml").write_bytes(data)
+        return round(1e6 * (time.process_time() - start) / count, 1)
 
 
 def _read(path: str) -> str:
@@ -144,9 +160,11 @@ def machine_label(host: Figures) -> str:
     memory = f", {host['memory_mib'] / 1024:.1f} GiB RAM" if host.get("memory_mib") else ""
     dirty = " with uncommitted changes" if host.get("uncommitted_changes") else ""
     load = f", load average {host['load_1min']} as the run began" if host.get("load_1min") is not None else ""
+    files = (f", creating a file {host['file_create_us']} µs of CPU" if host.get("file_create_us") is not None
+             else "")
     return (f"measured on {host.get('cpu_model', 'unknown')}, {host.get('nproc', '?')} cores{memory}, "
             f"{str(host.get('date', '?'))[:10]}, commit {host.get('commit') or 'unknown'}{dirty} "
-            f"(Linux {host.get('kernel', '?')}, Python {host.get('python', '?')}{load})")
+            f"(Linux {host.get('kernel', '?')}, Python {host.get('python', '?')}{load}{files})")
 
 
 def figures(results: Figures) -> Figures:

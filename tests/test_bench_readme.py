@@ -147,3 +147,12 @@ def test_a_smoke_run_never_overwrites_latest_json() -> None:
     from bench.run import build_parser, settle_options
     assert settle_options(build_parser().parse_args(["--smoke"])).output.name == "smoke.json"
     assert settle_options(build_parser().parse_args([])).output == LATEST
+
+
+def test_the_label_gives_the_cost_of_creating_a_file_when_the_run_measured_it() -> None:
+    measured = results()
+    measured["machine"]["file_create_us"] = 57.3
+    label = " ".join(readme.block(measured).split())
+    assert "load average 1.5 as the run began, creating a file 57.3 µs of CPU)" in label
+    assert "creating a file" not in " ".join(readme.block(results()).split())
+    assert report.file_creation_us(count=20) > 0
