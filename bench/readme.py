@@ -95,7 +95,7 @@ def _hops(results: dict[str, Any]) -> list[str]:
         return []
     heading = report.hops_heading(results)
     head = heading[:1].upper() + heading[1:] + ":"
-    lines = ["| hop | n | " + " | ".join(report.CUTS) + " |", "|---|---|---|---|---|---|"]
+    lines = ["| hop | n | " + " | ".join(report.CUTS) + " |", "|" + "---|" * (2 + len(report.CUTS))]
     lines += [f"| {label} | {figures.get('count', 0)} | "
               + " | ".join(report.ms_text(figures.get(cut)) for cut in report.CUTS) + " |"
               for label, figures in rows]

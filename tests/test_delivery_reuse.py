@@ -99,13 +99,14 @@ def test_a_peer_that_closed_the_idle_connection_costs_the_next_copy_nothing(
     assert tdc_sandbox.queued(TDC_QUEUE) == []
 
 
+@pytest.mark.parametrize("fault", ["drop:MAIL", "reply:MAIL=421"])
 def test_a_peer_that_closes_as_the_copy_comes_costs_one_attempt_on_a_fresh_connection(
-    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, fault: str
 ) -> None:
-    """The lingering connection's MAIL finds the peer gone: not an attempt; the fresh connection
-    that takes the copy at once is, and its failure is retried as usual."""
+    """The lingering connection's MAIL finds the peer gone (no reply, or `421` closing): not an
+    attempt; the fresh connection that takes the copy at once is, and its failure is retried as usual."""
     send_paced(tdc_sandbox, tdc_messages, 1)
-    tdc_sandbox.set_faults("threat_defense", "drop:MAIL")
+    tdc_sandbox.set_faults("threat_defense", fault)
     tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.mail_log.wait_for(FAILED)
     drops = [attempt for attempt in tdc_sandbox.refused("threat_defense") if attempt.command == "MAIL"]

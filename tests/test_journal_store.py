@@ -20,7 +20,7 @@ import pytest
 from simulator.core.mail.body import InMemoryBody
 from simulator.endpoints.common import Batches
 from simulator.endpoints.kept import LARGEST_KEPT, StoredFile, kept_body
-from simulator.endpoints.threat_defense import JournalRecord, JournalStore, as_indented_json
+from simulator.endpoints.threat_defense import JournalRecord, JournalStore
 
 INTAKE = "sandbox-tenant@intake.threatdefense.test"
 
@@ -65,17 +65,6 @@ def test_a_folder_removed_while_running_is_made_again(tmp_path: Path) -> None:
     assert (tmp_path / "td" / INTAKE / "2.eml").read_bytes() == record.data
     assert (tmp_path / "td" / INTAKE / "2.json").exists()
     assert [r.number for r in store.records.snapshot()] == [1, 2]
-
-
-#: Values a record's JSON may hold: escapes, non-ASCII, lone surrogates, nesting, empties.
-AWKWARD = ["", "plain", 'quote " and \\ backslash', "ctl \x00\x07\x1f\x7f", "caf\u00e9 \u2028 \U0001f600",
-           "lone \udce9", 0, -7, 10**20, 1.5, None, True, False, [], {}, ["a", ["b", []], {"k": None}],
-           {"z": 1, "a": {"y": [1, {"x": "\u00fc"}]}, "\u00e9": []}]
-
-
-@pytest.mark.parametrize("value", AWKWARD)
-def test_the_record_json_is_written_as_the_json_module_indents_it(value: object) -> None:
-    assert as_indented_json(value) == json.dumps(value, indent=2, sort_keys=True)
 
 
 def test_a_stored_json_record_has_every_field_but_the_body(tmp_path: Path) -> None:
@@ -157,3 +146,33 @@ def test_work_queued_while_the_worker_is_busy_is_one_batch_and_one_answer() -> N
     results, settled = asyncio.run(run_all())
     assert results == ["first", "a", "b", "c"] and order == ["first", "a", "b", "c"]  # "gone" not run
     assert settled == 2  # the first call's batch, then the four queued behind it
+
+
+def test_a_disk_that_takes_part_of_a_journal_and_then_nothing_leaves_no_file_and_gives_the_number_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that takes nothing (a full disk) is storage trouble, never a worker writing forever."""
+    import os
+
+    from simulator.endpoints import threat_defense
+
+    class HalfThenFull:
+        """The os module, whose write takes half of the first journal's bytes and then none."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, descriptor: int, data: bytes | memoryview) -> int:
+            self.calls += 1
+            return os.write(descriptor, bytes(data)[: len(data) // 2]) if self.calls == 1 else 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+    store = JournalStore(tmp_path / "td")
+    monkeypatch.setattr(threat_defense, "os", HalfThenFull())
+    with pytest.raises(OSError, match="took none"):
+        store.save_next(INTAKE, numbered)
+    assert list((tmp_path / "td" / INTAKE).iterdir()) == []
+    monkeypatch.undo()
+    assert store.save_next(INTAKE, numbered).number == 1

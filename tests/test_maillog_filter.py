@@ -151,8 +151,9 @@ class FakeSandbox:
     def __init__(self) -> None:
         self.lines: list[LogLine] = []
 
-    async def recent_log(self, machine: str) -> list[LogLine]:
-        return list(self.lines)
+    async def recent_log(self, machine: str, since: int = 0, most: int | None = None) -> list[LogLine]:
+        after = [line for line in self.lines if line.number > since]
+        return after if most is None else after[max(0, len(after) - most):]
 
 
 class FakeTransport:

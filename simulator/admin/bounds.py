@@ -51,18 +51,11 @@ def bounded(value: str, name: str, longest: int | None = None) -> str:
     return value
 
 
-def whole_number(text: str, name: str, highest: int) -> int:
-    """A number from 1 to `highest` written in ASCII digits; checked before int() reads it."""
+def whole_number(text: str, name: str, highest: int, lowest: int = 1) -> int:
+    """A number from `lowest` to `highest` written in ASCII digits; checked before int() reads it."""
     if not (text.isascii() and text.isdecimal() and len(text) <= len(str(highest))
-            and 1 <= int(text) <= highest):
-        raise BadRequest(f"{name} must be a whole number from 1 to {highest}, not {shown(text)}")
-    return int(text)
-
-
-def number_from_zero(text: str, name: str, highest: int) -> int:
-    """A number from 0 to `highest` written in ASCII digits; checked before int() reads it."""
-    if not (text.isascii() and text.isdecimal() and len(text) <= len(str(highest)) and int(text) <= highest):
-        raise BadRequest(f"{name} must be a whole number from 0 to {highest}, not {shown(text)}")
+            and lowest <= int(text) <= highest):
+        raise BadRequest(f"{name} must be a whole number from {lowest} to {highest}, not {shown(text)}")
     return int(text)
 
 

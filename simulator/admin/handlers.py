@@ -25,7 +25,6 @@ from simulator.admin.bounds import (
     hosts,
     integer,
     json_value,
-    number_from_zero,
     strings,
     text,
     whole_number,
@@ -180,7 +179,7 @@ async def get_tophosts(request: web.Request) -> web.Response:
 
 async def get_log(request: web.Request) -> web.Response:
     lines = whole_number(request.query.get("lines", str(DEFAULT_TAIL)), "lines", LONGEST_TAIL)
-    since = number_from_zero(request.query.get("since", "0"), "since", LARGEST_LINE)
+    since = whole_number(request.query.get("since", "0"), "since", LARGEST_LINE, lowest=0)
     return answer(await ops(request).monitor.tail(query(request, "machine") or None, lines, since))
 
 

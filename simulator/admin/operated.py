@@ -7,7 +7,8 @@ A part (Threat Defense, the mailbox, a machine) may run in a process of its own:
 state is async; what the supervisor keeps (the store, the names, the listeners, the fault plans) is not.
 A read that may cross processes is bounded by what its caller shows: a page of one tenant's journals,
 one journal, the journals or mail-log lines since the caller's last read; the whole of what a part keeps
-(`journals()`, `recent_log(machine)`) only where a caller needs all (the tests' records, tracking).
+(`journals()`, `recent_log(machine)`) only where a caller needs all (the tests' records, tracking,
+the labs' checks of a machine's log).
 """
 
 from __future__ import annotations

@@ -93,9 +93,14 @@ def run_pytest(command: Sequence[str], timeout: float) -> tuple[str, str | None]
         output = expired.stdout.decode(errors="replace") if isinstance(expired.stdout, bytes) else ""
         return output, f"the run took longer than kit.run_timeout ({timeout:g} s) and was stopped"
     output = done.stdout.decode(errors="replace")
+    return output, ended_early(output, done.returncode)
+
+
+def ended_early(output: str, status: int) -> str | None:
+    """Why a kit run with this output and exit status ended early (None: it ran to its end, 0 or 1),
+    naming its last line."""
     last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
-    ended = None if done.returncode in (0, 1) else f"pytest ended with status {done.returncode}: {last}"
-    return output, ended
+    return None if status in (0, 1) else f"pytest ended with status {status}: {last}"
 
 
 def completed(records: Sequence[RuleResult], rules: Mapping[str, str], ended: str | None) -> list[RuleResult]:

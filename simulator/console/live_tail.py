@@ -95,7 +95,7 @@ class LiveTail:
         """A tail of what is logged after line number `since` (None: from now on; what memory holds
         already is not sent)."""
         if since is None:
-            recent = await console(request).sandbox.recent_log(machine)
+            recent = await console(request).sandbox.recent_log(machine, 0, 1)
             since = recent[-1].number if recent else None
         return cls(request, machine, chosen, since)
 

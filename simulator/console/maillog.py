@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from simulator.admin.bounds import LARGEST_LINE, bounded, number_from_zero
+from simulator.admin.bounds import LARGEST_LINE, bounded, whole_number
 from simulator.console import live_tail
 from simulator.console.live_tail import STREAMS, LiveTail
 from simulator.console.maillog_filter import DEFAULT_LINES, MOST_LINES, last_matching, parse_filter
@@ -61,9 +61,9 @@ def stream_start(request: web.Request) -> int | None:
     """The line number a stream goes on after: a reconnecting browser's `Last-Event-ID`, else the
     page's `since`; None (neither given): from now on. BadRequest for one that is no line number."""
     if resumed := request.headers.get("Last-Event-ID", "").strip():
-        return number_from_zero(resumed, "Last-Event-ID", LARGEST_LINE)
+        return whole_number(resumed, "Last-Event-ID", LARGEST_LINE, lowest=0)
     if "since" in request.query:
-        return number_from_zero(request.query["since"], "since", LARGEST_LINE)
+        return whole_number(request.query["since"], "since", LARGEST_LINE, lowest=0)
     return None
 
 

@@ -53,6 +53,11 @@ class Records(Generic[T]):
                     total += 1
         return total, chosen
 
+    def first(self, where: Callable[[T], bool]) -> T | None:
+        """The newest kept item `where` holds for (None if none): the scan stops at it."""
+        with self._changed:
+            return next((item for item in reversed(self._items) if where(item)), None)
+
     def after(self, position: int) -> tuple[int, list[T]]:
         """(the position of the oldest item kept, the kept items after `position`), oldest first: the
         first item returned is at `max(position + 1, oldest)`."""

@@ -48,6 +48,6 @@ def kept(data: bytes, path: Path | None) -> Body:
 
 def kept_body(body: Body, path: Path | None) -> Body:
     """`kept` for a body: the same object when it stays as it is (in memory and small enough)."""
-    if isinstance(body, InMemoryBody) and (path is None or body.size <= LARGEST_KEPT):
-        return body
-    return kept(body.read(), path)
+    if path is not None and body.size > LARGEST_KEPT:
+        return StoredFile(path, body.size)
+    return body if isinstance(body, InMemoryBody) else kept(body.read(), path)

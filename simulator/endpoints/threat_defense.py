@@ -15,20 +15,20 @@ store numbers and writes under its own lock, so a number is given out, written a
 given back as one step whatever runs beside it. The remediation of read/write mode is carried out
 on the loop, where the mailbox host lives, stored or not (§8.9). The worker takes journals in
 batches (`Batches`): under load one wakeup and one answer to the loop carry several. A journal's
-record is built once, numbered (no copies), and its JSON written as `json.dumps(indent=2,
-sort_keys=True)` writes it, without the json module's pure-Python indenting encoder.
+record is built once, when it is numbered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 from aiosmtpd.smtp import Envelope, Session
@@ -76,41 +76,22 @@ class JournalRecord:
 
     def summary(self) -> dict[str, object]:
         """The JSON record stored beside the .eml file: every field but the body, and the check."""
-        return {
-            "number": self.number, "intake_address": self.intake_address, "mail_from": self.mail_from,
-            "rcpt_tos": list(self.rcpt_tos), "tls_protocol": self.tls_protocol,
-            "tls_cipher": self.tls_cipher, "connection": self.connection,
-            "message_on_connection": self.message_on_connection,
-            "broken_rules": list(self.broken_rules), "verdict": self.verdict, "sender_ip": self.sender_ip,
-            "remediation": self.remediation,
-            "received_at": self.received_at.isoformat() if self.received_at else None,
-            "broken_rules_described": described(self.broken_rules),
-            "check": "valid" if self.valid else "invalid", "size": self.body.size,
-        }
+        fields: dict[str, object] = {name: getattr(self, name) for name in _SUMMARISED}
+        fields["rcpt_tos"], fields["broken_rules"] = list(self.rcpt_tos), list(self.broken_rules)
+        fields["received_at"] = self.received_at.isoformat() if self.received_at else None
+        fields["broken_rules_described"] = described(self.broken_rules)
+        fields["check"] = "valid" if self.valid else "invalid"
+        fields["size"] = self.body.size
+        return fields
+
+
+#: The fields a record's summary copies (the body is stored as the .eml file): read once, not per journal.
+_SUMMARISED = tuple(each.name for each in dataclass_fields(JournalRecord) if each.name != "body")
 
 
 def record_json(record: JournalRecord) -> str:
-    """`<n>.json`: the record's summary as `json.dumps(summary, indent=2, sort_keys=True)` and a newline."""
-    return as_indented_json(record.summary()) + "\n"
-
-
-def as_indented_json(value: object, indent: str = "\n") -> str:
-    """`json.dumps(value, indent=2, sort_keys=True)` for dicts (str keys), lists and scalars, at half
-    its cost: the json module indents with its pure-Python encoder, this writes strings with its C one."""
-    if isinstance(value, dict):
-        inner = indent + "  "
-        items = ",".join([f"{inner}{encode_basestring_ascii(key)}: {as_indented_json(value[key], inner)}"
-                          for key in sorted(value)])
-        return f"{{{items}{indent}}}" if items else "{}"
-    if isinstance(value, list | tuple):
-        inner = indent + "  "
-        items = ",".join([inner + as_indented_json(item, inner) for item in value])
-        return f"[{items}{indent}]" if items else "[]"
-    if type(value) is str:
-        return encode_basestring_ascii(value)
-    if type(value) is int:
-        return int.__repr__(value)
-    return json.dumps(value)  # None, booleans, floats
+    """`<n>.json`: the record's summary, indented, keys sorted, and a newline."""
+    return json.dumps(record.summary(), indent=2, sort_keys=True) + "\n"
 
 
 class JournalStore:
@@ -178,9 +159,11 @@ def _create(path: Path, data: bytes) -> None:
     `write_bytes` takes (its file object, and three syscalls: fstat, ioctl, lseek), left out."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
-        written = os.write(descriptor, data)
+        written = 0
         while written < len(data):  # a regular file takes it all at once, save on a full disk
-            written += os.write(descriptor, memoryview(data)[written:])
+            if not (taken := os.write(descriptor, memoryview(data)[written:])):
+                raise OSError(errno.ENOSPC, "the disk took none of the rest of the journal", str(path))
+            written += taken
     finally:
         os.close(descriptor)
 
@@ -234,10 +217,8 @@ class ThreatDefenseHandler(EndpointHandler):
                                               connecting_ip)
 
         def numbered(number: int) -> JournalRecord:
-            return JournalRecord(
-                number, draft.intake_address, draft.mail_from, draft.rcpt_tos, draft.tls_protocol,
-                draft.tls_cipher, draft.connection, draft.message_on_connection, broken_rules, draft.body,
-                analysis.verdict, analysis.sender_ip, analysis.remediation, draft.received_at)
+            return replace(draft, number=number, broken_rules=broken_rules, verdict=analysis.verdict,
+                           sender_ip=analysis.sender_ip, remediation=analysis.remediation)
 
         try:
             return analysis, self.store.save_next(draft.intake_address, numbered)

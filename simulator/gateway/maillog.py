@@ -62,6 +62,11 @@ class MailLog:
         """A snapshot of every line so far."""
         return self._lines.snapshot()
 
+    def lines_after(self, number: int) -> list[LogLine]:
+        """The kept lines after line number `number` (a line's number is its place among the appended
+        ones), copied alone: a poll for what is new does not copy the whole log."""
+        return self._lines.after(number)[1]
+
     def matching(self, pattern: str) -> list[LogLine]:
         """Every line whose text matches the regular expression `pattern` (re.search)."""
         return _matching(re.compile(pattern), self.lines())

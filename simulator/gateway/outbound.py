@@ -150,7 +150,7 @@ class OutboundSession:
         """aiosmtplib's `sendmail`, the same commands through its public ones: the SIZE counted
         (`transmitted_size`), not measured on a normalised copy of the message, and each address
         parsed once, by its command; a transaction that fails once MAIL went out is reset."""
-        encoding = "utf-8" if options else "ascii"  # the only option given is SMTPUTF8
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         if self._client.supports_extension("size"):
             options = [f"size={transmitted_size(data)}", *options]
         try:

@@ -8,7 +8,6 @@ control channel); nothing here knows which.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -83,9 +82,8 @@ class ThreatDefense(Endpoint):
     def journal(self, tenant: str, number: int) -> JournalRecord | None:
         """`tenant`'s journal `number`, if it is kept."""
         address = tenant.lower()
-        _, found = self.store.records.newest(
-            lambda record: record.number == number and record.intake_address == address, count=1)
-        return found[0] if found else None
+        return self.store.records.first(
+            lambda record: record.number == number and record.intake_address == address)
 
     def journals_after(self, position: int) -> JournalWindow:
         """The journals kept after `position` (the n-th journal received is at position n)."""
@@ -141,9 +139,8 @@ class MachineControl:
     def recent_log(self, since: int = 0, most: int | None = None) -> list[LogLine]:
         """The kept mail-log lines after line number `since` (0: every kept line), the last `most` of
         them (None: all), oldest first (a list of references here: only these cross to another process)."""
-        lines = self.machine.log.lines()
-        start = bisect.bisect_right(lines, since, key=lambda line: line.number)
-        return lines[start if most is None else max(start, len(lines) - most):]
+        lines = self.machine.log.lines_after(since)
+        return lines if most is None else lines[max(0, len(lines) - most):]
 
     def quarantined(self) -> list[HeldMessage]:
         return list(self.machine.quarantines.held.values())

@@ -62,7 +62,7 @@ class Part:
     process: BaseProcess
     channel: Channel
     started: asyncio.Future[child.Started]
-    serving: asyncio.Task[None] | None = None
+    serving: asyncio.Task[None]  # the channel's serving of the part's calls
 
     async def call(self, method: str, *args: Any) -> Any:
         return await self.channel.call(method, *args)
@@ -139,9 +139,9 @@ class ProcessSandbox:
             theirs.close()
             reader, writer = await asyncio.open_unix_connection(sock=ours)
             channel = Channel(role.name, reader, writer, Supervising(self, role.name))
-            part = Part(role.name, process, channel, self._loop.create_future())
+            part = Part(role.name, process, channel, self._loop.create_future(),
+                        asyncio.create_task(channel.serve()))  # runs from the next await: part is in
             self.parts[role.name] = part
-            part.serving = asyncio.create_task(channel.serve())
             self._loop.add_reader(process.sentinel, self._ended, part)
         waiting = [self.parts[role.name].started for role in roles]
         done = await asyncio.gather(*waiting, return_exceptions=True)
@@ -189,8 +189,7 @@ class ProcessSandbox:
                 part.process.kill()
                 await self._loop.run_in_executor(None, joined, part.process, STOP_WAIT)
         part.channel.close()
-        if part.serving is not None:
-            part.serving.cancel()
+        part.serving.cancel()
 
     # What the admin surface asks of a running sandbox (`admin.operated.RunningSandbox`)
 
