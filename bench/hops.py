@@ -55,8 +55,12 @@ def journal_times(record: Mapping[str, Any], stored_ns: int) -> JournalTimes:
 
 
 def iso_ns(text: str) -> int:
-    """An ISO 8601 time (with its offset) as ns since the epoch, exactly (no float on the way)."""
-    return (datetime.fromisoformat(text) - EPOCH) // timedelta(microseconds=1) * 1000
+    """An ISO 8601 time as ns since the epoch, exactly (no float on the way); a time without an offset
+    is UTC, as the sandbox's clocks are (never the local time of the machine reading it)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def split(accepted_ns: Mapping[int, int], times: Mapping[int, JournalTimes]) -> dict[str, Any]:

@@ -91,9 +91,9 @@ def _table(results: dict[str, Any]) -> list[str]:
 
 def _hops(results: dict[str, Any]) -> list[str]:
     """The journal latency's hops as a table (nothing when the run's latency phase has none)."""
-    if not (rows := report.hops_of(results)):
+    if (table := report.hops_table(results)) is None:
         return []
-    heading = report.hops_heading(results)
+    heading, rows = table
     head = heading[:1].upper() + heading[1:] + ":"
     lines = ["| hop | n | " + " | ".join(report.CUTS) + " |", "|" + "---|" * (2 + len(report.CUTS))]
     lines += [f"| {label} | {figures.get('count', 0)} | "

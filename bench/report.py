@@ -211,26 +211,26 @@ def table(results: Figures) -> str:
 CUTS = ("p50", "p90", "p99", "max")
 
 
-def hops_of(results: Figures) -> list[tuple[str, Figures]]:
-    """The journal latency's hops (`bench/hops.py`), each its label and percentiles; none when the
-    latency phase did not split its figures (it did not run, or it ran before hops were measured)."""
+def hops_table(results: Figures) -> tuple[str, list[tuple[str, Figures]]] | None:
+    """The journal latency's hops (`bench/hops.py`): a heading saying how many connections carried
+    the journals, and each hop's label and percentiles; None when the latency phase did not split its
+    figures (it did not run, or it ran before hops were measured)."""
     found = (results.get("latency") or {}).get("hops") or {}
-    return [(figures["label"], figures) for figures in found.values() if isinstance(figures, dict)]
-
-
-def hops_heading(results: Figures) -> str:
-    """"journal latency by hop, ms (N connections ...)": how many connections carried the journals."""
-    found = results["latency"]["hops"]
-    return (f"journal latency by hop, ms ({found.get('connections')} connections to Threat Defense, "
-            f"{found.get('journals_per_connection')} journals each on average; a file's mtime comes from "
-            f"the kernel's coarse clock, a few ms early, so a hop that ends at one can read below 0)")
+    rows = [(figures["label"], figures) for figures in found.values() if isinstance(figures, dict)]
+    if not rows:
+        return None
+    heading = (f"journal latency by hop, ms ({found.get('connections')} connections to Threat Defense, "
+               f"{found.get('journals_per_connection')} journals each on average; a file's mtime comes "
+               "from the kernel's coarse clock, a few ms early, so a hop that ends at one can read below 0)")
+    return heading, rows
 
 
 def hop_lines(results: Figures) -> list[str]:
     """The hops as the terminal shows them: a line each, with n and p50/p90/p99/max in ms."""
-    if not (rows := hops_of(results)):
+    if (table := hops_table(results)) is None:
         return []
-    lines = ["", hops_heading(results), f"{'':<72}{'n':>5}" + "".join(f"{cut:>8}" for cut in CUTS)]
+    heading, rows = table
+    lines = ["", heading, f"{'':<72}{'n':>5}" + "".join(f"{cut:>8}" for cut in CUTS)]
     for label, figures in rows:
         cells = "".join(f"{ms_text(figures.get(cut)):>8}" for cut in CUTS)
         lines.append(f"{label:<72}{figures.get('count', 0):>5}{cells}")

@@ -5,6 +5,7 @@ measured from the previous one's 250), and the hops in the terminal's table and 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,16 @@ def test_an_iso_time_becomes_exact_nanoseconds() -> None:
     assert hops.iso_ns("1970-01-01T00:00:01.000001+00:00") == 1_000_001_000
     assert hops.iso_ns("2026-11-30T17:18:11+01:00") == hops.iso_ns("2026-11-30T16:18:11.000000+00:00")
     assert hops.iso_ns("2026-11-30T16:18:11.123456+00:00") % 1000 == 0
+
+
+def test_an_iso_time_without_an_offset_is_utc_not_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert hops.iso_ns("2026-11-30T16:18:11.5") == hops.iso_ns("2026-11-30T16:18:11.500000+00:00")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_record_without_received_at_has_no_received_time() -> None:

@@ -161,3 +161,50 @@ def test_replies_to_a_peer_that_does_not_read_wait_to_be_sent_instead_of_filling
         callee.close()
         await asyncio.gather(serving, reading)
     run(test)
+
+
+def test_calls_being_sent_when_the_other_end_vanishes_fail_as_closed_instead_of_waiting() -> None:
+    """A call whose 8 MiB frame is still being written (the other end reads nothing), and one queued
+    behind it, when the other end goes away: both fail with `ChannelClosed`, and so does a later one."""
+    async def test() -> None:
+        left, right = socket.socketpair()
+        reader, writer = await asyncio.open_unix_connection(sock=left)
+        caller = Channel("part", reader, writer)
+        callee = Channel("supervisor", *await asyncio.open_unix_connection(sock=right))  # never reads
+        reading = asyncio.create_task(caller.serve())
+        calls = [asyncio.create_task(caller.call("commit", bytes(8 << 20))),
+                 asyncio.create_task(caller.call("commit", 1))]
+        while writer.transport.get_write_buffer_size() == 0:  # the first frame is on its way
+            await asyncio.sleep(0)
+        assert not any(call.done() for call in calls)
+        callee.close()
+        for call in calls:
+            with pytest.raises(ChannelClosed, match="part went away before it answered"):
+                await call
+        await reading
+        with pytest.raises(ChannelClosed, match="part is not running"):
+            await caller.call("commit", 2)
+    run(test)
+
+
+def test_replies_stuck_draining_to_a_caller_that_goes_away_end_and_so_does_serving() -> None:
+    """Replies to a caller that reads nothing wait in drain; once the caller goes away they end
+    (nobody is left to answer) instead of waiting for ever, and the end stops serving."""
+    async def test() -> None:
+        part, (left, right) = Part(), socket.socketpair()
+        caller = Channel("part", *await asyncio.open_unix_connection(sock=left))  # never reads
+        reader, writer = await asyncio.open_unix_connection(sock=right)
+        callee = Channel("supervisor", reader, writer, part)
+        serving = asyncio.create_task(callee.serve())
+        calls = [asyncio.create_task(caller.call("big", REPLY_SIZE * 4)) for _ in range(3)]
+        while part.asked < len(calls) or writer.transport.get_write_buffer_size() == 0:
+            await asyncio.sleep(0)
+        replies = set(callee._running)
+        assert len(replies) == len(calls) and not any(reply.done() for reply in replies)
+        caller.close()
+        await serving
+        assert callee.closed.is_set()
+        await asyncio.gather(*replies)  # none raised; one still waiting is the guard's timeout
+        for call in calls:
+            call.cancel()
+    run(test)

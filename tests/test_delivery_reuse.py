@@ -7,6 +7,7 @@ idle connection costs an entry nothing; a commit, `stop` and `settle` end the li
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -108,16 +109,35 @@ def test_a_peer_that_closes_as_the_copy_comes_costs_one_attempt_on_a_fresh_conne
     send_paced(tdc_sandbox, tdc_messages, 1)
     tdc_sandbox.set_faults("threat_defense", fault)
     tdc_sandbox.send_accepted(tdc_messages.message())
-    tdc_sandbox.mail_log.wait_for(FAILED)
+    (failed,) = tdc_sandbox.mail_log.wait_for(FAILED)
+    copy_failed = re.sub(r"Message \d+", "Message {copy}", failed.text)
     drops = [attempt for attempt in tdc_sandbox.refused("threat_defense") if attempt.command == "MAIL"]
     assert len(drops) == 2 and drops[0].connection != drops[1].connection
     assert len(td_connections(tdc_sandbox)) == 2
     (copy,) = tdc_sandbox.queued(TDC_QUEUE)
     assert copy.schedule.failures == 1
     assert len(tdc_sandbox.mail_log.matching(FAILED)) == 1
+    assert copy_story(tdc_sandbox, copy.mid) == [
+        "Delivery start DCID {given back} MID {copy} to RID [0]", "DCID {given back} close",
+        "Delivery start DCID {fresh} MID {copy} to RID [0]", copy_failed, "DCID {fresh} close",
+    ], "the attempt given back has no outcome line of its own: its connection's close ends it"
     tdc_sandbox.set_faults("threat_defense")
     tdc_sandbox.advance(tdc_sandbox.until_next_retry())
     assert len(tdc_sandbox.journals()) == 2
+
+
+def copy_story(sandbox: SandboxFacade, mid: int) -> list[str]:
+    """Copy `mid`'s lines from its first `Delivery start` on, with its connections' `close` lines; the
+    IDs named by their part: `{copy}`, and `{given back}` and `{fresh}` for the connections in order."""
+    texts = [line.text for line in sandbox.mail_log.lines()]
+    start = rf"Delivery start DCID \d+ MID {mid} to RID \[0\]"
+    starts = [text for text in texts if re.fullmatch(start, text)]
+    names = {f"DCID {text.split()[3]}": f"DCID {name}" for text, name in
+             zip(starts, ("{given back}", "{fresh}"), strict=True)}
+    story = [re.sub(r"DCID \d+", lambda dcid: names.get(dcid[0], dcid[0]), text)
+             for text in texts[texts.index(starts[0]):]
+             if re.search(rf"\b(MID|Message) {mid}\b", text) or text.removesuffix(" close") in names]
+    return [re.sub(rf"\b(MID|Message) {mid}\b", r"\1 {copy}", text) for text in story]
 
 
 def test_a_commit_during_lingering_is_obeyed_by_the_next_copy(

@@ -75,7 +75,7 @@ def _refuse(*args: object) -> NoReturn:
 def test_a_plain_message_is_read_without_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 13: plain ASCII headers and one text part, the common message, cost no feed parser and
     no header parse tree; the answers are the policy's (tests/test_reading_equivalence.py)."""
-    monkeypatch.setattr(inspection, "message_from_bytes", _refuse)
+    monkeypatch.setattr(inspection, "_parse", _refuse)
     monkeypatch.setattr(RememberingHeaders, "__call__", _refuse)
     facts = inspect(PLAIN)
     assert (facts.subject, facts.message_id) == ("Fire particularly leader change yes.",

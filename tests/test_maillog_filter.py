@@ -21,12 +21,14 @@ from simulator.console.maillog_filter import (
     MOST_LINES,
     LogFilter,
     last_matching,
-    lines_after,
+    lines_since,
     named_ids,
     parse_filter,
 )
 from simulator.console.render import CONSOLE
+from simulator.core.clock import ManualClock
 from simulator.core.reports.logformat import Level, LogLine
+from simulator.gateway.maillog import MailLog
 
 TLS_LINE = "TDC: Message 4 delivery failed to Cisco Secure Email Threat Defense: TLS Error."
 #: A normal incoming message 3 on ICID 5, delivered on DCID 2, and its copy, message 4 (BEHAVIOUR.md §7.1).
@@ -119,18 +121,30 @@ def line(text: str) -> LogLine:
 
 def test_new_lines_are_those_after_the_last_one_sent_found_by_number_in_a_copy_too() -> None:
     first, second, third = line("same"), line("same"), line("third")  # equal, yet not the same line
-    assert lines_after([first, second, third], first) == ([second, third], False)
-    assert lines_after([first, second, third], third) == ([], False)
-    assert lines_after([first, second], None) == ([first, second], False)
-    assert lines_after([], None) == ([], False)
+    assert lines_since([first, second, third], first.number) == ([second, third], False)
+    assert lines_since([first, second, third], third.number) == ([], False)
+    assert lines_since([first, second], None) == ([first, second], False)
+    assert lines_since([], None) == ([], False)
     copies = pickle.loads(pickle.dumps([first, second, third]))  # what a machine's process sends
-    assert lines_after(copies, first) == (copies[1:], False)
+    assert lines_since(copies, first.number) == (copies[1:], False)
 
 
 def test_a_last_line_that_left_memory_makes_every_line_new_and_says_some_are_missing() -> None:
     sent, gone = line("sent"), line("rolled out")
     kept = [line("a"), line("b")]
-    assert gone not in kept and lines_after(kept, sent) == (kept, True)
+    assert gone not in kept and lines_since(kept, sent.number) == (kept, True)
+
+
+def test_a_poll_of_the_machine_log_after_a_number_gives_the_tail_what_is_new_and_what_was_missed() -> None:
+    log = MailLog(ManualClock(datetime(2022, 8, 17, 5, 52, 4, tzinfo=UTC)), kept=3)
+    for number in range(1, 4):
+        log.info(f"ICID {number} close")
+    assert lines_since(log.lines_after(1), 1) == (log.lines()[1:], False)
+    for number in range(4, 8):
+        log.info(f"ICID {number} close")  # line 4 leaves memory before it is polled
+    fresh, missed = lines_since(log.lines_after(3), 3)
+    assert ([each.number for each in fresh], missed) == ([5, 6, 7], True)
+    assert lines_since(log.lines_after(7), 7) == ([], False)
 
 
 def test_the_page_shows_the_last_matching_lines_oldest_first() -> None:

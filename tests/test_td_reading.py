@@ -130,8 +130,7 @@ def test_a_plain_journal_is_checked_and_analysed_without_the_parser(monkeypatch:
     """Issue 13: the gateway's journal of a plain original costs no feed parser and no header parse
     tree; the answers are the policy's (tests/test_reading_equivalence.py)."""
     raw = journal(PHISH, ("bob@example.com", "carol@example.com"))
-    monkeypatch.setattr(journal_check, "_parse", _refuse)
-    monkeypatch.setattr(inspection, "message_from_bytes", _refuse)
+    monkeypatch.setattr(inspection, "_parse", _refuse)
     monkeypatch.setattr(RememberingHeaders, "__call__", _refuse)
     read = ReadJournal(raw)
     assert check_journal(read, SYSTEM, (INTAKE,), (INTAKE,)) == []

@@ -95,17 +95,11 @@ def _number(text: str, label: str, highest: int, name: str, errors: dict[str, st
         return None
 
 
-def lines_after(snapshot: Sequence[LogLine], last: LogLine | None) -> tuple[Sequence[LogLine], bool]:
-    """The lines of `snapshot` after `last` (the last one already sent; None: every line is new) and
-    whether some may be missing: the line after `last` has left memory, so more lines came than
-    memory keeps. Lines are told apart by their number, not their text (two may be equal) nor their
-    identity (a machine in another process sends copies)."""
-    return lines_since(snapshot, None if last is None else last.number)
-
-
 def lines_since(snapshot: Sequence[LogLine], since: int | None) -> tuple[Sequence[LogLine], bool]:
     """The lines of `snapshot` after line number `since` (None: every line is new) and whether some may
-    be missing: the line after `since` has left memory (see `lines_after`)."""
+    be missing: the line after `since` has left memory, so more lines came than memory keeps. Lines
+    are told apart by their number, not their text (two may be equal) nor their identity (a machine
+    in another process sends copies)."""
     if since is None:
         return snapshot, False
     start = len(snapshot)

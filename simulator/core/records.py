@@ -29,12 +29,20 @@ class Records(Generic[T]):
 
     def append(self, item: T, also: Callable[[], None] | None = None) -> None:
         """Append `item`; `also` runs under the same lock (e.g. a file write kept in order)."""
+        self.append_made(lambda _position: item, None if also is None else lambda _item: also())
+
+    def append_made(self, make: Callable[[int], T], also: Callable[[T], None] | None = None) -> T:
+        """Append the item `make` builds from its position (the n-th item ever appended is at n) and
+        return it; `make` and `also(item)` run under the same lock, so positions follow the order of
+        the items (the lock is reentrant: `also` may append again)."""
         with self._changed:
+            item = make(self._appended + 1)
             self._items.append(item)
             self._appended += 1
             if also is not None:
-                also()
+                also(item)
             self._changed.notify_all()
+            return item
 
     def snapshot(self) -> list[T]:
         with self._changed:

@@ -14,7 +14,11 @@ sent, a connection with room asks its queue for more (`Reuse.more`, which may wa
 the configuration it was opened under is still the committed one. Entries handed to it that find it
 closed by the peer meanwhile (before, or as their MAIL crosses: no reply, or `421`), or a newer
 configuration committed, go back to their queue untried (`Reuse.give_back`), no retry counted, for a
-fresh connection at once.
+fresh connection at once. An entry given back as its MAIL crossed keeps the `Delivery start` line
+written before it, with no outcome line: the vendor's forms have none for an attempt not made
+(`Delayed:` or a copy's `delivery failed` would count a soft bounce, BEHAVIOUR.md §6.3, and a retry
+wait that never happens). Its connection's `DCID n close` ends it; the fresh connection's `Delivery
+start` and outcome follow.
 """
 
 from __future__ import annotations

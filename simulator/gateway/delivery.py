@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 from simulator.core.clock import Clock
@@ -87,14 +87,27 @@ class Destination:
     def take_due(self, now: datetime, limit: int, domain: str | None = None) -> list[QueueEntry]:
         """Remove and return up to `limit` due entries of one domain (one route; `domain` if given),
         oldest first."""
+        return self.take_due_noting(now, limit, domain)[0]
+
+    def take_due_noting(
+        self, now: datetime, limit: int, domain: str | None = None
+    ) -> tuple[list[QueueEntry], set[str]]:
+        """`take_due`, and the domains of the due entries it left in the queue."""
         taken: list[QueueEntry] = []
         waiting: list[QueueEntry] = []
+        due_left: set[str] = set()
         for entry in self.entries:  # one pass, no comparisons of whole entries (small ones hold bytes)
-            wanted = domain or (taken[0].domain if taken else entry.domain)
-            fits = len(taken) < limit and entry.domain == wanted
-            (taken if fits and entry.schedule.is_due(now) else waiting).append(entry)
+            if not entry.schedule.is_due(now):
+                waiting.append(entry)
+                continue
+            domain = domain or entry.domain  # unless given, the first due entry's
+            if len(taken) < limit and entry.domain == domain:
+                taken.append(entry)
+            else:
+                waiting.append(entry)
+                due_left.add(entry.domain)
         self.entries = waiting
-        return taken
+        return taken, due_left
 
     def deliver_now(self, now: datetime) -> int:
         """Make every entry waiting for a retry due at once (its retry count kept); how many. The
@@ -108,11 +121,6 @@ class Destination:
     def has_due(self, now: datetime) -> bool:
         return any(entry.schedule.is_due(now) for entry in self.entries)
 
-    def has_due_elsewhere(self, now: datetime, domain: str) -> bool:
-        """A due entry that neither a connection for `domain` nor a lingering one would take."""
-        claimed = {domain, *self.lingering.values()}
-        return any(entry.domain not in claimed and entry.schedule.is_due(now) for entry in self.entries)
-
     def nap(self, now: datetime) -> float:
         """Seconds until the next entry is due, or the queue may be released (capped)."""
         waits = [entry.schedule.next_attempt - now for entry in self.entries]
@@ -122,8 +130,7 @@ class Destination:
 
     def status(self) -> DestinationStatus:
         """Delivery status now: active recipients are those queued or in flight."""
-        queued = sum(len(entry.recipients) for entry in self.entries)
-        return self.tally.snapshot(self.name, queued + self.unsettled)
+        return self.tally.snapshot(self.name, _recipients(self.entries) + self.unsettled)
 
 
 class DeliveryQueues:
@@ -270,14 +277,14 @@ class DeliveryQueues:
         destination, loop = flight.destination, asyncio.get_running_loop()
         deadline = loop.time() + LINGER
         while not self._stopping and flight.generation == destination.linger_generation:
-            now = self._clock.now()
-            taken = destination.take_due(now, room, flight.domain)
+            taken, due_left = destination.take_due_noting(self._clock.now(), room, flight.domain)
             if taken:
-                if destination.has_due(now):  # what it has no room for: another connection
+                if due_left:  # what it has no room for: another connection
                     destination.wake.set()
                 return flight.add(taken)
             left = deadline - loop.time()
-            if left <= 0 or self._settling or destination.has_due_elsewhere(now, flight.domain):
+            claimed = {flight.domain, *destination.lingering.values()}
+            if left <= 0 or self._settling or due_left - claimed:  # due ones no connection here takes
                 break
             await self._linger(destination, flight.domain, left)
         return []
@@ -319,7 +326,7 @@ class InFlight:
         self.destination, self._settle, self._more = destination, settle, more
         self.generation = destination.linger_generation  # ended by a poke, a commit, delivernow...
         self._out: dict[str, QueueEntry] = {}  # by key (never compare whole entries): not settled yet
-        self._taken = self._recipients = self._settled_recipients = 0
+        self._taken = 0  # entries taken (settled ones too): in flight until the connection closes
         self._deliver_now_calls = destination.deliver_now_calls
         self.batch = Batch(destination.name, tuple(self.add(batch)), destination.tally, self.settle,
                            self)
@@ -331,11 +338,7 @@ class InFlight:
     def add(self, taken: list[QueueEntry]) -> list[QueueEntry]:
         """Entries taken from the queue for this flight's connection: DELIVERING, counted in flight."""
         self._out.update((entry.key, entry) for entry in taken)
-        recipients = sum(len(entry.recipients) for entry in taken)
-        self._taken += len(taken)
-        self._recipients += recipients
-        self.destination.in_flight += len(taken)
-        self.destination.unsettled += recipients
+        self._count(taken, 1)
         return [entry.moved_to(MessageState.DELIVERING) for entry in taken]
 
     async def more(self, room: int) -> list[QueueEntry]:
@@ -344,11 +347,7 @@ class InFlight:
     def give_back(self, entries: list[QueueEntry]) -> None:
         """Entries this flight took but never tried: first in their queue again, as they were."""
         returned = [self._out.pop(entry.key) for entry in entries]
-        recipients = sum(len(entry.recipients) for entry in returned)
-        self._taken -= len(returned)
-        self._recipients -= recipients
-        self.destination.in_flight -= len(returned)
-        self.destination.unsettled -= recipients
+        self._count(returned, -1)
         self.destination.entries[:0] = returned
         self.destination.wake.set()
 
@@ -356,7 +355,6 @@ class InFlight:
         if self.destination.deliver_now_calls != self._deliver_now_calls:  # delivernow while out
             parts = [part.due_now() if part.state is MessageState.DEFERRED else part for part in parts]
         self._out.pop(taken.key, None)
-        self._settled_recipients += len(taken.recipients)
         self._settle(self.destination, taken, parts)
 
     def unsettled(self) -> list[QueueEntry]:
@@ -365,5 +363,15 @@ class InFlight:
     def land(self, now: datetime) -> None:
         """The connection closed: what it did not settle no longer counts as active."""
         self.destination.in_flight -= self._taken
-        self.destination.unsettled -= self._recipients - self._settled_recipients
+        self.destination.unsettled -= _recipients(self._out.values())
         self.destination.last_busy = now
+
+    def _count(self, entries: list[QueueEntry], sign: int) -> None:
+        """`entries` taken (`sign` 1) or given back (-1): counted in flight, their recipients active."""
+        self._taken += sign * len(entries)
+        self.destination.in_flight += sign * len(entries)
+        self.destination.unsettled += sign * _recipients(entries)
+
+
+def _recipients(entries: Iterable[QueueEntry]) -> int:
+    return sum(len(entry.recipients) for entry in entries)

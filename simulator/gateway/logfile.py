@@ -65,29 +65,10 @@ class LogFile:
     def append(self, line: str) -> bool:
         """Write `line` after every line still waiting; False if the file refused (it waits too)."""
         data = f"{line}\n".encode("utf-8", "backslashreplace")
-        if not self._unwritten and self._stream is not None and self._size + len(data) <= self.rollover_bytes:
-            return self._write_at_once(data, self._stream)
         self._unwritten.append(data)
         self._unwritten_bytes += len(data)
-        self._bound()
-        return self.flush()
-
-    def _write_at_once(self, data: bytes, stream: BinaryIO) -> bool:
-        """The usual line (nothing waits, the file is open, no roll-over due) straight to the file;
-        refused or taken in part, it waits as `flush` would have left it."""
-        try:
-            written = stream.write(data) or 0
-        except Exception:
-            written = -1
-        if written == len(data):
-            self._size += written
-            return True
-        self._unwritten.append(data)
-        self._unwritten_bytes += len(data)
-        if written <= 0:  # a refusal: reopen next time
-            self._close_stream()
-            return False
-        self._size, self._offset = self._size + written, written
+        if self._unwritten_bytes > self.most_unwritten_bytes:
+            self._bound()
         return self.flush()
 
     def flush(self) -> bool:
@@ -109,27 +90,23 @@ class LogFile:
         self._close_stream()
 
     def _write_first(self) -> None:
-        if self._stream is None:
-            self._open()  # may put a line break first (see `_open`)
-        first = self._unwritten[0]
-        stream = self._stream_for(len(first))
-        written = stream.write(memoryview(first)[self._offset:])
+        """Write what is left of the oldest waiting line; `mail.current` rolled over first if the whole
+        line would take it past `rollover_bytes` (never a line split across two files)."""
+        stream = self._stream or self._open()  # may put a line break first (see `_open`)
+        first, offset = self._unwritten[0], self._offset
+        if self._size + len(first) > self.rollover_bytes and self._size and not offset:
+            self._roll()
+            stream = self._stream or self._open()
+        written = stream.write(memoryview(first)[offset:] if offset else first)
         if not written:  # nothing taken (and no error): a refusal all the same, or we would spin
             raise OSError(errno.ENOSPC, "the mail log file took nothing")
         self._size += written
-        self._offset += written
-        if self._offset == len(first):
-            self._unwritten.popleft()
-            self._unwritten_bytes -= len(first)
-            self._offset = 0
-
-    def _stream_for(self, size: int) -> BinaryIO:
-        """The open `mail.current`, rolled over first if a whole line of `size` bytes overflows it."""
-        stream = self._stream or self._open()
-        if self._offset or not self._size or self._size + size <= self.rollover_bytes:
-            return stream
-        self._roll()
-        return self._stream or self._open()
+        if offset + written < len(first):
+            self._offset = offset + written
+            return
+        self._unwritten.popleft()
+        self._unwritten_bytes -= len(first)
+        self._offset = 0
 
     def _open(self) -> BinaryIO:
         self.path.parent.mkdir(parents=True, exist_ok=True)

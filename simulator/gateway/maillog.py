@@ -9,9 +9,7 @@ which also rolls `mail.current` over by size).
 
 from __future__ import annotations
 
-import itertools
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,17 +28,15 @@ class MailLog:
     ) -> None:
         self._clock = clock
         self._lines: Records[LogLine] = Records(kept)
-        # reentrant: a line whose file write reports lost lines logs that warning from inside `write`
-        self._numbers, self._numbering = itertools.count(1), threading.RLock()
         self.path = path
         self.file = LogFile(path, clock, rollover_bytes) if path is not None else None
 
     def write(self, level: Level, text: str) -> LogLine:
         """Log `text` at `level`, now; never raises."""
-        with self._numbering:  # numbers in memory's order, whichever thread logs
-            line = LogLine(self._clock.now(), level, one_line(text), next(self._numbers))
-            self._lines.append(line, also=lambda: self._write_file(line))
-        return line
+        # a line's number is its position among the appended ones, given under the records' lock,
+        # so numbers follow memory's order whichever thread logs
+        return self._lines.append_made(
+            lambda number: LogLine(self._clock.now(), level, one_line(text), number), also=self._write_file)
 
     def _write_file(self, line: LogLine) -> None:
         """Runs under the records' lock, so the file gets the lines in memory's order."""

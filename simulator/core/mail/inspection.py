@@ -17,7 +17,10 @@ the feed parser per message). So what is provably plain is read without it, to t
 - a single-part body (not multipart/*, not message/*) whose Content-Transfer-Encoding is a bare
   token other than base64, quoted-printable and uuencode is its own decoded payload, and a text/*
   part's `get_content()` is that payload decoded with its charset (`plain_text_part`).
-Anything else, hostile input included, is read by the policy itself. tests/test_reading_equivalence.py
+Anything else, hostile input included, is read by the policy itself. This module alone makes that
+choice: `inspect` (a message's facts), `headers_of` (a header block) and `text_part` (a text part)
+read plain what is plain and parse the rest; other modules ask them, never `split_plain` and a
+parser of their own. tests/test_reading_equivalence.py
 holds the two readings equal over journals, samples, the fuzz corpus and generated values.
 
 The policy is `READING`: `email.policy.default` whose header factory remembers the headers it parsed
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import policy
 from email.headerregistry import (
     AddressHeader,
     BaseHeader,
@@ -37,9 +40,10 @@ from email.headerregistry import (
     MessageIDHeader,
     UnstructuredHeader,
 )
-from email.message import Message
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 #: How many parsed headers `READING` remembers, and the longest value it remembers (longer ones are
 #: parsed each time). A parsed header keeps its parse tree, up to ~1,000 times the size of its value
@@ -162,9 +166,12 @@ def content_type(headers: Headers) -> str:
 def plain_charset(headers: Headers) -> str | None:
     """`Message.get_param("charset", "ASCII")` when the Content-Type is plain, else None."""
     plain = _plain_content_type(headers)
-    if plain is None:
-        return None
-    values = (value for name, value in _PARAMETERS.findall(plain[1]) if name.lower() == "charset")
+    return _charset(plain[1]) if plain is not None else None
+
+
+def _charset(parameters: str) -> str:
+    """The charset a plain Content-Type's `parameters` name, "ASCII" if none."""
+    values = (value for name, value in _PARAMETERS.findall(parameters) if name.lower() == "charset")
     return next(values, "ASCII").removeprefix('"').removesuffix('"')
 
 
@@ -177,20 +184,72 @@ def plain_payload(headers: Headers, body: bytes) -> bytes | None:
     return None if encoding in ("base64", "quoted-printable", *_UUENCODINGS) else body
 
 
-def plain_text_part(raw: bytes) -> tuple[str, str | None] | None:
-    """(content type, `get_content()` or None if it raises) of a plain text/* part, or None."""
+class PlainPart(NamedTuple):
+    """A plain single part (not multipart/*, not message/*), read without the parser."""
+
+    headers: Headers
+    content_type: str  # `get_content_type()`
+    parameters: str  # the Content-Type's `; name=value` parameters, as written
+    payload: bytes  # `get_payload(decode=True)`
+
+
+def plain_part(raw: bytes) -> PlainPart | None:
+    """`raw` read without the parser if it is a plain single part, else None."""
     split = split_plain(raw)
     if split is None:
         return None
     headers, body = split
-    ctype, charset = plain_content_type(headers), plain_charset(headers)
+    plain = _plain_content_type(headers)
+    if plain is None or plain[0].partition("/")[0] in ("multipart", "message"):
+        return None
     payload = plain_payload(headers, body)
-    if ctype is None or not ctype.startswith("text/") or charset is None or payload is None:
+    return PlainPart(headers, *plain, payload) if payload is not None else None
+
+
+def plain_text_part(raw: bytes) -> tuple[str, str | None] | None:
+    """(content type, `get_content()` or None if it raises) of a plain text/* part, or None."""
+    part = plain_part(raw)
+    if part is None or not part.content_type.startswith("text/"):
         return None
     try:
-        return ctype, payload.decode(charset, "replace")
+        return part.content_type, part.payload.decode(_charset(part.parameters), "replace")
     except Exception:  # an unknown charset: `get_content()` raises
-        return ctype, None
+        return part.content_type, None
+
+
+def text_part(raw: bytes) -> tuple[str, str | None]:
+    """(content type, `get_content()`, or None if it raises or is no text) of a single part: read
+    plain if it is (`plain_text_part`), else parsed whole."""
+    plain = plain_text_part(raw)
+    if plain is not None:
+        return plain
+    part = _parse(raw)
+    try:
+        content = part.get_content()
+    except Exception:  # unknown charset, broken encoding
+        content = None
+    return part.get_content_type(), content if isinstance(content, str) else None
+
+
+def headers_of(raw: bytes) -> Headers:
+    """A message's (name, raw value) headers, as `Message.raw_items()` gives them: split if plain,
+    else parsed (headers only)."""
+    plain = split_plain(raw)
+    return plain[0] if plain is not None else tuple(_parse(_header_block(raw), True).raw_items())
+
+
+def _header_block(raw: bytes) -> bytes:
+    """`raw` up to and including the blank line that ends its header block (all of it if none):
+    a parser reading headers only stops at that line, so it reads the same headers from either."""
+    end = raw.find(b"\r\n\r\n")
+    return raw if end < 0 else raw[: end + 4]
+
+
+def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
+    """A message parsed with `READING`: every parse of this module's readings."""
+    parsed: Message = BytesParser(policy=READING).parsebytes(raw, headersonly=headers_only)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -252,15 +311,8 @@ def _facts(raw: bytes, headers: Headers, decoded_parts: tuple[bytes, ...]) -> Me
 
 def _plain_facts(raw: bytes) -> MessageFacts | None:
     """The facts of a plain single-part message, read without the parser; None if it is not one."""
-    split = split_plain(raw)
-    if split is None:
-        return None
-    headers, body = split
-    ctype = plain_content_type(headers)
-    if ctype is None or ctype.partition("/")[0] in ("multipart", "message"):
-        return None
-    payload = plain_payload(headers, body)
-    return _facts(raw, headers, (payload,)) if payload is not None else None
+    part = plain_part(raw)
+    return _facts(raw, part.headers, (part.payload,)) if part is not None else None
 
 
 def inspect(raw: bytes) -> MessageFacts:
@@ -268,5 +320,5 @@ def inspect(raw: bytes) -> MessageFacts:
     plain = _plain_facts(raw)
     if plain is not None:
         return plain
-    message = message_from_bytes(raw, policy=READING)
+    message = _parse(raw)
     return _facts(raw, tuple(message.raw_items()), _decoded_parts(message))

@@ -16,30 +16,27 @@ original's sender, or reusing its Message-ID, is then no journal of the gateway'
 A journal is read once (`ReadJournal`): its parts split once, each read at most once, the
 embedded original once by `inspection.inspect`, so Threat Defense's check and its verdict analysis
 (`td_analysis.analyse`) share one reading instead of each parsing the journal again. Reading is
-`inspection`'s: what is plain (the wrapper's header block, a text report part) is read without the
-feed parser and header registry, to their answers; anything else is parsed with `READING`.
+`inspection`'s, and so is the choice of reading plain or parsing: the wrapper's header block
+(`headers_of`), the report part (`text_part`), the original (`inspect`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import parseaddr
 from functools import cached_property
 
 from simulator.core.mail.inspection import (
     PLAIN_ADDRESS,
-    READING,
     Headers,
     MessageFacts,
     content_type,
     first_header,
     header_text,
+    headers_of,
     inspect,
-    plain_text_part,
-    split_plain,
+    text_part,
 )
 from simulator.core.mail.journal import JOURNAL_MARKER, header_field, original_in, split_parts
 
@@ -84,13 +81,6 @@ def described(rules: Sequence[str]) -> list[dict[str, str]]:
     return [{"rule": rule, "description": RULES.get(rule, "")} for rule in rules]
 
 
-def _parse(raw: bytes, headers_only: bool = False) -> EmailMessage:
-    """A message parsed with `email.policy.default` (`READING`: the same, remembering headers)."""
-    parsed: Message = BytesParser(policy=READING).parsebytes(raw, headersonly=headers_only)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
-
-
 def _text(headers: Headers, name: str) -> str:
     """The first `name` as `Message.get` reads it and the copy repeats it; "" if none or unreadable."""
     found = first_header(headers, name)
@@ -122,29 +112,6 @@ def report_fields(raw: bytes | ReadJournal) -> dict[str, list[str]]:
     return dict(_read(raw).report_fields)
 
 
-def _header_block(raw: bytes) -> bytes:
-    """`raw` up to and including the blank line that ends its header block (all of it if none):
-    a parser reading headers only stops at that line, so it reads the same headers from either."""
-    end = raw.find(b"\r\n\r\n")
-    return raw if end < 0 else raw[: end + 4]
-
-
-def _headers(raw: bytes) -> Headers:
-    """A message's (name, raw value) headers: split if plain, else parsed (headers only)."""
-    plain = split_plain(raw)
-    return plain[0] if plain is not None else tuple(_parse(_header_block(raw), True).raw_items())
-
-
-def _parsed_report(part: bytes) -> tuple[str, str | None]:
-    """(content type, text or None) of a report part, parsed whole."""
-    report = _parse(part)
-    try:
-        body = report.get_content()
-    except Exception:  # unknown charset, broken encoding: the fields count as missing
-        body = None
-    return report.get_content_type(), body if isinstance(body, str) else None
-
-
 class ReadJournal:
     """One journal's bytes, read once for every question asked of them: each part is split, read
     or inspected the first time a rule or the analysis needs it, and kept for the next."""
@@ -159,7 +126,7 @@ class ReadJournal:
     @cached_property
     def wrapper(self) -> Headers:
         """The wrapper's headers (the parts are split from the raw bytes: its body is not parsed)."""
-        return _headers(self.raw)
+        return headers_of(self.raw)
 
     def wrapper_text(self, name: str) -> str:
         """The wrapper's first `name`, as the copy repeats it (`header_field`); "" if unreadable."""
@@ -176,9 +143,7 @@ class ReadJournal:
 
     @cached_property
     def _report(self) -> tuple[str, str | None] | None:
-        if not self.parts:
-            return None
-        return plain_text_part(self.parts[0]) or _parsed_report(self.parts[0])
+        return text_part(self.parts[0]) if self.parts else None
 
     @cached_property
     def report_type(self) -> str | None:
@@ -251,7 +216,7 @@ def _part_rules(read: ReadJournal) -> list[str]:
         broken.append("report.fields")
     if read.original_facts is None:  # nothing to compare with: what needs the original cannot be shown
         return [*broken, *NEEDS_ORIGINAL]
-    embedded = read.original_facts.raw_headers  # what `_parse(original, headers_only=True)` would hold
+    embedded = read.original_facts.raw_headers  # the original's headers, as `headers_of` reads them
     if first_header(embedded, "X-IronPort-RemoteIP") is None:
         broken.append("original.remote-ip")
     subject, message_id = _text(embedded, "Subject"), _text(embedded, "Message-ID")
