@@ -60,6 +60,7 @@ class Child:
         self.process = SandboxProcess(data_dir, *options, cwd=Path(__file__).resolve().parent.parent)
         self.data_dir = data_dir
         self.description: dict[str, Any] = {}
+        self._tls: ssl.SSLContext | None = None
         self.stderr = Tail(self.process.stderr_file)
         self.mail_log = Tail(mail_log_path(data_dir, "esa1"))
 
@@ -74,10 +75,12 @@ class Child:
         return str(place["host"]), int(place["port"])
 
     def tls(self) -> ssl.SSLContext:
-        """A client context trusting the sandbox CA (TLS 1.2 at least, as the sandbox asks)."""
-        context = ssl.create_default_context(cafile=self.description["ca_cert"])
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
+        """A client context trusting the sandbox CA (TLS 1.2 at least, as the sandbox asks); one for
+        every session (a context holds no connection state; making one reads the CA file)."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=self.description["ca_cert"])
+            self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        return self._tls
 
     def exit_status(self) -> int | None:
         """None while the child runs, else how it ended."""

@@ -20,6 +20,9 @@ from fuzz.judge import Finding
 RECIPIENT = "legit@example.com"
 SENDER = "legit-sender@outside.test"
 MESSAGE_ID_RE = re.compile(rb"<(legit\.[0-9a-f]+\.\d+)@fuzz\.test>")
+#: How often `settle` looks again: the run's last message is usually stored within tens of ms (a
+#: longer pause only makes the run wait), and a look globs two folders, small but for long runs.
+SETTLE_POLL = 0.05
 
 
 def message(run: str, number: int) -> tuple[str, bytes]:
@@ -87,7 +90,7 @@ class Legit:
                 return mailbox, journals
             if time.monotonic() > deadline:
                 return mailbox, journals
-            time.sleep(0.2)
+            time.sleep(SETTLE_POLL)
 
     def findings(self, mailbox: Arrivals, journals: Arrivals) -> list[Finding]:
         """One per legitimate message refused, lost, not journaled, or stored twice."""

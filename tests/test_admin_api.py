@@ -8,6 +8,7 @@ import re
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from simulator.admin.handlers import ROUTES
 from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
-from simulator.testing.harness import SandboxFacade
+from simulator.testing.harness import SandboxFacade, shared_by_module
+from simulator.testing.plugin import SANDBOX_KEY
 from simulator.testing.smtp_client import send
+from simulator.transport.tls import SandboxTls
 
 SECOND_TENANT = "second-tenant@intake.threatdefense.test"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -27,6 +30,7 @@ class Api:
     """A tiny urllib client: every call returns (status, JSON answer)."""
 
     def __init__(self, sandbox: SandboxFacade) -> None:
+        self.sandbox = sandbox
         admin = sandbox.sandbox.describe()["admin"]
         self.url, self.token = admin["url"], admin["token"]
 
@@ -55,14 +59,35 @@ class Api:
 
 
 @pytest.fixture
-def api(tdc_sandbox: SandboxFacade) -> Api:
-    return Api(tdc_sandbox)
-
-
-@pytest.fixture
 def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettings:
     """The connector starts disabled, as before the seed's enable procedure."""
     return dataclasses.replace(tdc_sandbox_settings, tdc_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def refusing_sandbox(
+    tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
+) -> Iterator[SandboxFacade]:
+    """One sandbox (the connector disabled) for the tests that only read or send what the API must
+    refuse: started once for the module, not once per case; each test takes its turn on it."""
+    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("refusing") / "data", inbound_port=0,
+                               relay_port=0, threat_defense_port=0, mailbox_port=0, tdc_enabled=False)
+    with shared_by_module(settings, tdc_tls) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def api(refusing_sandbox: SandboxFacade, request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The shared sandbox's admin API; the test fails if it leaves that sandbox changed."""
+    request.node.stash[SANDBOX_KEY] = refusing_sandbox  # its records join a failure's report
+    with refusing_sandbox.turn():
+        yield Api(refusing_sandbox)
+
+
+@pytest.fixture
+def own_api(tdc_sandbox: SandboxFacade) -> Api:
+    """The admin API of the test's own sandbox, for a test that changes it."""
+    return Api(tdc_sandbox)
 
 
 @pytest.mark.bad_input
@@ -79,33 +104,33 @@ def test_a_token_one_character_off_is_401(api: Api) -> None:
     assert api.call("GET", "/tdc", token=api.token[:-1] + ("A" if api.token[-1] != "A" else "B"))[0] == 401
 
 
-def test_enable_is_pending_until_commit(api: Api, tdc_sandbox: SandboxFacade) -> None:
-    answer = api.post("/tdc/enable", {"address": SECOND_TENANT})
+def test_enable_is_pending_until_commit(own_api: Api, tdc_sandbox: SandboxFacade) -> None:
+    answer = own_api.post("/tdc/enable", {"address": SECOND_TENANT})
     assert answer["uncommitted"] is True and SECOND_TENANT in answer["message"]
-    pending, committed = api.get("/tdc?state=pending"), api.get("/tdc")
+    pending, committed = own_api.get("/tdc?state=pending"), own_api.get("/tdc")
     assert [m["enabled"] for m in pending["machines"]] == [True]
     assert [m["enabled"] for m in committed["machines"]] == [False] and committed["uncommitted"]
-    assert api.get("/config?level=cluster")["pending"]["tdc.enabled"] is True
+    assert own_api.get("/config?level=cluster")["pending"]["tdc.enabled"] is True
     assert tdc_sandbox.config.connector.enabled is False  # nothing runs before commit
 
-    message = api.post("/commit", {"comment": "seed procedure"})["message"]
+    message = own_api.post("/commit", {"comment": "seed procedure"})["message"]
     assert message == f"Changes committed: {format_timestamp(tdc_sandbox.clock.now())}"
     assert re.fullmatch(r"Changes committed: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}", message)
     connector = tdc_sandbox.config.connector
     assert (connector.enabled, connector.intake_address) == (True, SECOND_TENANT)
-    (running,) = api.get("/tdc")["machines"]
+    (running,) = own_api.get("/tdc")["machines"]
     assert (running["enabled"], running["enabled_level"], running["intake_address"]) == (
         True, "cluster", SECOND_TENANT)
     assert tdc_sandbox.store.history[-1].comment == "seed procedure"
-    assert api.post("/commit")["message"] == "There is no data to commit."
+    assert own_api.post("/commit")["message"] == "There is no data to commit."
 
 
-def test_clear_discards_what_was_submitted(api: Api, tdc_sandbox: SandboxFacade) -> None:
-    api.post("/tdc/enable", {"address": SECOND_TENANT})
-    assert api.post("/clear")["message"] == "Pending changes discarded."
-    assert api.get("/config")["pending"] is None
-    assert api.post("/commit")["message"] == "There is no data to commit."
-    assert api.post("/clear")["message"] == "There are no pending changes."
+def test_clear_discards_what_was_submitted(own_api: Api, tdc_sandbox: SandboxFacade) -> None:
+    own_api.post("/tdc/enable", {"address": SECOND_TENANT})
+    assert own_api.post("/clear")["message"] == "Pending changes discarded."
+    assert own_api.get("/config")["pending"] is None
+    assert own_api.post("/commit")["message"] == "There is no data to commit."
+    assert own_api.post("/clear")["message"] == "There are no pending changes."
     assert tdc_sandbox.config.connector.enabled is False
 
 
@@ -119,11 +144,11 @@ def test_clear_discards_what_was_submitted(api: Api, tdc_sandbox: SandboxFacade)
     ("tenant@localhost", "not a local@domain address"),
 ])
 def test_an_invalid_intake_address_is_422_and_changes_nothing(
-    api: Api, tdc_sandbox: SandboxFacade, address: str, reason: str
+    api: Api, address: str, reason: str
 ) -> None:
     status, answer = api.call("POST", "/tdc/enable", {"address": address, "level": "cluster"})
     assert status == 422 and reason in answer["message"] and "intake address" in answer["message"]
-    assert api.get("/config")["pending"] is None and tdc_sandbox.store.pending is None
+    assert api.get("/config")["pending"] is None and api.sandbox.store.pending is None
 
 
 @pytest.mark.bad_input
@@ -143,16 +168,18 @@ def test_an_unknown_policy_is_named(api: Api) -> None:
 
 
 @pytest.mark.bad_input
-def test_a_custom_intake_address_needs_the_connector_enabled(api: Api, tdc_sandbox: SandboxFacade) -> None:
+def test_a_custom_intake_address_needs_the_connector_enabled(
+    own_api: Api, tdc_sandbox: SandboxFacade
+) -> None:
     custom = {"policy": "DEFAULT", "mode": "custom", "address": SECOND_TENANT}
-    status, answer = api.call("POST", "/policies", custom)
+    status, answer = own_api.call("POST", "/policies", custom)
     assert status == 422 and "enabled globally" in answer["message"]
     assert tdc_sandbox.store.pending is None
-    api.post("/tdc/enable", {"address": "sandbox-tenant@intake.threatdefense.test"})
-    api.post("/policies", custom)
-    pending = api.get("/policies?state=pending")["machines"]["esa1"]
+    own_api.post("/tdc/enable", {"address": "sandbox-tenant@intake.threatdefense.test"})
+    own_api.post("/policies", custom)
+    pending = own_api.get("/policies?state=pending")["machines"]["esa1"]
     assert pending["level"] == "cluster" and pending["policies"][0]["tdc_intake"] == SECOND_TENANT
-    api.post("/commit")
+    own_api.post("/commit")
     assert tdc_sandbox.config.incoming_policies[0].tdc == "custom"
 
 
@@ -163,22 +190,22 @@ def test_a_bad_policy_mode_is_422(api: Api, body: dict[str, str]) -> None:
     assert api.call("POST", "/policies", body)[0] == 422
 
 
-def test_routes_add_list_delete(api: Api, tdc_sandbox: SandboxFacade) -> None:
-    api.post("/routes", {"domain": "ALL", "destination": ["127.0.0.1:2600:20", "127.0.0.1:2601"]})
-    api.post("/routes", {"domain": "intake.threatdefense.test", "destination": "USEDNS",
+def test_routes_add_list_delete(own_api: Api, tdc_sandbox: SandboxFacade) -> None:
+    own_api.post("/routes", {"domain": "ALL", "destination": ["127.0.0.1:2600:20", "127.0.0.1:2601"]})
+    own_api.post("/routes", {"domain": "intake.threatdefense.test", "destination": "USEDNS",
                          "level": "machine:esa1"})
-    listed = api.get("/routes?level=machine:esa1&state=pending")
+    listed = own_api.get("/routes?level=machine:esa1&state=pending")
     assert listed["from"] == "machine:esa1" and listed["uncommitted"] is True
     assert listed["routes"] == [{"domain": "ALL", "destination": "127.0.0.1:2600:20, 127.0.0.1:2601:0"},
                                 {"domain": "intake.threatdefense.test", "destination": "USEDNS"}]
-    assert api.get("/routes")["routes"] == []  # committed: still none
-    status, answer = api.call("POST", "/routes", {"domain": "ALL", "destination": "/dev/null"})
+    assert own_api.get("/routes")["routes"] == []  # committed: still none
+    status, answer = own_api.call("POST", "/routes", {"domain": "ALL", "destination": "/dev/null"})
     assert status == 422 and "exists already" in answer["message"]
-    assert api.call("DELETE", "/routes/ALL")[1]["uncommitted"] is True
-    assert api.get("/routes?state=pending")["routes"] == []
-    status, answer = api.call("DELETE", "/routes/ALL")
+    assert own_api.call("DELETE", "/routes/ALL")[1]["uncommitted"] is True
+    assert own_api.get("/routes?state=pending")["routes"] == []
+    status, answer = own_api.call("DELETE", "/routes/ALL")
     assert status == 404 and "'ALL'" in answer["message"]
-    api.post("/commit")
+    own_api.post("/commit")
     assert [route.domain for route in tdc_sandbox.config.routes] == ["ALL", "intake.threatdefense.test"]
 
 
@@ -190,13 +217,13 @@ def test_a_bad_route_destination_is_refused(api: Api, destination: object) -> No
     assert api.get("/config")["pending"] is None
 
 
-def test_dns_zone_set_and_list(api: Api) -> None:
-    api.post("/dns", {"domain": "partner.test", "hosts": ["127.0.0.1:2700:5"]})
-    records = api.get("/dns?state=pending")["records"]
+def test_dns_zone_set_and_list(own_api: Api) -> None:
+    own_api.post("/dns", {"domain": "partner.test", "hosts": ["127.0.0.1:2700:5"]})
+    records = own_api.get("/dns?state=pending")["records"]
     assert {"domain": "partner.test", "priority": 5, "host": "127.0.0.1", "port": 2700} in records
     assert any(record["domain"] == "*" for record in records)  # the inherited zone is kept
-    api.post("/dns", {"domain": "partner.test", "hosts": []})
-    assert all(r["domain"] != "partner.test" for r in api.get("/dns?state=pending")["records"])
+    own_api.post("/dns", {"domain": "partner.test", "hosts": []})
+    assert all(r["domain"] != "partner.test" for r in own_api.get("/dns?state=pending")["records"])
 
 
 def test_effective_settings_name_their_level(api: Api) -> None:
@@ -205,14 +232,14 @@ def test_effective_settings_name_their_level(api: Api) -> None:
     assert effective["routes"] == {"value": [], "level": "default"}
 
 
-def test_faults_put_get_and_down(api: Api, tdc_sandbox: SandboxFacade) -> None:
+def test_faults_put_get_and_down(own_api: Api, tdc_sandbox: SandboxFacade) -> None:
     server = tdc_sandbox.sandbox.threat_defense_server
-    status, answer = api.call("PUT", "/faults/threat_defense", ["down", "fail-next:2"])
+    status, answer = own_api.call("PUT", "/faults/threat_defense", ["down", "fail-next:2"])
     assert status == 200 and answer["threat_defense"] == ["down", "fail-next:2"]
-    assert api.get("/faults") == {"threat_defense": ["down", "fail-next:2"], "mailbox": []}
+    assert own_api.get("/faults") == {"threat_defense": ["down", "fail-next:2"], "mailbox": []}
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((server.host, server.port), timeout=5).close()
-    assert api.call("PUT", "/faults/threat_defense", [])[1]["threat_defense"] == []
+    assert own_api.call("PUT", "/faults/threat_defense", [])[1]["threat_defense"] == []
     with socket.create_connection((server.host, server.port), timeout=5) as client:
         assert client.recv(3) == b"220"
 
@@ -235,39 +262,40 @@ def test_tophosts_is_machine_mode_only(api: Api) -> None:
 
 
 def test_status_log_and_tracking_after_a_message(
-    api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    own_api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
-    api.post("/tdc/enable", {"address": "sandbox-tenant@intake.threatdefense.test"})
-    api.post("/commit")
+    own_api.post("/tdc/enable", {"address": "sandbox-tenant@intake.threatdefense.test"})
+    own_api.post("/commit")
     outcome = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message())
     assert outcome.mid is not None
     tdc_sandbox.settle()
-    rows = {row["host"]: row for row in api.get("/status?machine=esa1")["machines"]["esa1"]}
+    rows = {row["host"]: row for row in own_api.get("/status?machine=esa1")["machines"]["esa1"]}
     assert rows["the.tdc.queue"]["delivered_recipients"] == 1 and rows["example.com"]["delivered_recipients"]
-    assert api.get("/log?lines=3")["lines"] == [str(line) for line in tdc_sandbox.mail_log.lines()[-3:]]
-    history = api.get(f"/tracking/{outcome.mid}?machine=esa1")["history"]
+    assert own_api.get("/log?lines=3")["lines"] == [str(line) for line in tdc_sandbox.mail_log.lines()[-3:]]
+    history = own_api.get(f"/tracking/{outcome.mid}?machine=esa1")["history"]
     assert any(f"Message {outcome.mid} queued for delivery." in event for event in history)
-    assert api.call("GET", "/tracking/999")[0] == 404
-    assert api.call("GET", "/log?lines=0")[0] == 400
+    assert own_api.call("GET", "/tracking/999")[0] == 404
+    assert own_api.call("GET", "/log?lines=0")[0] == 400
 
 
 def test_the_log_since_a_line_number_answers_only_the_lines_logged_after_it(
-    api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    own_api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     first = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message())
     tdc_sandbox.settle()
-    before = api.get("/log?lines=1")
+    before = own_api.get("/log?lines=1")
     assert before["last"] == tdc_sandbox.mail_log.lines()[-1].number
-    assert api.get(f"/log?since={before['last']}") == {"machine": "esa1", "lines": [], "last": before["last"]}
+    assert own_api.get(f"/log?since={before['last']}") == {
+        "machine": "esa1", "lines": [], "last": before["last"]}
     second = send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message())
     tdc_sandbox.settle()
-    after = api.get(f"/log?since={before['last']}&lines=10000")
+    after = own_api.get(f"/log?since={before['last']}&lines=10000")
     logged = [line for line in tdc_sandbox.mail_log.lines() if line.number > before["last"]]
     assert after["lines"] == [str(line) for line in logged] and after["last"] == logged[-1].number
     assert any(f"Start MID {second.mid} " in line for line in after["lines"])
     assert not any(f"MID {first.mid} " in line for line in after["lines"])
-    assert api.get(f"/log?since={before['last']}&lines=2")["lines"] == after["lines"][-2:]
-    assert api.get("/log?since=0&lines=3")["lines"] == api.get("/log?lines=3")["lines"]
+    assert own_api.get(f"/log?since={before['last']}&lines=2")["lines"] == after["lines"][-2:]
+    assert own_api.get("/log?since=0&lines=3")["lines"] == own_api.get("/log?lines=3")["lines"]
 
 
 @pytest.mark.bad_input
@@ -297,11 +325,11 @@ def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     assert api.call("DELETE", "/tdc")[0] == 405
 
 
-def test_the_openapi_document_describes_every_route_served(api: Api, tdc_sandbox: SandboxFacade) -> None:
+def test_the_openapi_document_describes_every_route_served(api: Api) -> None:
     document = api.get("/openapi.json")
     assert document["openapi"].startswith("3.") and document["servers"] == [{"url": api.url}]
     described = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
-    assert described == tdc_sandbox.sandbox.admin.served()
+    assert described == api.sandbox.sandbox.admin.served()
     assert described == {(method, path) for method, path, _ in ROUTES}
     for item in document["paths"].values():
         for operation in item.values():
@@ -309,44 +337,45 @@ def test_the_openapi_document_describes_every_route_served(api: Api, tdc_sandbox
 
 
 def test_quarantine_list_and_release(
-    api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    own_api: Api, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     mail = tdc_messages.with_gtube()
     mid = send(*tdc_sandbox.listener_address("inbound"), mail).mid
     tdc_sandbox.settle()
-    (held,) = api.get("/quarantine")["held"]
+    (held,) = own_api.get("/quarantine")["held"]
     assert (held["mid"], held["quarantine"]) == (mid, "Spam Quarantine")
     assert held["recipients"] == list(mail.rcpt_tos)
-    answer = api.post("/quarantine/release", {"mid": mid})
+    answer = own_api.post("/quarantine/release", {"mid": mid})
     assert answer["message"] == f'Message {mid} released from quarantine "Spam Quarantine".'
     tdc_sandbox.settle()
-    assert api.get("/quarantine")["held"] == [] and len(tdc_sandbox.mailbox()) == 1
-    status, refused = api.call("POST", "/quarantine/release", {"mid": mid})
+    assert own_api.get("/quarantine")["held"] == [] and len(tdc_sandbox.mailbox()) == 1
+    status, refused = own_api.call("POST", "/quarantine/release", {"mid": mid})
     assert status == 404 and f"no message {mid} in a quarantine" in refused["message"]
-    assert api.call("POST", "/quarantine/release", {"mid": "x"})[0] == 400
+    assert own_api.call("POST", "/quarantine/release", {"mid": "x"})[0] == 400
 
 
-def test_the_pending_diff_per_level_and_key(api: Api) -> None:
-    assert api.get("/diff") == {"uncommitted": False, "changes": []}
-    api.post("/tdc/enable", {"address": SECOND_TENANT})
-    api.post("/routes", {"domain": "ALL", "destination": "127.0.0.1:2528", "level": "machine:esa1"})
-    changes = {(change["level"], change["key"]): change for change in api.get("/diff")["changes"]}
+def test_the_pending_diff_per_level_and_key(own_api: Api) -> None:
+    assert own_api.get("/diff") == {"uncommitted": False, "changes": []}
+    own_api.post("/tdc/enable", {"address": SECOND_TENANT})
+    own_api.post("/routes", {"domain": "ALL", "destination": "127.0.0.1:2528", "level": "machine:esa1"})
+    changes = {(change["level"], change["key"]): change for change in own_api.get("/diff")["changes"]}
     assert changes[("cluster", "tdc.enabled")]["committed"]["value"] is False
     assert changes[("cluster", "tdc.enabled")]["pending"] == {"value": True}
     assert changes[("cluster", "tdc.intake_address")]["pending"] == {"value": SECOND_TENANT}
     assert changes[("machine:esa1", "routes")]["committed"] is None
     assert [list(key) for key in changes] == [["cluster", "tdc.enabled"], ["cluster", "tdc.intake_address"],
                                              ["machine:esa1", "routes"]]
-    api.post("/commit", {"comment": "second tenant"})
-    assert api.get("/diff") == {"uncommitted": False, "changes": []}
+    own_api.post("/commit", {"comment": "second tenant"})
+    assert own_api.get("/diff") == {"uncommitted": False, "changes": []}
 
 
-def test_the_commit_history_keeps_each_comment(api: Api, tdc_sandbox: SandboxFacade) -> None:
-    assert api.get("/commits") == {"commits": []}
+def test_the_commit_history_keeps_each_comment(own_api: Api, tdc_sandbox: SandboxFacade) -> None:
+    assert own_api.get("/commits") == {"commits": []}
     for comment in ("enable TDC", ""):
-        api.post("/tdc/enable" if comment else "/tdc/disable", {"address": SECOND_TENANT} if comment else {})
-        api.post("/commit", {"comment": comment})
-    api.post("/commit", {"comment": "nothing to commit: not in the history"})
-    commits = api.get("/commits")["commits"]
+        own_api.post("/tdc/enable" if comment else "/tdc/disable",
+                     {"address": SECOND_TENANT} if comment else {})
+        own_api.post("/commit", {"comment": comment})
+    own_api.post("/commit", {"comment": "nothing to commit: not in the history"})
+    commits = own_api.get("/commits")["commits"]
     assert [commit["comment"] for commit in commits] == ["enable TDC", ""]
     assert commits[0]["at"] == tdc_sandbox.clock.now().isoformat()

@@ -22,8 +22,11 @@ from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID, MOST_ROUTES, MOST_
 from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
 from simulator.core.config.values import MxRecord, SmtpRoute
 from simulator.core.mail.samples import MessageFactory
-from simulator.testing.harness import SandboxFacade
+from simulator.sandbox import SandboxSettings
+from simulator.testing.harness import SandboxFacade, shared_by_module
+from simulator.testing.plugin import SANDBOX_KEY
 from simulator.testing.smtp_client import send
+from simulator.transport.tls import SandboxTls
 
 TENANT = "sandbox-tenant@intake.threatdefense.test"
 HUGE = "9" * 5000  # int() refuses more than 4,300 digits with ValueError
@@ -49,6 +52,7 @@ class RawApi:
     """Sends requests byte for byte to a sandbox's admin API, one connection each."""
 
     def __init__(self, sandbox: SandboxFacade) -> None:
+        self.sandbox = sandbox
         admin = sandbox.sandbox.describe()["admin"]
         self.token = str(admin["token"])
         host, _, port = str(admin["url"]).removeprefix("http://").rpartition(":")
@@ -95,8 +99,30 @@ class RawApi:
         return b"".join(chunks)
 
 
+@pytest.fixture(scope="module")
+def refusing_sandbox(
+    tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
+) -> Iterator[SandboxFacade]:
+    """One sandbox for the tests that only send what the API must refuse (or undo what they do and
+    check it): started once for the module, not once per case; each test takes its turn on it."""
+    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("refusing") / "data", inbound_port=0,
+                               relay_port=0, threat_defense_port=0, mailbox_port=0)
+    with shared_by_module(settings, tdc_tls) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture
-def api(tdc_sandbox: SandboxFacade) -> RawApi:
+def api(refusing_sandbox: SandboxFacade, request: pytest.FixtureRequest) -> Iterator[RawApi]:
+    """The shared sandbox's admin API; the test fails if it leaves that sandbox changed."""
+    request.node.stash[SANDBOX_KEY] = refusing_sandbox  # its records join a failure's report
+    with refusing_sandbox.turn():
+        yield RawApi(refusing_sandbox)
+
+
+@pytest.fixture
+def own_api(tdc_sandbox: SandboxFacade) -> RawApi:
+    """The admin API of the test's own sandbox: for a test that changes it, or reads the log records
+    of its first requests (a shared sandbox may still log about another test's)."""
     return RawApi(tdc_sandbox)
 
 
@@ -148,10 +174,9 @@ def test_a_bad_mid_in_a_body_is_400(api: RawApi, body: bytes, named: str) -> Non
     (b'{"address": "a\\ud800b@intake.threatdefense.test"}', "lone surrogate"),
     (b"[]", "JSON object"), (b'"text"', "JSON object"), (b"7", "JSON object"), (b"null", "JSON object"),
 ])
-def test_a_hostile_body_is_400_with_a_message(api: RawApi, tdc_sandbox: SandboxFacade, body: bytes,
-                                              named: str) -> None:
+def test_a_hostile_body_is_400_with_a_message(api: RawApi, body: bytes, named: str) -> None:
     refused(api.call("POST", "/tdc/enable", body), 400, named)
-    assert tdc_sandbox.store.pending is None
+    assert api.sandbox.store.pending is None
 
 
 def test_json_is_read_as_utf8_whatever_charset_the_content_type_names(api: RawApi) -> None:
@@ -170,23 +195,27 @@ def test_a_body_over_64_kib_is_413_read_or_not(api: RawApi) -> None:
     assert api.call("POST", "/commit", padded).message == "There is no data to commit."
 
 
-@pytest.mark.parametrize("body", [
-    gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}", mtime=0),  # 64 MiB of JSON in about 64 KB
-    gzip.compress(b'{"level": 7}', mtime=0)[:10],  # truncated: aiohttp inflates it to nothing, read as {}
-    b"not gzip at all",  # zlib.error from read(): was a 500
-], ids=["bomb", "truncated", "not-gzip"])
-def test_a_compressed_body_is_415_unread(api: RawApi, tdc_sandbox: SandboxFacade, body: bytes) -> None:
+COMPRESSED = {  # built when a test runs, not when every worker collects (the bomb costs ~0.5 s to make)
+    "bomb": lambda: gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}", mtime=0),  # 64 MiB in ~64 KB
+    "truncated": lambda: gzip.compress(b'{"level": 7}', mtime=0)[:10],  # aiohttp inflates it to {}
+    "not-gzip": lambda: b"not gzip at all",  # zlib.error from read(): was a 500
+}
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSED))
+def test_a_compressed_body_is_415_unread(api: RawApi, kind: str) -> None:
+    body = COMPRESSED[kind]()
     refused(api.call("POST", "/tdc/disable", body, {"Content-Encoding": "gzip"}), 415, "Content-Encoding")
-    assert tdc_sandbox.store.pending is None
+    assert api.sandbox.store.pending is None
 
 
 def test_a_client_gone_in_the_middle_of_a_body_is_no_internal_error(
-    api: RawApi, caplog: pytest.LogCaptureFixture
+    own_api: RawApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with socket.create_connection((api.host, api.port), timeout=10) as client:
-        client.sendall(f"POST /tdc/disable HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api.token}\r\n"
+    with socket.create_connection((own_api.host, own_api.port), timeout=10) as client:
+        client.sendall(f"POST /tdc/disable HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {own_api.token}\r\n"
                        'Content-Length: 100\r\n\r\n{"le'.encode())
-    assert api.json("GET", "/tdc")["machines"]  # the API answers on, and logged no internal error
+    assert own_api.json("GET", "/tdc")["machines"]  # the API answers on, and logged no internal error
     assert [record.getMessage() for record in caplog.records if record.name == "simulator.admin.api"] == []
 
 
@@ -208,12 +237,12 @@ def test_headers_that_are_not_utf8_elsewhere_are_ignored(api: RawApi) -> None:
     b"POST /dns HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n",
 ])
 def test_what_aiohttp_refuses_before_the_api_is_a_400_and_the_api_goes_on(
-    api: RawApi, request_line: bytes, caplog: pytest.LogCaptureFixture
+    own_api: RawApi, request_line: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    authorization = f"Authorization: Bearer {api.token}\r\nConnection: close\r\n\r\n".encode()
-    status_line = api.raw(request_line + authorization).split(b"\r\n", 1)[0]
+    authorization = f"Authorization: Bearer {own_api.token}\r\nConnection: close\r\n\r\n".encode()
+    status_line = own_api.raw(request_line + authorization).split(b"\r\n", 1)[0]
     assert status_line.split(b" ")[1] == b"400", status_line
-    assert api.json("GET", "/tdc")["machines"]
+    assert own_api.json("GET", "/tdc")["machines"]
     (logged,) = [record for record in caplog.records if record.name == "simulator.admin.http"]
     assert logged.levelno == logging.DEBUG  # the client's malformed HTTP: no error traceback on stderr
 
@@ -223,30 +252,30 @@ def test_a_query_value_that_is_not_utf8_is_read_with_replacement_characters(api:
     refused(api.call("DELETE", "/routes/%FF"), 404, "no route for")
 
 
-def test_dns_refuses_50000_hosts_naming_a_bound(api: RawApi, tdc_sandbox: SandboxFacade) -> None:
+def test_dns_refuses_50000_hosts_naming_a_bound(own_api: RawApi, tdc_sandbox: SandboxFacade) -> None:
     many = {"domain": "partner.test", "hosts": [f"127.0.0.1:{2000 + n % 60000}" for n in range(50_000)]}
-    refused(api.call("POST", "/dns", json.dumps(many).encode()), 413, f"{LARGEST_BODY} bytes")
+    refused(own_api.call("POST", "/dns", json.dumps(many).encode()), 413, f"{LARGEST_BODY} bytes")
     many["hosts"] = many["hosts"][:2500]  # within the body's bound
-    refused(api.call("POST", "/dns", json.dumps(many).encode()), 400, "hosts: at most 32", "not 2500")
+    refused(own_api.call("POST", "/dns", json.dumps(many).encode()), 400, "hosts: at most 32", "not 2500")
     many["hosts"] = many["hosts"][:33]
-    refused(api.call("POST", "/dns", json.dumps(many).encode()), 400, "at most 32", "not 33")
+    refused(own_api.call("POST", "/dns", json.dumps(many).encode()), 400, "at most 32", "not 33")
     assert tdc_sandbox.store.pending is None
     many["hosts"] = many["hosts"][:32]
-    assert api.json("POST", "/dns", many)["message"].startswith("32 MX record(s) for partner.test")
+    assert own_api.json("POST", "/dns", many)["message"].startswith("32 MX record(s) for partner.test")
 
 
 @pytest.mark.parametrize("destination", [
     [f"127.0.0.1:{2600 + n}" for n in range(33)], ", ".join(f"127.0.0.1:{2600 + n}" for n in range(33)),
 ])
 def test_a_route_refuses_more_than_32_hosts_as_a_list_or_a_string(
-    api: RawApi, tdc_sandbox: SandboxFacade, destination: str | list[str]
+    own_api: RawApi, tdc_sandbox: SandboxFacade, destination: str | list[str]
 ) -> None:
     body = {"domain": "partner.test", "destination": destination}
-    refused(api.call("POST", "/routes", json.dumps(body).encode()), 400, "destination: at most 32")
+    refused(own_api.call("POST", "/routes", json.dumps(body).encode()), 400, "destination: at most 32")
     assert tdc_sandbox.store.pending is None
     within = destination[:32] if isinstance(destination, list) else destination.rpartition(",")[0]
     body["destination"] = within
-    assert "added at cluster" in api.json("POST", "/routes", body)["message"]
+    assert "added at cluster" in own_api.json("POST", "/routes", body)["message"]
 
 
 @pytest.mark.parametrize(("method", "target", "body", "named"), [
@@ -261,26 +290,26 @@ def test_a_route_refuses_more_than_32_hosts_as_a_list_or_a_string(
     ("GET", "/status?machine=" + "m" * 256, None, "machine: at most 255"),
 ])
 def test_strings_and_lists_past_their_bound_are_400_naming_it(
-    api: RawApi, tdc_sandbox: SandboxFacade, method: str, target: str, body: Any, named: str
+    api: RawApi, method: str, target: str, body: Any, named: str
 ) -> None:
     refused(api.call(method, target, None if body is None else json.dumps(body).encode()), 400, named)
-    assert tdc_sandbox.store.pending is None and api.json("GET", "/faults")["mailbox"] == []
+    assert api.sandbox.store.pending is None and api.json("GET", "/faults")["mailbox"] == []
 
 
 def test_a_full_routes_table_or_dns_zone_refuses_one_more_with_422(
-    api: RawApi, tdc_sandbox: SandboxFacade
+    own_api: RawApi, tdc_sandbox: SandboxFacade
 ) -> None:
     routes = tuple(SmtpRoute(f"d{n}.test", use_dns=True) for n in range(MOST_ROUTES))
     zone = tuple(MxRecord(f"d{n}.test", 0, "127.0.0.1", 2700) for n in range(MOST_ZONE_DOMAINS))
     tdc_sandbox.reconfigure(lambda config: dataclasses.replace(config, routes=routes, dns_zone=zone))
     route = json.dumps({"domain": "more.test", "destination": "USEDNS"}).encode()
-    refused(api.call("POST", "/routes", route), 422, f"at most {MOST_ROUTES} routes at cluster")
+    refused(own_api.call("POST", "/routes", route), 422, f"at most {MOST_ROUTES} routes at cluster")
     mx = json.dumps({"domain": "more.test", "hosts": ["127.0.0.1:2700"]}).encode()
-    refused(api.call("POST", "/dns", mx), 422, f"at most {MOST_ZONE_DOMAINS} domains at cluster")
+    refused(own_api.call("POST", "/dns", mx), 422, f"at most {MOST_ZONE_DOMAINS} domains at cluster")
     assert tdc_sandbox.store.pending is None
-    api.json("POST", "/dns", {"domain": "d0.test", "hosts": ["127.0.0.1:2701"]})  # a domain it has: replaced
-    api.json("DELETE", "/routes/d0.test")
-    assert "added" in api.json("POST", "/routes", json.loads(route))["message"]
+    own_api.json("POST", "/dns", {"domain": "d0.test", "hosts": ["127.0.0.1:2701"]})  # one it has: replaced
+    own_api.json("DELETE", "/routes/d0.test")
+    assert "added" in own_api.json("POST", "/routes", json.loads(route))["message"]
 
 
 def test_sixteen_faults_are_within_the_bound(api: RawApi) -> None:
@@ -289,13 +318,13 @@ def test_sixteen_faults_are_within_the_bound(api: RawApi) -> None:
 
 
 def test_an_unexpected_exception_is_500_internal_error_with_the_traceback_only_in_the_log(
-    api: RawApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    own_api: RawApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(self: MonitorAdmin) -> dict[str, list[str]]:
         raise RuntimeError("secret detail from /etc/shadow")
 
     monkeypatch.setattr(MonitorAdmin, "faults", broken)
-    answer = api.call("GET", "/faults")
+    answer = own_api.call("GET", "/faults")
     assert (answer.status, json.loads(answer.body)) == (500, {"message": "internal error"})
     assert b"secret" not in answer.body and b"RuntimeError" not in answer.body
     (record,) = [r for r in caplog.records if r.name == "simulator.admin.api"]
@@ -317,10 +346,10 @@ def test_the_openapi_document_names_every_bound(api: RawApi) -> None:
 
 
 def test_the_sandbox_still_delivers_after_hostile_requests(
-    api: RawApi, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
+    own_api: RawApi, tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
     for body in (b"[" * 60_000, f'{{"mid": {HUGE}}}'.encode(), b"\xff\xfe"):
-        assert api.call("POST", "/quarantine/release", body).status == 400
+        assert own_api.call("POST", "/quarantine/release", body).status == 400
     mail = tdc_messages.message()
     assert send(*tdc_sandbox.listener_address("inbound"), mail).accepted
     tdc_sandbox.settle()

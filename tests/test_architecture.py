@@ -7,6 +7,7 @@ still a circle a reader has to untangle.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def imported(module: str) -> Iterator[str]:
                 yield name
 
 
-GRAPH = {module: sorted(set(imported(module))) for module in MODULES}
+@functools.cache
+def graph() -> dict[str, list[str]]:
+    """Each module's imports of our modules: parsed once, by the worker that runs these tests."""
+    return {module: sorted(set(imported(module))) for module in MODULES}
 
 
 def test_every_module_lives_in_a_room() -> None:
@@ -68,14 +72,14 @@ def test_every_module_lives_in_a_room() -> None:
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_point_down_or_stay_in_the_room(module: str) -> None:
-    upward = [target for target in GRAPH[module]
+    upward = [target for target in graph()[module]
               if room(target) != room(module) and LAYERS[room(target)] >= LAYERS[room(module)]
               and room(target) != "simulator"]
     assert not upward, f"{module} imports {upward}: a room imports only rooms of a lower layer"
 
 
 def test_nothing_imports_the_composition_root_but_the_command_line_and_the_test_plugin() -> None:
-    importers = [module for module, targets in GRAPH.items() if "simulator.sandbox" in targets]
+    importers = [module for module, targets in graph().items() if "simulator.sandbox" in targets]
     assert all(room(module) in ("simulator.cli", "simulator.testing") for module in importers), importers
 
 
@@ -104,7 +108,7 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str]:
 
 
 def test_the_import_graph_has_no_circle() -> None:
-    assert find_cycle(GRAPH) == []
+    assert find_cycle(graph()) == []
 
 
 def test_the_cycle_finder_finds_a_circle() -> None:

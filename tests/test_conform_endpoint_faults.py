@@ -37,6 +37,7 @@ Why each fault fails what it fails (the table below, `FAULTS`, is the only state
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import re
@@ -139,18 +140,24 @@ def judged(results: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
             for result in results]
 
 
+def process_state() -> tuple[object, ...]:
+    """What a kit run in this process must leave as it found it."""
+    return (dict(os.environ), dict(sys.modules), list(sys.meta_path), simulator.conformance,
+            gc.get_freeze_count())
+
+
 def test_the_checks_run_in_this_process_judge_as_the_kits_subprocess_and_leave_nothing_changed(
     shared_sandbox: SandboxFacade, tdc_tls: SandboxTls, tmp_path: Path
 ) -> None:
     """What the tests above rely on (fixtures/kit_in_process.py): the same verdicts and details as
-    the subprocess a vendor's run starts, and this process's environment, modules and import hooks
-    as they were."""
+    the subprocess a vendor's run starts, and this process's environment, modules, import hooks and
+    garbage collector as they were."""
     shared_sandbox.set_faults("threat_defense", "tls1.1-only")  # rules fail, with details
     try:
         vendors = kit_results(shared_sandbox, tdc_tls.ca_pem, tmp_path / "subprocess", in_process=False)
-        before = dict(os.environ), dict(sys.modules), list(sys.meta_path), simulator.conformance
+        before = process_state()
         in_process = kit_results(shared_sandbox, tdc_tls.ca_pem, tmp_path / "in-process")
-        after = dict(os.environ), dict(sys.modules), list(sys.meta_path), simulator.conformance
+        after = process_state()
     finally:
         shared_sandbox.set_faults("threat_defense")
     assert (in_process[0], judged(in_process[1])) == (vendors[0], judged(vendors[1]))

@@ -60,6 +60,18 @@ def test_given_values_win_and_ipv6_needs_brackets() -> None:
         "intake.example.com", None, "nobody@intake.example.com")
 
 
+def test_the_connector_speaks_tls_as_the_default_context_with_or_without_a_ca(tdc_tls: SandboxTls) -> None:
+    """The policy of `ssl.create_default_context` (what the gateway's client uses), whether the
+    target's CA or the system store is trusted; TLS 1.2 at least and the name checked."""
+    reference = ssl.create_default_context()
+    for ca_pem in (tdc_tls.ca_pem, None):
+        target = endpoint_target_from(EndpointSection(target="intake.example.com:25"), ca_pem=ca_pem)
+        context = target.connector_context()
+        assert (context.options, context.verify_flags) == (reference.options, reference.verify_flags)
+        assert (context.minimum_version, context.verify_mode, context.check_hostname) == (
+            ssl.TLSVersion.TLSv1_2, ssl.CERT_REQUIRED, True)
+
+
 @pytest.mark.bad_input
 def test_a_ca_file_without_a_certificate_is_refused() -> None:
     with pytest.raises(ValueError, match="the CA file holds no PEM certificate"):

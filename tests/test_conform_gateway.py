@@ -28,6 +28,7 @@ import trustme
 from pydantic import ValidationError
 from pytest_bdd import scenarios
 
+from fixtures.kit_in_process import kit_checks_in_process
 from simulator.cli.main import main as tdcsim_main
 from simulator.conformance.expected import kit_rules
 from simulator.conformance.gateway import judge
@@ -423,8 +424,10 @@ def test_the_sandbox_writes_its_ca_key_for_the_owner_only(
 def test_tdcsim_conform_gateway_passes_our_sandbox_through_an_http_driver(
     tdc_sandbox: SandboxFacade, tdc_ca: trustme.CA, tmp_path: Path,
 ) -> None:
-    """The kit run in its own pytest: the sandbox's clock moves only through the driver, served over
-    HTTP by this test (the run cannot reach the fixture's manual clock otherwise)."""
+    """The kit run as `tdcsim conform gateway` runs it, its checks' pytest in this process (only the
+    verdicts matter here: fixtures/kit_in_process.py; the gateway direction's subprocess is
+    tests/test_delivernow.py's run): the sandbox's clock moves only through the driver, served over
+    HTTP by this test (the kit builds a Python driver itself, which cannot reach the fixture's clock)."""
     tdc_sandbox.expect_warning(COPY_FAILURES)
     (tmp_path / "ca.pem").write_bytes(tdc_ca.cert_pem.bytes())
     (tmp_path / "ca-key.pem").write_bytes(tdc_ca.private_key_pem.bytes())
@@ -443,8 +446,9 @@ ca_key = "ca-key.pem"
 waits = {{ arrival = 30, quiet = 0, retry = 30 }}
 driver = {{ url = "{url}" }}
 """, encoding="utf-8")
-        status = tdcsim_main(["conform", "gateway", "--config", str(tmp_path / "conform.toml"),
-                              "--output", str(tmp_path / "bundle")])
+        with kit_checks_in_process():
+            status = tdcsim_main(["conform", "gateway", "--config", str(tmp_path / "conform.toml"),
+                                  "--output", str(tmp_path / "bundle")])
     results = json.loads((tmp_path / "bundle" / "results.json").read_text(encoding="utf-8"))
     outcomes = {rule["rule"]: rule["outcome"] for rule in results["rules"]}
     assert outcomes == dict.fromkeys(kit_rules("gateway"), "passed"), results

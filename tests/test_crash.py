@@ -180,8 +180,9 @@ def restarted_loses_nothing(data_dir: Path, accepted: list[bytes], refused: Outg
 
 
 def test_a_child_that_does_not_end_on_its_signal_is_killed_and_reaped(tmp_path: Path) -> None:
-    """`stop`'s fallback: a child still there after the timeout (here: SIGSTOPped) is SIGKILLed, -9."""
-    with SandboxProcess(tmp_path / "data") as child:
+    """`stop`'s fallback: a child still there after the timeout (here: SIGSTOPped) is SIGKILLed, -9.
+    The fallback is the fixture's: a sandbox in one process is child enough (no parts to start)."""
+    with SandboxProcess(tmp_path / "data", "--one-process") as child:
         child.start()
         assert child.stop(signal.SIGSTOP, timeout=0.5) == -signal.SIGKILL
         assert child.process is not None and child.process.returncode == -signal.SIGKILL

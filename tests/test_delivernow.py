@@ -123,6 +123,8 @@ def test_a_copy_out_in_a_batch_at_delivernow_is_retried_at_once_if_its_attempt_f
         assert time.monotonic() < deadline, "the copy never went out"
         time.sleep(0.01)
     assert tdc_sandbox.admin_client().deliver_now(TDC_QUEUE)["rescheduled"] == 0, "out, not waiting"
+    tdc_sandbox.mail_log.wait_for("Scripted fault")
+    tdc_sandbox.set_faults("threat_defense")  # the delay only kept the copy out until delivernow came
     tdc_sandbox.settle()
     assert len(tdc_sandbox.journals()) == 1 and tdc_sandbox.clock.now() == before
     assert any("Scripted fault" in str(line) for line in tdc_sandbox.mail_log.lines()), "it failed once"

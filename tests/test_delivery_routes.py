@@ -237,6 +237,7 @@ def test_an_open_connection_counts_as_out_while_it_delivers(
             break
         time.sleep(0.01)
     assert seen == (1, 1, 0, 0, 0), "while delivering: one recipient active, one connection out"
+    tdc_sandbox.set_faults("mailbox")  # the delay only kept the connection out until it was seen
     tdc_sandbox.settle()
     assert counters(status(tdc_sandbox, LOCAL)) == (0, 0, 1, 0, 0)
 

@@ -10,14 +10,16 @@ answers there. Changes are submitted: like the vendor's Submit, they run only af
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from simulator.admin.client import AdminClient
 from simulator.cli import tables
 from simulator.cli.commits import add_commit_commands
 from simulator.cli.parsing import Commands, against_sandbox, command, group, with_level, with_state
 from simulator.core.config.values import TDC_MODES
+
+if TYPE_CHECKING:  # a type only: the client (urllib, http.client) loads when a command runs
+    from simulator.admin.client import AdminClient
 
 
 def noting_pending(answer: dict[str, Any], text: str) -> str:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from simulator.admin.client import AdminClient
 from simulator.cli import tables
 from simulator.cli.parsing import Commands, command
+
+if TYPE_CHECKING:  # a type only: the client (urllib, http.client) loads when a command runs
+    from simulator.admin.client import AdminClient
 
 COMMENT_PROMPT = "Please enter some comments describing your changes:\n[]> "
 

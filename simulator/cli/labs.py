@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
-from simulator.admin.client import AdminClient
 from simulator.cli.parsing import Commands, OneLineParser, against_sandbox, group, with_data_dir
 from simulator.core.reports.layout import aligned
+
+if TYPE_CHECKING:  # a type only: the client (urllib, http.client) loads when a command runs
+    from simulator.admin.client import AdminClient
 
 NOT_DONE = 1
 
@@ -49,7 +51,7 @@ def labs_start(client: AdminClient, a: argparse.Namespace) -> tuple[str, int]:
     return f"{answer['message']}\n\n{checks_text(answer['lab'])}", 0
 
 
-LabAction = Callable[[AdminClient, argparse.Namespace], tuple[str, int]]
+LabAction: TypeAlias = "Callable[[AdminClient, argparse.Namespace], tuple[str, int]]"
 
 
 def lab_command(labs: Commands, name: str, action: LabAction, help: str) -> OneLineParser:

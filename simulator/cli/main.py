@@ -132,10 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         return labs.run(arguments)
     if arguments.command != "sandbox":
         return admin.run(arguments)
-    if not arguments.one_process:
-        from simulator.sandbox import forking  # the parts' fork server imports them meanwhile
-        forking.warm_up()
-    from simulator.cli import sandbox  # the servers load only for the command that runs them
+    from simulator.cli import sandbox  # the sandbox's settings and data dir, then its servers
 
     return sandbox.run(arguments)
 

@@ -8,14 +8,17 @@ sent as it is, so the sandbox itself refuses it (machine mode only, BEHAVIOUR.md
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from simulator.admin.client import AdminClient
 from simulator.cli import tables
 from simulator.cli.parsing import Commands, command, group, positive
 from simulator.core.reports.layout import aligned
 from simulator.core.reports.status import DEFAULT_SORT, SORT_KEYS
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import FAULT_HELP, parse_fault
+
+if TYPE_CHECKING:  # a type only: the client (urllib, http.client) loads when a command runs
+    from simulator.admin.client import AdminClient
 
 
 def fault(text: str) -> str:

@@ -1,8 +1,10 @@
 """`tdcsim sandbox`: run the sandbox until SIGINT/SIGTERM, with `sandbox.json` while it listens.
 
-Design rule: loaded only when the sandbox command runs (the servers are heavy to import); a
-configuration error or a data dir another sandbox holds is one line and exit 2, a start failure
-one line and exit 1. The data dir is claimed (locked, private) before anything is written to it.
+Design rule: loaded only when the sandbox command runs; a configuration error or a data dir
+another sandbox holds is one line and exit 2, a start failure one line and exit 1. The data dir is
+claimed (locked, private) before anything is written to it, and both refusals come before anything
+heavy starts: the parts' fork server starts once the data dir is ours, and the servers (heavy to
+import) load while it imports the parts (on two cores the two imports overlap).
 """
 
 from __future__ import annotations
@@ -13,17 +15,11 @@ import logging
 import signal
 import sys
 
-import trustme
-
 from simulator.cli.data_dir import DataDirInUse, claim
-from simulator.core.clock import SystemClock
 from simulator.core.errors import ConfigError, SimulatorError
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
 from simulator.sandbox.settings import SandboxSettings
-from simulator.sandbox.single import Sandbox
-from simulator.sandbox.supervisor import PartFailed, ProcessSandbox
 from simulator.settings.file import load_config_file
-from simulator.transport.tls import SERVER_NAMES, SandboxTls
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -35,6 +31,9 @@ def run(arguments: argparse.Namespace) -> int:
     assert settings.data_dir is not None
     try:
         with claim(settings.data_dir):
+            if not arguments.one_process:
+                from simulator.sandbox import forking  # the parts' fork server imports them meanwhile
+                forking.warm_up()
             asyncio.run(run_sandbox(settings, arguments.one_process))
     except DataDirInUse as error:
         return failed(str(error), 2)
@@ -77,6 +76,13 @@ async def run_sandbox(settings: SandboxSettings, one_process: bool = False) -> N
     """Run until SIGINT or SIGTERM (or until a part's process ends: `PartFailed`); `sandbox.json` exists
     exactly while every server listens. Each machine and endpoint runs in its own process unless
     `one_process`."""
+    import trustme  # the servers load only once the sandbox may start
+
+    from simulator.core.clock import SystemClock
+    from simulator.sandbox.single import Sandbox
+    from simulator.sandbox.supervisor import PartFailed, ProcessSandbox
+    from simulator.transport.tls import SERVER_NAMES, SandboxTls
+
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)

@@ -10,6 +10,7 @@ refused like any configuration error, naming its key and line.
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -39,14 +40,21 @@ def feature_path(direction: str) -> Path:
 def scenario_names(direction: str) -> list[str]:
     """The name of each scenario the feature file of `direction` runs (an outline's, once per example
     row, as pytest-bdd renders it), in the file's order."""
+    return list(_parsed_scenario_names(direction))
+
+
+@functools.cache
+def _parsed_scenario_names(direction: str) -> tuple[str, ...]:
+    """`scenario_names`, parsed once: the feature files are the package's own and never change while
+    it runs (a run reads both files' rules to check the expected failures, then its own again)."""
     from pytest_bdd.parser import FeatureParser  # the parser pytest-bdd runs the scenarios with
 
     path = feature_path(direction)
     templates = FeatureParser(str(path.parent), path.name).parse().scenarios.values()
-    return [template.render(context).name if template.examples else template.name
-            for template in templates
-            for context in ([context for examples in template.examples for context in examples.as_contexts()]
-                            or [{}])]
+    return tuple(template.render(context).name if template.examples else template.name
+                 for template in templates
+                 for context in ([context for examples in template.examples
+                                  for context in examples.as_contexts()] or [{}]))
 
 
 def kit_rules(direction: str) -> dict[str, str]:

@@ -7,12 +7,14 @@ the same reader as the vendor's file, and builds the targets only through the di
 `endpoint_target_from` / `gateway_target_from`, so the kit and the test suite judge alike. A target is
 built once per run, when the first check asks for it; a failure to build it is that check's verdict.
 What goes wrong after the last check (the driver's `finish` raising) is written beside the records as
-a problem of the run, never as a rule's verdict.
+a problem of the run, never as a rule's verdict. A failure's traceback in pytest's output starts at
+the kit's own code (the frames above it are pytest's and pytest-bdd's, calling a step or a fixture).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from simulator.conformance.settings import KitSettings, load_settings
 
 pytest_plugins = ["simulator.conformance.endpoint.steps", "simulator.conformance.gateway.steps"]
 
+KIT_CODE = str(Path(__file__).parent) + os.sep  # as frames name their files
 ARTIFACTS = "artifacts"
 COUNTERPARTS = "counterparts"  # the gateway direction's Threat Defense and mailbox: records and logs
 
@@ -41,6 +44,20 @@ def pytest_configure(config: pytest.Config) -> None:
     bundle = config.getoption("--conform-bundle")
     if bundle is not None:
         config.pluginmanager.register(Collector(bundle / RECORDS), "tdc-conform-collector")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    call: pytest.CallInfo[None],
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Before pytest renders a failure: its traceback from the first frame in the kit's code on
+    (whole if none is)."""
+    if call.excinfo is not None:
+        traceback = call.excinfo.traceback
+        first = next((index for index, entry in enumerate(traceback)
+                      if str(entry.path).startswith(KIT_CODE)), 0)
+        call.excinfo.traceback = traceback[first:]
+    return (yield)
 
 
 @pytest.fixture(scope="session")

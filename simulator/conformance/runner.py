@@ -65,12 +65,14 @@ def unreachable(addresses: Mapping[str, str], timeout: float) -> str | None:
 
 def pytest_command(direction: str, bundle: Path) -> list[str]:
     """The pytest that runs `direction`'s checks, writing into `bundle`. Assertions stay plain: a
-    failure's detail is the check's own message and transcript, not pytest's introspection."""
+    failure's detail is the check's own message and transcript, not pytest's introspection. Its
+    traceback is Python's own (from the kit's code on, the plugin's cut), as pytest's `short` shows
+    the same frames and message only after parsing each frame's whole file anew for every failure."""
     bundle = bundle.resolve()
     return [sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(PACKAGE),
             "--confcutdir", str(PACKAGE), "-p", "no:cacheprovider", "-p", "pytest_bdd.plugin",
             "-p", "simulator.conformance.plugin", "--conform-settings", str(bundle / "config.toml"),
-            "--conform-bundle", str(bundle), "-v", "--tb=short", "--assert=plain",
+            "--conform-bundle", str(bundle), "-v", "--tb=native", "--assert=plain",
             str(PACKAGE / direction / "scenarios.py")]
 
 

@@ -4,11 +4,14 @@ form fields (CSRF token, configuration version) and the plain error page.
 Design rule: `MENUS` is the vendor's menu tree with every page's path; a menu entry is shown only
 when the console serves its path (no dead links), so a page module adds itself by its routes. The
 configuration version names the committed state and the pending change, so a form
-loaded before someone else committed, abandoned or submitted is known to be stale.
+loaded before someone else committed, abandoned or submitted is known to be stale. The templates
+are one Environment per process, shared by every console it starts (a test run starts hundreds):
+each template is compiled once, not once per console.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -91,8 +94,9 @@ CONSOLE = web.AppKey("console", Console)
 SESSION = web.RequestKey("session", Session)  # the request's session (set by the session middleware)
 
 
+@functools.cache
 def templates() -> jinja2.Environment:
-    """The console's templates, HTML-escaped unless marked safe."""
+    """The console's templates, HTML-escaped unless marked safe; the same Environment every call."""
     return jinja2.Environment(loader=jinja2.PackageLoader("simulator.console", "templates"),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)

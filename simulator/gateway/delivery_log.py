@@ -11,7 +11,6 @@ No Python exception text reaches these lines (`outbound.py` words failures).
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
 from simulator.core.config.values import NextHop
@@ -54,8 +53,11 @@ def attempt_failure(error: DeliveryError) -> str:
 
 def describe(bug: BaseException) -> str:
     """`RuntimeError('boom') in _notify_sender (machine.py:78)`: what raised, and where."""
-    frames = traceback.extract_tb(bug.__traceback__)
-    where = f" in {frames[-1].name} ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    tb = bug.__traceback__  # the innermost frame, read without its source (no file looked at)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    where = f" in {code.co_name} ({Path(code.co_filename).name}:{tb.tb_lineno})" if tb and code else ""
     try:
         said = repr(bug)
     except Exception:  # an exception that cannot even say what it is

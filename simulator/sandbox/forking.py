@@ -4,6 +4,8 @@ Design rule: light to import (the standard library only), so that `tdcsim sandbo
 fork server first and let it import the parts while the supervisor imports the admin API and the
 console: on two cores the two imports overlap, and every part then starts in milliseconds. The
 fork server forks before any thread or event loop exists in it, which is what makes forking safe.
+A program started from a script file (a bench, `pytest` without xdist) has its script imported once
+by the fork server, not again by every part (multiprocessing's `__main__` preload).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import multiprocessing
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
-#: What the fork server imports once, before it forks any part.
-PRELOAD = ["simulator.sandbox.child"]
+#: What the fork server imports once, before it forks any part. `__main__`: the starting program's
+#: script, if it is one (`python -m` has none), which each part would otherwise import again.
+PRELOAD = ["__main__", "simulator.sandbox.child"]
 
 
 def context() -> ForkServerContext:

@@ -123,7 +123,8 @@ def console(page: Page, tdc_sandbox: SandboxFacade) -> ConsoleSite:
 
 @pytest.fixture
 def logged_in(console: ConsoleSite) -> ConsoleSite:
-    """The same, logged in as admin through the login form; the page is the connector's."""
-    console.log_in()
+    """The same, logged in as admin by the login form's own request (`log_in_by_request`: the login
+    page itself is test_console_login's subject); the page is the connector's."""
+    console.open(console.log_in_by_request())
     expect(console.page).to_have_url(console.url(CONNECTOR_PATH))
     return console

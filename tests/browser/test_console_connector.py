@@ -117,7 +117,7 @@ def two_machines(
     """A cluster of esa1 and esa2 with the connector enabled at cluster level; logged in."""
     sandbox = tdc_start_sandbox(dataclasses.replace(tdc_sandbox_settings, machines=2, tdc_enabled=True))
     site = ConsoleSite(page, sandbox)
-    site.log_in()
+    site.open(site.log_in_by_request())
     expect(page).to_have_url(site.url(CONNECTOR_PATH))
     return site
 

@@ -87,9 +87,9 @@ def test_a_trainee_enables_the_connector_with_the_portals_address_and_sees_the_j
 
 
 def portal_pages(console: ConsoleSite, tls: ssl.SSLContext) -> list[str]:
-    """Log in, give the second tenant a message that is no journal and the default one a journal of a
-    sample with a long subject; the portal's pages."""
-    console.log_in()
+    """Log in (by request), give the second tenant a message that is no journal and the default one a
+    journal of a sample with a long subject; the portal's pages."""
+    console.log_in_by_request()
     body = b"Subject: not a journal\r\nFrom: someone@gateway.test\r\n\r\n" + b"text\r\n" * 20
     outcome = send(*console.sandbox.listener_address("threat_defense"),
                    Outgoing("someone@gateway.test", (SECOND,), body), tls=tls)

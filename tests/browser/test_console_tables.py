@@ -83,8 +83,9 @@ def test_the_keyboard_alone_fixes_the_catch_all_route(logged_in: ConsoleSite) ->
 
 
 def table_pages(site: ConsoleSite) -> list[str]:
-    """Log in; leave a catch-all with 32 hosts and a refused Add Route; name every page of these two."""
-    site.log_in()
+    """Log in (by request); leave a catch-all with 32 hosts and a refused Add Route; name every page
+    of these two."""
+    site.log_in_by_request()
     hosts = ", ".join(f"smarthost-{n}.relay.example.net:2525:{n}" for n in range(32))
     site.sandbox.admin_client().call("POST", "/routes", {"domain": "ALL", "destination": hosts})
     return [POLICIES_PATH, f"{POLICIES_PATH}?mode=machine:esa1", f"{EDIT_POLICY_PATH}?policy=SALES",

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fixtures.console_client import ConsoleClient
+from fixtures.console_client import ConsoleClient, logged_in_client
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade
 
@@ -20,6 +20,4 @@ def tdc_sandbox_settings(tdc_sandbox_settings: SandboxSettings) -> SandboxSettin
 @pytest.fixture
 def browser(tdc_sandbox: SandboxFacade) -> ConsoleClient:
     """A client logged in as admin."""
-    client = ConsoleClient(tdc_sandbox.console_url)
-    assert client.log_in(tdc_sandbox.console_password).status == 200
-    return client
+    return logged_in_client(tdc_sandbox.console_url, tdc_sandbox.console_password)

@@ -2,26 +2,34 @@
 (issue 12, BEHAVIOUR.md §7.3): each search field narrows the results, the time range is UTC and
 includes its ends, a search finding nothing says "No messages match" (200), the detail is the
 admin API's history with the journal copy's `TDC:` events in a column beside the original's, and
-bad input is the form with the field's error (422) or the plain 400/404 page, never a traceback."""
+bad input is the form with the field's error (422) or the plain 400/404 page, never a traceback.
+
+The tests that only search share one sandbox per module with the three messages sent once (`tracked`):
+each takes its turn on it (`SandboxFacade.turn`: it fails if it changed the sandbox or logged a warning);
+the test that switches a fault on has its own sandbox (`own_browser`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
 import re
+import zlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from urllib.parse import urlencode
 
 import pytest
 
-from fixtures.console_client import Answer, ConsoleClient
+from fixtures.console_client import Answer, ConsoleClient, logged_in_client
 from simulator.console.render import TRACKING_PATH as TRACKING
 from simulator.console.tracking import NO_MATCH, Event, beside, how_many
 from simulator.core.mail.samples import Outgoing
 from simulator.sandbox import SandboxSettings
-from simulator.testing.harness import SandboxFacade
+from simulator.testing.harness import SandboxFacade, shared_by_module
 from simulator.testing.messages import MessageFactory
+from simulator.testing.plugin import SANDBOX_KEY
+from simulator.transport.tls import SandboxTls
 
 
 @pytest.fixture
@@ -41,18 +49,69 @@ class Sent:
         return str(message_from_bytes(self.mail.data)["Message-ID"])
 
 
-@pytest.fixture
-def three(tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory) -> list[Sent]:
+def send_three(sandbox: SandboxFacade, messages: MessageFactory) -> list[Sent]:
     """Three messages an hour apart, each delivered and copied to Threat Defense."""
     sent = []
     for number, subject in enumerate(("Quarterly report", "Lunch on Friday", "Friday lunch menu")):
         if number:
-            tdc_sandbox.advance(timedelta(hours=1))
-        mail = tdc_messages.message(subject=subject)
-        sent.append(Sent(tdc_sandbox.send_accepted(mail), mail, tdc_sandbox.clock.now()))
-    tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ delivered to ", count=3)
-    tdc_sandbox.settle()
+            sandbox.advance(timedelta(hours=1))
+        mail = messages.message(subject=subject)
+        sent.append(Sent(sandbox.send_accepted(mail), mail, sandbox.clock.now()))
+    sandbox.mail_log.wait_for(r"TDC: Message \d+ delivered to ", count=3)
+    sandbox.settle()
     return sent
+
+
+@dataclasses.dataclass(frozen=True)
+class Tracked:
+    sandbox: SandboxFacade
+    sent: list[Sent]
+
+
+@pytest.fixture(scope="module")
+def tracked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
+) -> Iterator[Tracked]:
+    """One sandbox (the connector enabled) with the three messages, for the module's tests that only
+    search: started and sent to once for the module (its faker seed mixes the base seed with the
+    module's id, as `tdc_seed` does with a test's), its `sandbox.json` written for `tdcsim`."""
+    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("tracking") / "data", inbound_port=0,
+                               relay_port=0, threat_defense_port=0, mailbox_port=0, tdc_enabled=True)
+    seed = int(request.config.getoption("--tdc-seed")) ^ zlib.crc32(request.node.nodeid.encode())
+    with shared_by_module(settings, tdc_tls) as sandbox:
+        sandbox.write_sandbox_json()
+        try:
+            sent = send_three(sandbox, MessageFactory(seed))
+            assert not sandbox.unexpected_warnings(), sandbox.unexpected_warnings()
+            yield Tracked(sandbox, sent)
+        finally:
+            sandbox.remove_sandbox_json()
+
+
+@pytest.fixture
+def sandbox(tracked: Tracked, request: pytest.FixtureRequest) -> Iterator[SandboxFacade]:
+    """The shared sandbox for one test's turn: the test fails if it changed it or logged a warning."""
+    request.node.stash[SANDBOX_KEY] = tracked.sandbox  # its records join a failure's report
+    with tracked.sandbox.turn():
+        yield tracked.sandbox
+
+
+@pytest.fixture
+def three(sandbox: SandboxFacade, tracked: Tracked) -> list[Sent]:
+    """The shared sandbox's three messages, an hour apart, each delivered and copied to Threat Defense."""
+    return tracked.sent
+
+
+@pytest.fixture
+def browser(sandbox: SandboxFacade) -> ConsoleClient:
+    """A client logged in as admin to the shared sandbox (the conftest's logs in to `tdc_sandbox`)."""
+    return logged_in_client(sandbox.console_url, sandbox.console_password)
+
+
+@pytest.fixture
+def own_browser(tdc_sandbox: SandboxFacade) -> ConsoleClient:
+    """A client logged in as admin to the test's own sandbox, for a test that changes it."""
+    return logged_in_client(tdc_sandbox.console_url, tdc_sandbox.console_password)
 
 
 def search(browser: ConsoleClient, **fields: str) -> Answer:
@@ -93,9 +152,9 @@ def test_each_field_narrows_the_results(three: list[Sent], browser: ConsoleClien
 
 
 def test_a_mid_finds_the_original_by_its_journal_copy(
-    tdc_sandbox: SandboxFacade, three: list[Sent], browser: ConsoleClient
+    sandbox: SandboxFacade, three: list[Sent], browser: ConsoleClient
 ) -> None:
-    (created,) = tdc_sandbox.mail_log.matching(rf"TDC: Message \d+ created from message {three[1].mid} ")
+    (created,) = sandbox.mail_log.matching(rf"TDC: Message \d+ created from message {three[1].mid} ")
     copy = re.match(r"TDC: Message (\d+) ", created.text)
     assert copy is not None
     assert found_mids(search(browser, mid=copy[1])) == [three[1].mid]
@@ -122,7 +181,7 @@ def test_a_search_that_finds_nothing_says_no_messages_match(
 
 
 def test_the_detail_is_the_apis_history_with_the_copys_tdc_events_beside_the_original(
-    tdc_sandbox: SandboxFacade, three: list[Sent], browser: ConsoleClient
+    sandbox: SandboxFacade, three: list[Sent], browser: ConsoleClient
 ) -> None:
     sent = three[0]
     results = search(browser, mid=str(sent.mid))
@@ -130,7 +189,7 @@ def test_the_detail_is_the_apis_history_with_the_copys_tdc_events_beside_the_ori
     assert f'href="{link}"' in results.text
     detail = browser.go("GET", link)
     assert detail.status == 200 and f"<h1>Message {sent.mid}</h1>" in detail.text
-    history = tdc_sandbox.admin_client().get(f"/tracking/{sent.mid}")["history"]
+    history = sandbox.admin_client().get(f"/tracking/{sent.mid}")["history"]
     text = re.search(r'<pre class="seed" id="tracking-text">(.*?)</pre>', detail.text, flags=re.DOTALL)
     assert text is not None and html.unescape(text[1]) == "\n".join(history)  # as `tdcsim tracking`
     rows = re.findall(r'<tr><td class="time">([^<]*)</td><td class="event original">([^<]*)</td>\s*'
@@ -143,7 +202,7 @@ def test_the_detail_is_the_apis_history_with_the_copys_tdc_events_beside_the_ori
     assert f"Message {sent.mid} queued for delivery." in originals
     assert not any(event.startswith("TDC: ") for event in originals)
     assert sent.mail.mail_from in detail.text and "Quarterly report" in detail.text
-    cli = tdc_sandbox.tdcsim("tracking", str(sent.mid))
+    cli = sandbox.tdcsim("tracking", str(sent.mid))
     assert cli.status == 0 and cli.stdout.strip() == "\n".join(history)
 
 
@@ -180,14 +239,14 @@ def test_a_bad_field_is_the_form_again_with_its_error_and_nothing_searched(
 
 
 def test_a_copy_failing_tls_shows_its_failure_beside_the_delivered_original(
-    tdc_sandbox: SandboxFacade, browser: ConsoleClient, tdc_messages: MessageFactory
+    tdc_sandbox: SandboxFacade, own_browser: ConsoleClient, tdc_messages: MessageFactory
 ) -> None:
     tdc_sandbox.expect_warning("TDC: ")
     tdc_sandbox.set_faults("threat_defense", "untrusted-cert")
     mid = tdc_sandbox.send_accepted(tdc_messages.message())
     tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ delivery failed to ")
     tdc_sandbox.settle()
-    detail = browser.go("GET", f"{TRACKING}/esa1/{mid}").text
+    detail = own_browser.go("GET", f"{TRACKING}/esa1/{mid}").text
     copies, originals = column(detail, "copy"), column(detail, "original")
     failed = r"TDC: Message \d+ delivery failed to Cisco Secure Email Threat Defense: .+\."
     assert any(re.fullmatch(failed, event) for event in copies), copies

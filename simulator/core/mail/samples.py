@@ -5,6 +5,8 @@ exact DATA bytes); each named sample kind carries the content that earns its ver
 and names the listener it goes through. The tests, the bench and the console's Traffic Generator all
 build their mail here, so a sample seen in the console is the one a test sends. Messages are built
 with `email.policy.SMTP` (CRLF), except the deliberately malformed one, which is written by hand.
+Faker is imported, and a factory's seeded instance made, when a factory first draws from it: every
+`tdcsim sandbox` imports this module (the console's Traffic Generator) and most never draw.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal
-
-from faker import Faker
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from simulator.core.config.values import MailPolicy, domain_of
 from simulator.core.mail.policies import policy_for
 from simulator.core.mail.scanning import EICAR, GTUBE
 from simulator.core.mail.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 FIXED_DATE = datetime(2022, 8, 17, 5, 52, 0, tzinfo=UTC)
 #: The MID in the gateway's reply to DATA (`250 2.0.0 Ok: Message 7 accepted`).
@@ -51,9 +55,16 @@ class MessageFactory:
 
     def __init__(self, seed: int, local_domain: str = "example.com") -> None:
         self.seed = seed
-        self.faker = Faker()
-        self.faker.seed_instance(seed)
         self.local_domain = local_domain
+
+    @cached_property
+    def faker(self) -> Faker:
+        """This factory's Faker, seeded with its seed."""
+        from faker import Faker
+
+        faker = Faker()
+        faker.seed_instance(self.seed)
+        return faker
 
     def local_address(self) -> str:
         return f"{self.faker.user_name()}@{self.local_domain}"
