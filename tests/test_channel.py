@@ -4,6 +4,7 @@ socket pair."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -163,9 +164,12 @@ def test_replies_to_a_peer_that_does_not_read_wait_to_be_sent_instead_of_filling
     run(test)
 
 
-def test_calls_being_sent_when_the_other_end_vanishes_fail_as_closed_instead_of_waiting() -> None:
+def test_calls_being_sent_when_the_other_end_vanishes_fail_as_closed_instead_of_waiting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A call whose 8 MiB frame is still being written (the other end reads nothing), and one queued
-    behind it, when the other end goes away: both fail with `ChannelClosed`, and so does a later one."""
+    behind it, when the other end goes away: both fail with `ChannelClosed`, and so does a later one;
+    their answers' failures are read, not left for asyncio to report as never retrieved."""
     async def test() -> None:
         left, right = socket.socketpair()
         reader, writer = await asyncio.open_unix_connection(sock=left)
@@ -185,6 +189,8 @@ def test_calls_being_sent_when_the_other_end_vanishes_fail_as_closed_instead_of_
         with pytest.raises(ChannelClosed, match="part is not running"):
             await caller.call("commit", 2)
     run(test)
+    gc.collect()  # a future whose exception nobody read reports it when it is collected
+    assert [r.getMessage() for r in caplog.records if "never retrieved" in r.getMessage()] == []
 
 
 def test_replies_stuck_draining_to_a_caller_that_goes_away_end_and_so_does_serving() -> None:

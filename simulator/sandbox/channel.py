@@ -61,6 +61,10 @@ class Channel:
             raise ChannelClosed(f"{self.name} went away before it answered") from None
         finally:
             self._waiting.pop(number, None)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # read: a failure that ended the send is not "never retrieved"
+            else:
+                answer.cancel()
 
     async def serve(self) -> None:
         """Read frames until the other end goes away: answers to our calls, and its calls to us."""
