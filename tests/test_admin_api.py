@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from fixtures.shared_sandbox import module_settings, turn_on
 from simulator.admin.handlers import ROUTES
 from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, shared_by_module
-from simulator.testing.plugin import SANDBOX_KEY
 from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 
@@ -70,8 +70,7 @@ def refusing_sandbox(
 ) -> Iterator[SandboxFacade]:
     """One sandbox (the connector disabled) for the tests that only read or send what the API must
     refuse: started once for the module, not once per case; each test takes its turn on it."""
-    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("refusing") / "data", inbound_port=0,
-                               relay_port=0, threat_defense_port=0, mailbox_port=0, tdc_enabled=False)
+    settings = module_settings(tmp_path_factory, "refusing", tdc_enabled=False)
     with shared_by_module(settings, tdc_tls) as sandbox:
         yield sandbox
 
@@ -79,8 +78,7 @@ def refusing_sandbox(
 @pytest.fixture
 def api(refusing_sandbox: SandboxFacade, request: pytest.FixtureRequest) -> Iterator[Api]:
     """The shared sandbox's admin API; the test fails if it leaves that sandbox changed."""
-    request.node.stash[SANDBOX_KEY] = refusing_sandbox  # its records join a failure's report
-    with refusing_sandbox.turn():
+    with turn_on(refusing_sandbox, request):
         yield Api(refusing_sandbox)
 
 

@@ -18,13 +18,12 @@ from typing import Any
 
 import pytest
 
+from fixtures.shared_sandbox import module_settings, turn_on
 from simulator.admin.bounds import LARGEST_BODY, LARGEST_MID, MOST_ROUTES, MOST_ZONE_DOMAINS
 from simulator.admin.monitor import LONGEST_TAIL, MonitorAdmin
 from simulator.core.config.values import MxRecord, SmtpRoute
 from simulator.core.mail.samples import MessageFactory
-from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, shared_by_module
-from simulator.testing.plugin import SANDBOX_KEY
 from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 
@@ -105,17 +104,14 @@ def refusing_sandbox(
 ) -> Iterator[SandboxFacade]:
     """One sandbox for the tests that only send what the API must refuse (or undo what they do and
     check it): started once for the module, not once per case; each test takes its turn on it."""
-    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("refusing") / "data", inbound_port=0,
-                               relay_port=0, threat_defense_port=0, mailbox_port=0)
-    with shared_by_module(settings, tdc_tls) as sandbox:
+    with shared_by_module(module_settings(tmp_path_factory, "refusing"), tdc_tls) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def api(refusing_sandbox: SandboxFacade, request: pytest.FixtureRequest) -> Iterator[RawApi]:
     """The shared sandbox's admin API; the test fails if it leaves that sandbox changed."""
-    request.node.stash[SANDBOX_KEY] = refusing_sandbox  # its records join a failure's report
-    with refusing_sandbox.turn():
+    with turn_on(refusing_sandbox, request):
         yield RawApi(refusing_sandbox)
 
 

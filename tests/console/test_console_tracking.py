@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 import pytest
 
 from fixtures.console_client import Answer, ConsoleClient, logged_in_client
+from fixtures.shared_sandbox import module_settings, turn_on
 from simulator.console.render import TRACKING_PATH as TRACKING
 from simulator.console.tracking import NO_MATCH, Event, beside, how_many
 from simulator.core.mail.samples import Outgoing
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, shared_by_module
 from simulator.testing.messages import MessageFactory
-from simulator.testing.plugin import SANDBOX_KEY
 from simulator.transport.tls import SandboxTls
 
 
@@ -75,8 +75,7 @@ def tracked(
     """One sandbox (the connector enabled) with the three messages, for the module's tests that only
     search: started and sent to once for the module (its faker seed mixes the base seed with the
     module's id, as `tdc_seed` does with a test's), its `sandbox.json` written for `tdcsim`."""
-    settings = SandboxSettings(data_dir=tmp_path_factory.mktemp("tracking") / "data", inbound_port=0,
-                               relay_port=0, threat_defense_port=0, mailbox_port=0, tdc_enabled=True)
+    settings = module_settings(tmp_path_factory, "tracking", tdc_enabled=True)
     seed = int(request.config.getoption("--tdc-seed")) ^ zlib.crc32(request.node.nodeid.encode())
     with shared_by_module(settings, tdc_tls) as sandbox:
         sandbox.write_sandbox_json()
@@ -91,8 +90,7 @@ def tracked(
 @pytest.fixture
 def sandbox(tracked: Tracked, request: pytest.FixtureRequest) -> Iterator[SandboxFacade]:
     """The shared sandbox for one test's turn: the test fails if it changed it or logged a warning."""
-    request.node.stash[SANDBOX_KEY] = tracked.sandbox  # its records join a failure's report
-    with tracked.sandbox.turn():
+    with turn_on(tracked.sandbox, request):
         yield tracked.sandbox
 
 
