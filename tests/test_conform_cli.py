@@ -182,11 +182,16 @@ def vendor_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_our_mock_threat_defense_passes_every_endpoint_check(
         tdc_sandbox: SandboxFacade, tdc_tls: SandboxTls, vendor_directory: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
+    """The options win over the file (`--target`, `--ca`); the file gives only `retry_wait`: the mock
+    answers the 11th journal on a connection 421, and the kit's default second before sending it
+    again on a new connection (twice: 8.3 and 8.9) would be all this run's waiting."""
     (vendor_directory / "ca.pem").write_bytes(tdc_tls.ca_pem)
+    (vendor_directory / "kit.toml").write_text("[endpoint]\nretry_wait = 0.05\n")
     host, port = tdc_sandbox.listener_address("threat_defense")
     bundle = vendor_directory / "bundle"
-    status, out, err = tdcsim(capsys, "conform", "endpoint", "--target", f"{host}:{port}", "--ca", "ca.pem",
-                              "--output", "bundle")
+    command = ["endpoint", "--config", "kit.toml", "--target", f"{host}:{port}", "--ca", "ca.pem",
+               "--output", "bundle"]
+    status, out, err = tdcsim(capsys, "conform", *command)
     summary = (bundle / "summary.md").read_text()
     assert status == 0, summary + (bundle / "pytest-output.txt").read_text()
     rules = kit_rules("endpoint")
@@ -200,10 +205,10 @@ def test_our_mock_threat_defense_passes_every_endpoint_check(
     assert [case.attrib["name"] for case in cases] == list(rules)
     assert {case.attrib["classname"] for case in cases} == {"endpoint"}
     kit = json.loads((bundle / "kit.json").read_text())
-    assert kit["command"] == ["tdcsim", "conform", "endpoint", "--target", f"{host}:{port}", "--ca", "ca.pem",
-                              "--output", "bundle"]
+    assert kit["command"] == ["tdcsim", "conform", *command]
     used = load_settings(bundle / "config.toml", "endpoint").endpoint
     assert used is not None and used.ca == vendor_directory / "ca.pem" and used.target == f"{host}:{port}"
+    assert used.retry_wait == 0.05
     assert any((bundle / "artifacts").rglob("transcript.txt"))
     with tarfile.open(vendor_directory / "bundle.tar.gz") as archive:
         assert {f"bundle/{name}" for name in BUNDLE_FILES} <= set(archive.getnames())

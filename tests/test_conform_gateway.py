@@ -6,7 +6,10 @@ Design rule: the scenarios share one sandbox and one set of the kit's counterpar
 kit run does (its `gateway_target` is session-wide): each check marks where it starts and puts back
 what it switched, so sharing is what the kit is built for, and each scenario pays for its own check
 only. The mail log is judged once, when the shared sandbox stops, as `tdc_start_sandbox` judges it.
-The other tests start a sandbox of their own.
+The other tests start a sandbox of their own. The whole kit run (`tdcsim conform gateway`, its
+bundle) against the sandbox is tests/test_delivernow.py's, in the kit's own subprocess; whole runs
+through an HTTP driver are tests/test_conform_double.py's: a third whole run here would judge again
+what these scenarios and those runs judge.
 """
 
 from __future__ import annotations
@@ -28,8 +31,6 @@ import trustme
 from pydantic import ValidationError
 from pytest_bdd import scenarios
 
-from fixtures.kit_in_process import kit_checks_in_process
-from simulator.cli.main import main as tdcsim_main
 from simulator.conformance.expected import kit_rules
 from simulator.conformance.gateway import judge
 from simulator.conformance.gateway.check import ConfigMissing, GatewayCheck
@@ -245,7 +246,8 @@ def http_driver(driver: object) -> Iterator[str]:
     """An HTTP driver serving `driver`'s hooks; its base URL."""
     handler = type("Bridge", (HttpBridge,), {"driver": driver})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, longer than this server's life
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -419,46 +421,7 @@ def test_the_sandbox_writes_its_ca_key_for_the_owner_only(
     assert (tdc_sandbox.data_dir / "ca.pem").read_bytes() == tdc_ca.cert_pem.bytes()
 
 
-# --- the command line, end to end -------------------------------------------------------------
-
-def test_tdcsim_conform_gateway_passes_our_sandbox_through_an_http_driver(
-    tdc_sandbox: SandboxFacade, tdc_ca: trustme.CA, tmp_path: Path,
-) -> None:
-    """The kit run as `tdcsim conform gateway` runs it, its checks' pytest in this process (only the
-    verdicts matter here: fixtures/kit_in_process.py; the gateway direction's subprocess is
-    tests/test_delivernow.py's run): the sandbox's clock moves only through the driver, served over
-    HTTP by this test (the kit builds a Python driver itself, which cannot reach the fixture's clock)."""
-    tdc_sandbox.expect_warning(COPY_FAILURES)
-    (tmp_path / "ca.pem").write_bytes(tdc_ca.cert_pem.bytes())
-    (tmp_path / "ca-key.pem").write_bytes(tdc_ca.private_key_pem.bytes())
-    driver = ClockedSandboxDriver(tdc_sandbox.advance, data_dir=tdc_sandbox.data_dir)
-    with http_driver(driver) as url:
-        (tmp_path / "conform.toml").write_text(f"""
-[gateway]
-incoming = "{listener(tdc_sandbox, 'inbound')}"
-outgoing = "{listener(tdc_sandbox, 'relay')}"
-recipients = ["{ALICE}", "{CAROL}"]
-split_recipients = ["{ALICE}", "{BOB}"]
-dropped_sample = "EICAR"
-quarantined_sample = "GTUBE"
-ca_cert = "ca.pem"
-ca_key = "ca-key.pem"
-waits = {{ arrival = 30, quiet = 0, retry = 30 }}
-driver = {{ url = "{url}" }}
-""", encoding="utf-8")
-        with kit_checks_in_process():
-            status = tdcsim_main(["conform", "gateway", "--config", str(tmp_path / "conform.toml"),
-                                  "--output", str(tmp_path / "bundle")])
-    results = json.loads((tmp_path / "bundle" / "results.json").read_text(encoding="utf-8"))
-    outcomes = {rule["rule"]: rule["outcome"] for rule in results["rules"]}
-    assert outcomes == dict.fromkeys(kit_rules("gateway"), "passed"), results
-    assert status == 0
-    assert (tmp_path / "bundle" / "artifacts" / "4.3-ten-per-connection" / "transcript.txt").is_file()
-    details = {rule["rule"]: rule["detail"] for rule in results["rules"]}
-    assert "to the kit's Threat Defense carried 10 message(s)" in details["4.3-ten-per-connection"]
-    assert "carried 10 message(s)" in (tmp_path / "bundle" / "artifacts" / "4.3-ten-per-connection"
-                                       / "transcript.txt").read_text(encoding="utf-8")
-
+# --- the sandbox driver ----------------------------------------------------------------------
 
 def test_the_sandbox_driver_switches_the_connector_as_an_administrator_would(
     tdc_sandbox: SandboxFacade,

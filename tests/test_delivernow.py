@@ -274,8 +274,11 @@ def bob_apart(tdc_start_sandbox: Callable[[SandboxSettings], SandboxFacade], tmp
 def test_tdcsim_conform_gateway_passes_the_sandbox_driver_on_a_clock_that_never_moves(
     bob_apart: SandboxFacade, tmp_path: Path
 ) -> None:
-    """The kit in its own pytest, with the plain `SandboxDriver`: the sandbox's manual clock never
-    moves, so every retry the kit asks for is delivernow's."""
+    """The kit as a vendor runs it (`tdcsim conform gateway`, its checks in the kit's own pytest
+    subprocess, the Python driver built there from the configuration) with the plain `SandboxDriver`:
+    the sandbox's manual clock never moves, so every retry the kit asks for is delivernow's. The
+    suite's one whole gateway run against the sandbox (tests/test_conform_gateway.py binds each
+    scenario in this process): every rule passes, and the bundle keeps each check's evidence."""
     bob_apart.expect_warning(r"TDC: Message \d+ (?:delivery failed|hard bounced)")
     data, start = bob_apart.data_dir, bob_apart.clock.now()
     inbound, relay = ("{}:{}".format(*bob_apart.listener_address(name)) for name in ("inbound", "relay"))
@@ -301,3 +304,8 @@ options = {{ data_dir = "{data}" }}
     outcomes = {rule["rule"]: rule["outcome"] for rule in results["rules"]}
     assert outcomes == dict.fromkeys(kit_rules("gateway"), "passed"), results
     assert status == 0 and bob_apart.clock.now() == start
+    # the eleven copies held back by the outage go at once after delivernow: 10 on one connection
+    ten = {rule["rule"]: rule["detail"] for rule in results["rules"]}["4.3-ten-per-connection"]
+    assert "to the kit's Threat Defense carried 10 message(s)" in ten, ten
+    transcript = tmp_path / "bundle" / "artifacts" / "4.3-ten-per-connection" / "transcript.txt"
+    assert "carried 10 message(s)" in transcript.read_text(encoding="utf-8")
