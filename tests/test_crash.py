@@ -1,7 +1,8 @@
 """Crash test: kill -9 the sandbox mid-run, restart it on the same data dir, lose nothing, split nothing.
 
 Two crashes: the machine's process killed while `tdcsim sandbox` runs each part in its own (the
-appliance crashing; the supervisor then stops the sandbox), and, to place the crash and a full disk
+appliance crashing; the supervisor then stops the sandbox and every other part, in one line: this is
+also the test of a part that ends alone), and, to place the crash and a full disk
 exactly, a sandbox in one process (`--one-process`) whose spool flushes are counted: the faults are
 injected by code run before `tdcsim`, which the parts' processes (forked from a fresh fork server)
 would not inherit. The spool under test is the same code either way.
@@ -19,10 +20,11 @@ import os
 import re
 import signal
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
-from fixtures.processes import SandboxProcess
+from fixtures.processes import MARK, SandboxProcess, left_after
 from simulator.core.mail.samples import MessageFactory, Outgoing
 from simulator.testing.smtp_client import send
 
@@ -129,15 +131,19 @@ def test_kill_9_of_a_machine_s_process_mid_run_loses_nothing_and_splits_nothing(
 ) -> None:
     data_dir = tmp_path.resolve() / "data"
     accepted: list[bytes] = []
-    with SandboxProcess(data_dir) as first:
+    mark = uuid.uuid4().hex
+    with SandboxProcess(data_dir, env={MARK: mark}) as first:
         description = first.start()
         esa1 = description["machines"]["esa1"]["pid"]
         accepted += sent_until_down(description, tdc_messages, kill_after=(KILL_AFTER, esa1))
         assert first.process is not None and first.process.wait(timeout=10) == 1
         assert first.stderr().splitlines() == [
             f"tdcsim: esa1 (pid {esa1}) ended with status -9; stopping the sandbox"]
+        assert not first.state_file.exists()
+    assert left_after(mark) == []  # the endpoints' processes and the fork server ended too
     assert len(accepted) == KILL_AFTER
-    restarted_loses_nothing(data_dir, accepted)
+    # the restart's subject is the spool the killed process left: one process reads it as the parts' do
+    restarted_loses_nothing(data_dir, accepted, options=("--one-process",))
 
 
 def sent_until_down(description: dict[str, object], messages: MessageFactory,
@@ -158,11 +164,13 @@ def sent_until_down(description: dict[str, object], messages: MessageFactory,
     return accepted
 
 
-def restarted_loses_nothing(data_dir: Path, accepted: list[bytes], refused: Outgoing | None = None) -> None:
-    """Restart on `data_dir`: every accepted message is delivered and journaled, no original without its
-    copy, the refused-then-accepted one exactly once, and no more duplicates than deliveries in flight."""
+def restarted_loses_nothing(data_dir: Path, accepted: list[bytes], refused: Outgoing | None = None,
+                            options: tuple[str, ...] = ()) -> None:
+    """Restart on `data_dir` (`tdcsim sandbox` with `options`): every accepted message is delivered and
+    journaled, no original without its copy, the refused-then-accepted one exactly once, and no more
+    duplicates than deliveries in flight."""
     first_run = (data_dir / "machines" / "esa1" / "mail_logs" / "mail.current").read_text().splitlines()
-    with SandboxProcess(data_dir) as second:
+    with SandboxProcess(data_dir, *options) as second:
         second.start()
         delivered, journaled = wait_for(data_dir, accepted, drained=True)
         assert second.stop() == 0, second.stderr()

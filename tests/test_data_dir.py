@@ -129,8 +129,10 @@ def test_a_second_sandbox_on_a_data_dir_in_use_exits_2_naming_the_pid_and_touche
 
 
 def test_a_lock_left_by_kill_9_is_taken_over(tmp_path: Path, tdc_messages: MessageFactory) -> None:
+    """The lock is the process's that claimed the data dir (its parts', forked from a fork server it
+    executed, never hold it): the killed one runs in one process, the one taking over as appliances."""
     data_dir = tmp_path / "data"
-    with SandboxProcess(data_dir) as first:
+    with SandboxProcess(data_dir, "--one-process") as first:
         first.start()
         first.kill()
     assert (data_dir / "sandbox.json").exists()  # what the killed one left

@@ -6,6 +6,10 @@ not) and stops when the supervisor says so, when asked with SIGTERM, or when the
 (its end of the channel closes; on Linux the kernel also sends SIGTERM when the parent dies), so
 that a killed supervisor leaves no part behind. Ctrl+C reaches the whole process group: the part
 ignores SIGINT and lets the supervisor stop it in order.
+
+The supervisor imports this module for `Role`, `Started` and `main`, and never runs a part: the parts'
+code (the gateway, the endpoints, the TLS minting) is imported where a part is built, and the fork
+server imports it once before it forks any part (`forking.PRELOAD`), so no part imports it either.
 """
 
 from __future__ import annotations
@@ -20,24 +24,17 @@ import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
-
-import trustme
+from typing import TYPE_CHECKING, Any, Literal
 
 from simulator.core.clock import Clock, ManualClock, SystemClock
 from simulator.core.config.values import GatewayConfig
 from simulator.sandbox.channel import Channel, ChannelClosed
-from simulator.sandbox.parts import (
-    Endpoint,
-    MachineControl,
-    Mailbox,
-    Remediate,
-    ThreatDefense,
-    build_machine,
-)
 from simulator.sandbox.settings import SandboxSettings
 from simulator.sandbox.state import MachineAddresses
-from simulator.transport.tls import SandboxTls
+
+if TYPE_CHECKING:  # at run time imported where a part is built (see the module's docstring)
+    from simulator.sandbox.parts import Endpoint, MachineControl, Remediate
+    from simulator.transport.tls import SandboxTls
 
 PR_SET_PDEATHSIG = 1
 
@@ -108,6 +105,10 @@ def die_with_parent() -> None:
 
 async def run(role: Role, control: socket.socket) -> int:
     """Build and start the part, serve the supervisor until told to stop; the exit status."""
+    import trustme  # the parts' code: preloaded by the fork server, never loaded by the supervisor
+
+    from simulator.transport.tls import SandboxTls
+
     clock: Clock = ManualClock(role.clock_start) if role.clock_start else SystemClock()
     tls = SandboxTls.issue(trustme.CA.from_pem(*role.ca), *role.names)
     reader, writer = await asyncio.open_unix_connection(sock=control)
@@ -143,6 +144,8 @@ async def run(role: Role, control: socket.socket) -> int:
 def build(role: Role, tls: SandboxTls, clock: Clock,
           remediate: Remediate) -> tuple[Endpoint | MachineControl, MachineControl | None]:
     """The part `role` names, from the factories in `parts.py`."""
+    from simulator.sandbox.parts import MachineControl, Mailbox, ThreatDefense, build_machine  # preloaded
+
     if role.part == "threat_defense":
         return ThreatDefense(role.settings, tls, clock, remediate), None
     if role.part == "mailbox":
@@ -168,6 +171,8 @@ class Forwarder:
 
 
 async def start(role: Role, part: Endpoint | MachineControl) -> Started:
+    from simulator.sandbox.parts import MachineControl  # preloaded
+
     if isinstance(part, MachineControl):
         machine = part.machine
         await machine.start()
@@ -179,6 +184,8 @@ async def start(role: Role, part: Endpoint | MachineControl) -> Started:
 
 
 async def stop(part: Endpoint | MachineControl) -> None:
+    from simulator.sandbox.parts import MachineControl  # preloaded
+
     if isinstance(part, MachineControl):
         await part.machine.stop()
     else:

@@ -15,8 +15,11 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
 #: What the fork server imports once, before it forks any part. `__main__`: the starting program's
-#: script, if it is one (`python -m` has none), which each part would otherwise import again.
-PRELOAD = ["__main__", "simulator.sandbox.child"]
+#: script, if it is one (`python -m` has none), which each part would otherwise import again. The
+#: parts' code, which the supervisor never loads (`child.py`). The last two are imported on first use
+#: by every part (OpenSSL's backend by its first TLS context, the IDNA codec by its first host name).
+PRELOAD = ["__main__", "simulator.sandbox.child", "simulator.sandbox.parts",
+           "cryptography.hazmat.backends.openssl", "encodings.idna"]
 
 
 def context() -> ForkServerContext:

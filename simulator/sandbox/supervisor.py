@@ -103,7 +103,13 @@ class ProcessSandbox:
     # Starting and stopping
 
     async def start(self) -> None:
-        """Start every part and the operator's servers; on failure stop what started and raise."""
+        """Start the endpoints, the operator's servers, then the machines; on failure stop what started
+        and raise.
+
+        The operator's servers come before the machines (as soon as the configuration they serve
+        exists: it needs the endpoints' ports), so that a port in use there fails the start before
+        any machine's process exists. Nothing can use them before the machines are up: their token
+        and password are published in `sandbox.json`, which is written once everything listens."""
         self._loop = asyncio.get_running_loop()
         context = forking.context()
         try:
@@ -112,12 +118,12 @@ class ProcessSandbox:
             self.store = ConfigStore(cluster_config(self.settings, ports["threat_defense"], ports["mailbox"]),
                                      self.clock)
             self.store.on_commit(self._committed)
+            await self.admin.start()
+            await self.console.start()
             committed = self.store.committed
             await self._start_parts(context, [
                 self._role("machine", machine=name, index=index, config=committed.effective(name))
                 for index, name in enumerate(committed.topology.machines)])
-            await self.admin.start()
-            await self.console.start()
         except BaseException:
             await self.stop()
             raise
