@@ -4,13 +4,20 @@ one, the page asked for before login, logging out (issue 12 points 3 and 4)."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from simulator.console.login import WRONG_LOGIN
 from simulator.console.render import COMMIT_PATH, CONNECTOR_PATH
 from simulator.console.sessions import COOKIE
 
 from .console_site import ConsoleSite
+
+
+@pytest.fixture
+def page(own_page: Page) -> Page:
+    """Login state is this module's subject: each test has a browser context of its own, as a person
+    opening the console for the first time has (the other modules share one, its cookies cleared)."""
+    return own_page
 
 
 def test_the_login_page_renders_with_its_labelled_fields(console: ConsoleSite) -> None:

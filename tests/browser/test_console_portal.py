@@ -1,7 +1,8 @@
 """The Threat Defense portal in Chromium: the chapter's three steps done by hand as a trainee does them
 (read the intake address under Account Details, enable the connector with it, Submit, Commit Changes),
-then a sample's journal appearing with its verdict, opened, and its .eml downloaded byte for byte; and
-the portal's pages passing the console's accessibility checks."""
+then a sample's journal appearing with its verdict, opened, and its .eml downloaded byte for byte, lab 1
+("Enable the Threat Defense Connector and see a journal arrive") going from not done to done along the
+way; and the portal's pages passing the console's accessibility checks."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from simulator.console.portal import BUSINESS_PATH, messages_path
-from simulator.console.render import PORTAL_PATH
+from simulator.console.render import LABS_PATH, PORTAL_PATH
 from simulator.core.config.values import ConnectorSettings
 from simulator.core.mail.samples import Outgoing
 from simulator.testing.messages import MessageFactory
@@ -30,10 +31,29 @@ def marks(page: Page) -> list[str]:
     return [page.locator(f"#step-{number}-mark").inner_text() for number in (1, 2, 3)]
 
 
+def check_lab_one(site: ConsoleSite, status: str, line: str) -> None:
+    """Lab 1's page, Check: its status, and one of its checks' lines."""
+    page = site.open(f"{LABS_PATH}/enable-connector")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#lab-status")).to_have_text(status)
+    expect(page.locator("#lab-checks")).to_contain_text(line)
+
+
 def test_a_trainee_enables_the_connector_with_the_portals_address_and_sees_the_journal(
     logged_in: ConsoleSite, tmp_path: Path
 ) -> None:
+    """Also lab 1 going from not done to done through the browser (issue 12 point 2): the lab is this
+    very exercise, so it is checked along the way rather than done again in a test of its own."""
     page = logged_in.page
+    page.get_by_role("link", name="Training").click()
+    page.get_by_role("link", name="Enable the Threat Defense Connector and see a journal arrive").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Lab 1: Enable the Threat Defense Connector and see a journal arrive")
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#lab-status")).to_have_text("Not done")
+    expect(page.locator("#lab-checks")).to_contain_text(
+        "not done: the connector is disabled at cluster level")
+
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Threat Defense").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Threat Defense Portal")
     assert marks(page) == ["Done", "Not done", "Not done"]
@@ -60,6 +80,8 @@ def test_a_trainee_enables_the_connector_with_the_portals_address_and_sees_the_j
     page.get_by_label("Comment").fill("Threat Defense Connector on, as the chapter says")
     page.get_by_role("button", name="Commit", exact=True).click()
     expect(page.locator("#notice")).to_contain_text("Changes committed: ")
+    check_lab_one(logged_in, "Not done",  # committed, but no journal yet
+                  f"done: the connector is enabled at cluster level with {DEFAULT}, committed")
 
     mail = MessageFactory(SEED).message(subject=PHISHING)
     logged_in.sandbox.send_accepted(mail)
@@ -84,6 +106,10 @@ def test_a_trainee_enables_the_connector_with_the_portals_address_and_sees_the_j
     download.save_as(saved)
     [journal] = logged_in.sandbox.journals()
     assert saved.read_bytes() == journal.data
+
+    check_lab_one(logged_in, "Done", "done: Threat Defense received the journal of message")
+    logged_in.open(LABS_PATH)
+    expect(page.locator("#lab-enable-connector")).to_contain_text("Done")
 
 
 def portal_pages(console: ConsoleSite, tls: ssl.SSLContext) -> list[str]:

@@ -58,10 +58,10 @@ def test_a_policys_threat_defense_column_is_set_to_custom_by_its_labels(logged_i
     assert sandbox.config.incoming_policies[0].tdc == "default"  # pending until Commit Changes
 
 
-def test_the_keyboard_alone_fixes_the_catch_all_route(logged_in: ConsoleSite) -> None:
-    page, api = logged_in.page, logged_in.sandbox.admin_client()
+def test_the_keyboard_alone_fixes_the_catch_all_route(signed_in: ConsoleSite) -> None:
+    page, api = signed_in.page, signed_in.sandbox.admin_client()
     api.call("POST", "/routes", {"domain": "ALL", "destination": "127.0.0.1:2528"})
-    logged_in.open(ROUTES_PATH)
+    signed_in.open(ROUTES_PATH)
     warning = page.locator("#catch-all-warning")
     expect(warning).to_contain_text(f"{INTAKE_DOMAIN} (intake address")
     assert in_order(tab_through(page), ["mode", "change-mode", "fix-catch-all-1", "delete-route-1",
@@ -78,7 +78,7 @@ def test_the_keyboard_alone_fixes_the_catch_all_route(logged_in: ConsoleSite) ->
     expect(page.locator("#notice")).to_contain_text(f"Route {INTAKE_DOMAIN} -> USEDNS added at cluster")
     expect(warning).to_have_count(0)
 
-    logged_in.open(f"{EDIT_POLICY_PATH}?policy=SALES")
+    signed_in.open(f"{EDIT_POLICY_PATH}?policy=SALES")
     assert in_order(tab_through(page), ["td-default", "custom-address", "cancel", "submit"])
 
 

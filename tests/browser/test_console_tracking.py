@@ -2,20 +2,26 @@
 sent with the connector enabled is found through the search form by its subject, its detail shows the
 original's events and, beside them, its journal copy's `TDC:` events; a search finding nothing says
 "No messages match"; tophosts is chosen by machine and sort; and the pages pass the accessibility
-checks of test_console_accessibility.py (labels, keyboard, 1280x800)."""
+checks of test_console_accessibility.py (labels, keyboard, 1280x800). The tests only read: they share
+one sandbox, each taking its turn on it (fixtures/shared_sandbox.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import zlib
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from fixtures.shared_sandbox import module_settings, turn_on
 from simulator.console.render import DELIVERY_STATUS_PATH, TRACKING_PATH
 from simulator.console.tracking import NO_MATCH
 from simulator.core.mail.messages import TDC_QUEUE
-from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
-from simulator.testing.harness import SandboxFacade
+from simulator.testing.harness import SandboxFacade, shared_by_module
 from simulator.testing.messages import MessageFactory
+from simulator.transport.tls import SandboxTls
 
 from .console_site import ConsoleSite
 from .test_console_accessibility import LAYOUT, UNLABELLED_FIELDS, in_order, tab_through
@@ -23,16 +29,38 @@ from .test_console_accessibility import LAYOUT, UNLABELLED_FIELDS, in_order, tab
 SUBJECT = "Invoice 4711 overdue"
 
 
-def send_with_the_connector(sandbox: SandboxFacade, messages: MessageFactory) -> int:
-    """Enable the connector through the admin API, commit, send one message; its MID once copied."""
-    client = sandbox.admin_client()
-    client.call("POST", "/tdc/enable", {"address": DEFAULT_INTAKE_ADDRESSES[0]})
-    client.call("POST", "/commit", {"comment": "enable for the tracking test"})
-    mid = sandbox.send_accepted(messages.message(subject=SUBJECT))
-    sandbox.mail_log.wait_for(rf"TDC: Message \d+ created from message {mid} ")
-    sandbox.mail_log.wait_for(r"TDC: Message \d+ delivered to ")
-    sandbox.settle()
-    return mid
+@dataclasses.dataclass(frozen=True)
+class Tracked:
+    """The module's sandbox and the MID of the one message sent to it."""
+
+    sandbox: SandboxFacade
+    mid: int
+
+
+@pytest.fixture(scope="module")
+def tracked(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
+) -> Iterator[Tracked]:
+    """One sandbox (the connector enabled) with one message sent and its copy delivered to Threat
+    Defense, for the module's tests, which only read: started and sent to once for the module, not once
+    per test (its faker seed mixes the base seed with the module's id, as `tdc_seed` does a test's)."""
+    settings = module_settings(tmp_path_factory, "browser-tracking", tdc_enabled=True)
+    seed = int(request.config.getoption("--tdc-seed")) ^ zlib.crc32(request.node.nodeid.encode())
+    with shared_by_module(settings, tdc_tls) as sandbox:
+        mid = sandbox.send_accepted(MessageFactory(seed).message(subject=SUBJECT))
+        sandbox.mail_log.wait_for(rf"TDC: Message \d+ created from message {mid} ")
+        sandbox.mail_log.wait_for(r"TDC: Message \d+ delivered to ")
+        sandbox.settle()
+        assert not sandbox.unexpected_warnings(), sandbox.unexpected_warnings()
+        yield Tracked(sandbox, mid)
+
+
+@pytest.fixture
+def console(page: Page, tracked: Tracked, request: pytest.FixtureRequest) -> Iterator[ConsoleSite]:
+    """The shared sandbox's console, for one test's turn: the test fails if it changed the sandbox or
+    logged a warning."""
+    with turn_on(tracked.sandbox, request):
+        yield ConsoleSite(page, tracked.sandbox)
 
 
 def search_by_subject(page: Page, subject: str) -> None:
@@ -45,10 +73,9 @@ def search_by_subject(page: Page, subject: str) -> None:
 
 
 def test_a_message_is_found_by_its_subject_and_its_detail_shows_the_copys_tdc_events(
-    logged_in: ConsoleSite, tdc_messages: MessageFactory
+    logged_in: ConsoleSite, tracked: Tracked
 ) -> None:
-    page, sandbox = logged_in.page, logged_in.sandbox
-    mid = send_with_the_connector(sandbox, tdc_messages)
+    page, sandbox, mid = logged_in.page, logged_in.sandbox, tracked.mid
     search_by_subject(page, "invoice 4711")
     results = page.locator("#results tbody tr")
     expect(results).to_have_count(1)
@@ -67,37 +94,39 @@ def test_a_message_is_found_by_its_subject_and_its_detail_shows_the_copys_tdc_ev
     expect(page.locator("#tracking-text")).to_have_text("\n".join(history))
 
 
-def test_a_search_that_finds_nothing_says_so(logged_in: ConsoleSite) -> None:
-    search_by_subject(logged_in.page, "no such subject")
-    expect(logged_in.page.locator("#no-match")).to_have_text(NO_MATCH)
-    expect(logged_in.page.get_by_label("Subject")).to_have_value("no such subject")
+def test_a_search_that_finds_nothing_says_so(signed_in: ConsoleSite) -> None:
+    page = signed_in.open(TRACKING_PATH)  # reached by its menus in the test before
+    page.get_by_label("Subject").fill("no such subject")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#no-match")).to_have_text(NO_MATCH)
+    expect(page.get_by_label("Subject")).to_have_value("no such subject")
 
 
-def test_tophosts_is_chosen_by_machine_and_sort(logged_in: ConsoleSite) -> None:
-    page = logged_in.open(DELIVERY_STATUS_PATH)
+def test_tophosts_is_chosen_by_machine_and_sort(signed_in: ConsoleSite) -> None:
+    page = signed_in.open(DELIVERY_STATUS_PATH)
     expect(page.locator("#status-esa1 tbody tr").filter(has_text=TDC_QUEUE)).to_have_count(1)
     expect(page.locator("#machine-mode-only")).to_contain_text("machine mode only")
     page.get_by_label("Machine", exact=True).select_option("esa1")
     page.get_by_label("Sort by").select_option(label="Delivered Recipients")
     page.get_by_role("button", name="Show tophosts").click()
-    expect(page).to_have_url(logged_in.url(f"{DELIVERY_STATUS_PATH}?machine=esa1&sort=delivered"))
+    expect(page).to_have_url(signed_in.url(f"{DELIVERY_STATUS_PATH}?machine=esa1&sort=delivered"))
     expect(page.locator("#tophosts th[aria-sort=descending]")).to_have_text("Deliv. Recip.")
 
 
-def my_pages(logged_in: ConsoleSite, mid: int) -> list[str]:
-    return [DELIVERY_STATUS_PATH, f"{DELIVERY_STATUS_PATH}?machine=esa1&sort=soft", TRACKING_PATH,
+def my_pages(mid: int) -> list[str]:
+    """The pages checked; the empty search form last, as the keyboard's part of the test goes on there."""
+    return [DELIVERY_STATUS_PATH, f"{DELIVERY_STATUS_PATH}?machine=esa1&sort=soft",
             f"{TRACKING_PATH}?subject=invoice", f"{TRACKING_PATH}?subject=nothing",
-            f"{TRACKING_PATH}?mid=abc&since=yesterday", f"{TRACKING_PATH}/esa1/{mid}"]
+            f"{TRACKING_PATH}?mid=abc&since=yesterday", f"{TRACKING_PATH}/esa1/{mid}", TRACKING_PATH]
 
 
 def test_the_monitor_pages_have_labels_read_at_1280_by_800_and_work_by_keyboard(
-    logged_in: ConsoleSite, tdc_messages: MessageFactory
+    signed_in: ConsoleSite, tracked: Tracked
 ) -> None:
-    page = logged_in.page
-    mid = send_with_the_connector(logged_in.sandbox, tdc_messages)
+    page = signed_in.page
     unlabelled, layouts = [], {}
-    for path in my_pages(logged_in, mid):
-        logged_in.open(path)
+    for path in my_pages(tracked.mid):
+        signed_in.open(path)
         expect(page.get_by_role("heading", level=1)).to_have_count(1)
         unlabelled += [field["field"] for field in page.evaluate(UNLABELLED_FIELDS) if not field["labelled"]]
         layouts[path] = page.evaluate(LAYOUT)
@@ -105,7 +134,7 @@ def test_the_monitor_pages_have_labels_read_at_1280_by_800_and_work_by_keyboard(
     assert {path: layout for path, layout in layouts.items()
             if layout["overflow"] > 0 or layout["smallest"] < 12} == {}
 
-    logged_in.open(TRACKING_PATH)
+    assert page.url == signed_in.url(TRACKING_PATH)
     assert in_order(tab_through(page), ["search-sender", "search-recipient", "search-subject",
                                         "search-message_id", "search-mid", "search-since", "search-until",
                                         "search-machine", "search", "clear"])

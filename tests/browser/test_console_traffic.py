@@ -14,8 +14,8 @@ from .console_site import ConsoleSite
 from .test_console_accessibility import LAYOUT, UNLABELLED_FIELDS, in_order, tab_through
 
 
-def test_a_sample_picked_by_its_label_and_sent_shows_the_gateways_mid(logged_in: ConsoleSite) -> None:
-    page, sandbox = logged_in.open(TRAFFIC_PATH), logged_in.sandbox
+def test_a_sample_picked_by_its_label_and_sent_shows_the_gateways_mid(signed_in: ConsoleSite) -> None:
+    page, sandbox = signed_in.open(TRAFFIC_PATH), signed_in.sandbox
     expect(page.get_by_role("heading", level=1)).to_have_text("Traffic Generator")
     page.get_by_label("Phishing", exact=True).check()
     page.get_by_role("button", name="Send").click()
@@ -30,8 +30,8 @@ def test_a_sample_picked_by_its_label_and_sent_shows_the_gateways_mid(logged_in:
     expect(page.locator("#recent tbody tr").first).to_contain_text(f"MID {mid}")
 
 
-def test_the_keyboard_alone_sends_a_sample_and_the_page_reads_at_1280_by_800(logged_in: ConsoleSite) -> None:
-    page = logged_in.open(TRAFFIC_PATH)
+def test_the_keyboard_alone_sends_a_sample_and_the_page_reads_at_1280_by_800(signed_in: ConsoleSite) -> None:
+    page = signed_in.open(TRAFFIC_PATH)
     assert in_order(tab_through(page), ["kind-clean", "machine", "listener", "seed", "send"])
     page.get_by_label("Clean", exact=True).focus()
     page.keyboard.press("ArrowDown")  # the next sample in the group: Phishing

@@ -76,15 +76,15 @@ def api_refusal(sandbox: SandboxFacade, address: str) -> str:
 @pytest.mark.parametrize("address", ["", "a@one.test, b@two.test", "two words@x.test", "no-domain",
                                      "a@b.test\r\nRCPT TO:<x@y.test>", "x" * 300 + "@long.test"])
 def test_an_invalid_intake_address_is_the_form_again_with_the_apis_error(
-    tdc_sandbox: SandboxFacade, browser: ConsoleClient, address: str
+    shared: SandboxFacade, shared_browser: ConsoleClient, address: str
 ) -> None:
-    answer = browser.submit_settings(address=address)
+    answer = shared_browser.submit_settings(address=address)
     assert answer.status == 422 and "<h1>Edit Global Settings</h1>" in answer.text
     error = re.search(r'<span class="field-error" id="intake-address-error">([^<]*)</span>', answer.text)
     assert error, answer.text
-    assert html.unescape(error.group(1)) == api_refusal(tdc_sandbox, address)
+    assert html.unescape(error.group(1)) == api_refusal(shared, address)
     assert 'aria-invalid="true"' in answer.text and 'name="enabled" value="on" checked' in answer.text
-    assert tdc_sandbox.store.pending is None and "Uncommitted changes" not in answer.text
+    assert shared.store.pending is None and "Uncommitted changes" not in answer.text
 
 
 def test_a_commit_form_loaded_before_someone_else_committed_commits_nothing(

@@ -243,9 +243,9 @@ def test_a_reconnecting_browser_goes_on_after_the_last_line_it_was_sent(
     ({}, "7a", "Last-Event-ID must be a whole number from 0 to "),
 ])
 def test_a_stream_start_that_is_no_line_number_is_a_plain_400(
-    browser: ConsoleClient, query: dict[str, str], resume: str | None, said: str
+    shared_browser: ConsoleClient, query: dict[str, str], resume: str | None, said: str
 ) -> None:
-    stream = EventStream(browser, query, resume)
+    stream = EventStream(shared_browser, query, resume)
     try:
         assert stream.response.status == 400
         assert said in html.unescape(stream.response.read().decode())
@@ -266,15 +266,15 @@ def test_without_a_session_the_page_and_its_stream_send_to_the_login_page(tdc_sa
 @pytest.mark.parametrize(("field", "typed"), [("mid", "abc"), ("icid", "-1"), ("dcid", "9" * 300),
                                               ("lines", "100000")])
 def test_a_bad_filter_is_the_form_again_with_the_fields_error(
-    browser: ConsoleClient, field: str, typed: str
+    shared_browser: ConsoleClient, field: str, typed: str
 ) -> None:
-    answer = log_page(browser, **{field: typed})
+    answer = log_page(shared_browser, **{field: typed})
     assert answer.status == 422
     assert f'id="{field}" name="{field}"' in answer.text and 'aria-invalid="true"' in answer.text
     label = {"mid": "MID", "icid": "ICID", "dcid": "DCID", "lines": "lines"}[field]
     assert f'id="{field}-error">{label} must be a whole number from 1 to ' in answer.text
     assert 'id="log-lines"' not in answer.text and "Traceback" not in answer.text
-    stream = browser.request("GET", f"{EVENTS_PATH}?{urlencode({field: typed})}")
+    stream = shared_browser.request("GET", f"{EVENTS_PATH}?{urlencode({field: typed})}")
     assert stream.status == 400 and f"{label} must be a whole number" in html.unescape(stream.text)
 
 

@@ -260,8 +260,10 @@ def test_a_journal_whose_file_is_gone_is_listed_with_its_findings_and_its_downlo
     f"{MESSAGES_PATH}/{DEFAULT}/1.eml", f"{MESSAGES_PATH}/{DEFAULT}/x", f"{MESSAGES_PATH}/{DEFAULT}?page=2",
     f"{PORTAL_PATH}/settings",
 ])
-def test_an_unknown_tenant_journal_or_page_is_the_plain_404_page(browser: ConsoleClient, path: str) -> None:
-    answer = browser.go("GET", path)
+def test_an_unknown_tenant_journal_or_page_is_the_plain_404_page(
+    shared_browser: ConsoleClient, path: str
+) -> None:
+    answer = shared_browser.go("GET", path)
     assert answer.status == 404 and 'id="reason"' in answer.text and "Traceback" not in answer.text
 
 

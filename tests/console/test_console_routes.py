@@ -145,13 +145,13 @@ def field_error(answer: Answer, field: str) -> str:
     ("partner.test", ", ".join(["mx.partner.test:25"] * 33), "route-destination-error"),
 ])
 def test_an_invalid_route_is_the_form_again_with_the_apis_error(
-    tdc_sandbox: SandboxFacade, browser: ConsoleClient, domain: str, destination: str, field: str
+    shared: SandboxFacade, shared_browser: ConsoleClient, domain: str, destination: str, field: str
 ) -> None:
-    answer = add_route(browser, domain, destination)
+    answer = add_route(shared_browser, domain, destination)
     assert answer.status == 422 and "<h1>Add SMTP Route</h1>" in answer.text
-    assert field_error(answer, field) == api_refusal(tdc_sandbox, domain, destination)
+    assert field_error(answer, field) == api_refusal(shared, domain, destination)
     assert 'aria-invalid="true"' in answer.text
-    assert tdc_sandbox.store.pending is None and 'id="pending-banner"' not in answer.text
+    assert shared.store.pending is None and 'id="pending-banner"' not in answer.text
 
 
 @pytest.mark.bad_input

@@ -29,10 +29,10 @@ def test_admin_logs_in_with_the_password_or_the_api_token(tdc_sandbox: SandboxFa
 @pytest.mark.parametrize(("user", "password"), [("admin", "wrong"), ("root", "PASSWORD"), ("admin", ""),
                                                 ("admin", "PASSWORD "), ("admin", "x" * 300)])
 def test_a_wrong_login_is_the_login_page_again_with_one_message(
-    tdc_sandbox: SandboxFacade, user: str, password: str
+    shared: SandboxFacade, user: str, password: str
 ) -> None:
-    client = ConsoleClient(tdc_sandbox.console_url)
-    page = client.log_in(password.replace("PASSWORD", tdc_sandbox.console_password), user)
+    client = ConsoleClient(shared.console_url)
+    page = client.log_in(password.replace("PASSWORD", shared.console_password), user)
     assert page.status == 200 and "<h1>Log In</h1>" in page.text
     assert page.text.count('role="alert"') == 1 and "Login failed" in page.text
     assert client.request("GET", CONNECTOR).status == 303  # still not logged in
@@ -106,9 +106,9 @@ def test_a_login_post_without_the_login_pages_token_is_refused(tdc_sandbox: Sand
     ("/static/../sandbox.json", 404, "Not Found"),
 ])
 def test_an_error_is_a_plain_page_with_one_reason(
-    browser: ConsoleClient, path: str, status: int, reason: str
+    shared_browser: ConsoleClient, path: str, status: int, reason: str
 ) -> None:
-    answer = browser.request("GET", path)
+    answer = shared_browser.request("GET", path)
     assert answer.status == status and reason in answer.text
     assert "Traceback" not in answer.text and answer.text.count('id="reason"') == 1
 
@@ -121,16 +121,18 @@ def test_a_wrong_method_and_a_huge_body_are_plain_pages_too(browser: ConsoleClie
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/no/such/page", "/static/console.css"])
-def test_every_answer_carries_the_security_headers_and_no_cors(browser: ConsoleClient, path: str) -> None:
-    answer = browser.request("GET", path, headers={"Origin": "http://evil.test"})
+def test_every_answer_carries_the_security_headers_and_no_cors(
+    shared_browser: ConsoleClient, path: str
+) -> None:
+    answer = shared_browser.request("GET", path, headers={"Origin": "http://evil.test"})
     assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
     if not path.startswith("/static/"):
         assert answer.headers["Cache-Control"] == "no-store"
-    preflight = browser.request("OPTIONS", path, headers={"Origin": "http://evil.test",
-                                                          "Access-Control-Request-Method": "POST"})
+    preflight = shared_browser.request("OPTIONS", path, headers={"Origin": "http://evil.test",
+                                                                 "Access-Control-Request-Method": "POST"})
     assert not [name for name in preflight.headers if name.lower().startswith("access-control-")]
 
 

@@ -191,12 +191,12 @@ def test_the_seed_is_the_consoles_counter_unless_given_and_the_same_seed_gives_t
     ("listener", "sideways", "listener-error"), ("seed", "9" * 300, "form-error"),
 ])
 def test_a_field_that_is_not_what_it_should_be_is_the_form_again_and_nothing_is_sent(
-    tdc_sandbox: SandboxFacade, browser: ConsoleClient, field: str, value: str, error_id: str
+    shared: SandboxFacade, shared_browser: ConsoleClient, field: str, value: str, error_id: str
 ) -> None:
-    answer = send_sample(browser, "clean", **{field: value})
+    answer = send_sample(shared_browser, "clean", **{field: value})
     assert answer.status == 422 and "<h1>Traffic Generator</h1>" in answer.text
     assert shown(answer, error_id)
-    assert not tdc_sandbox.mail_log.matching(r"^Start MID ")
+    assert not shared.mail_log.matching(r"^Start MID ")
 
 
 def test_the_page_says_when_the_connector_does_not_run_and_keeps_the_last_choices(
