@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -9,7 +10,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -18,7 +19,8 @@ from simulator.admin.handlers import ROUTES
 from simulator.core.mail.samples import MessageFactory
 from simulator.core.reports.logformat import format_timestamp
 from simulator.sandbox import SandboxSettings
-from simulator.testing.harness import SandboxFacade, shared_by_module
+from simulator.sandbox.single import FirstConnectionConsole
+from simulator.testing.harness import SandboxFacade, running, shared_by_module
 from simulator.testing.smtp_client import send
 from simulator.transport.tls import SandboxTls
 
@@ -377,3 +379,53 @@ def test_the_commit_history_keeps_each_comment(own_api: Api, tdc_sandbox: Sandbo
     commits = own_api.get("/commits")["commits"]
     assert [commit["comment"] for commit in commits] == ["enable TDC", ""]
     assert commits[0]["at"] == tdc_sandbox.clock.now().isoformat()
+
+
+def _refused(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=10).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.split("//")[1].rstrip("/").rsplit(":", 1)
+    return host, int(port)
+
+
+def test_the_api_and_the_console_listen_from_the_start_and_are_built_for_their_first_client(
+    tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
+) -> None:
+    """They are bound when `sandbox.json` is written, but their applications are built when a client
+    first connects: a request waiting in the listening queue is answered, and a sandbox no client
+    ever used frees both ports when it stops."""
+    settings = module_settings(tmp_path_factory, "first-client")
+    for asked in (True, False):
+        with running(settings, tdc_tls) as sandbox:
+            described = sandbox.sandbox.describe()
+            admin, console = _address(described["admin"]["url"]), _address(described["console"]["url"])
+            if asked:
+                with socket.create_connection(console, timeout=10) as client:
+                    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    assert client.makefile("rb").readline().startswith(b"HTTP/1.1 ")
+                assert Api(sandbox).get("/tdc")["machines"]
+        assert _refused(admin) and _refused(console)
+
+
+def test_an_application_that_cannot_be_built_refuses_its_first_client_instead_of_keeping_it_waiting(
+    tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: object) -> NoReturn:
+        raise RuntimeError("no console today")
+
+    monkeypatch.setattr(FirstConnectionConsole, "_application", broken)
+    with running(module_settings(tmp_path_factory, "unbuilt"), tdc_tls) as sandbox:
+        console = _address(sandbox.sandbox.describe()["console"]["url"])
+        with socket.create_connection(console, timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            with contextlib.suppress(ConnectionResetError):
+                assert client.recv(100) == b""
+        assert Api(sandbox).get("/tdc")["machines"], "the admin API is served all the same"
+    assert "the console cannot serve" in caplog.text and "no console today" in caplog.text

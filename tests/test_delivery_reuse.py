@@ -68,8 +68,9 @@ def test_ten_paced_copies_share_one_connection_and_the_eleventh_opens_another(
     assert len({journal.connection for journal in journals[:10]}) == 1
     assert journals[10].connection != journals[0].connection
     assert len(td_connections(tdc_sandbox)) == 2, "one New SMTP DCID line per connection"
+    # the 11th journal is stored before its original's mailbox delivery may be logged: wait for that line
+    done = tdc_sandbox.mail_log.wait_for(r"^Message done DCID \d+ MID \d+ to RID \[0\]$", count=22)
     starts = tdc_sandbox.mail_log.matching(r"^Delivery start DCID \d+ MID \d+ to RID \[0\]$")
-    done = tdc_sandbox.mail_log.matching(r"^Message done DCID \d+ MID \d+ to RID \[0\]$")
     assert len(starts) == len(done) == 22, "the lines of each message, originals and copies, as before"
 
 

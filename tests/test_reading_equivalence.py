@@ -431,9 +431,12 @@ def test_generated_content_types_and_encodings_read_the_same() -> None:
             found.append(f"content type of {headers!r}")
         if plain_content_type(split) not in (None, expected_type):
             found.append(f"plain content type of {headers!r}")
-        if plain_charset(split) not in (None, reference.get_param("charset", "ASCII")):
+        # a plain reading that gives up (None) leaves the value to the policy: only an answer is compared
+        charset = plain_charset(split)
+        if charset is not None and charset != reference.get_param("charset", "ASCII"):
             found.append(f"charset of {headers!r}")
-        if plain_payload(split, body) not in (None, outcome(partial(reference.get_payload, decode=True))):
+        payload = plain_payload(split, body)
+        if payload is not None and payload != outcome(partial(reference.get_payload, decode=True)):
             found.append(f"payload of {headers!r}")
     assert found == [], f"{len(found)} differences, e.g. {found[:3]}"
 
@@ -453,8 +456,9 @@ def test_generated_text_parts_read_the_same() -> None:
         raw = head.encode("utf-8", "surrogateescape") + b"\r\n" + rng.choice(bodies)
         fast = plain_text_part(raw)
         plain += fast is not None
-        if fast not in (None, _reference_text(raw)):
-            found.append(f"{raw!r}: {fast!r} != {_reference_text(raw)!r}")
+        # None leaves the part to the policy: the reference is read only where there is an answer
+        if fast is not None and fast != (expected := _reference_text(raw)):
+            found.append(f"{raw!r}: {fast!r} != {expected!r}")
     assert found == [], f"{len(found)} differences, e.g. {found[:3]}"
     assert plain > 50, "many take the plain path"
 
