@@ -1,4 +1,5 @@
-"""The admin HTTP API's server: aiohttp on the sandbox's event loop, JSON in and out, a bearer token.
+"""The admin HTTP API's application: aiohttp on the sandbox's event loop, JSON in and out, a bearer token
+(`server.py` serves it, importing this module when the first client connects).
 
 Design rule: HTTP only; the operations are `actions.py`, `tables.py` and `monitor.py`, the
 handlers and their table `handlers.py`. Every path, `/openapi.json` included, needs
@@ -21,14 +22,7 @@ from aiohttp.typedefs import Handler
 from simulator.admin.bounds import LARGEST_BODY, TOO_LARGE
 from simulator.admin.handlers import OPERATIONS, ROUTES, Operations
 from simulator.admin.operated import RunningSandbox
-from simulator.core.errors import (
-    BadRequest,
-    ConfigError,
-    CorruptEntry,
-    NotFound,
-    PartUnavailable,
-    ServerStartError,
-)
+from simulator.core.errors import BadRequest, ConfigError, CorruptEntry, NotFound, PartUnavailable
 
 TOKEN = web.AppKey("token", str)
 LOG = logging.getLogger(__name__)
@@ -139,39 +133,3 @@ def build_app(sandbox: RunningSandbox, token: str) -> web.Application:
         app.router.add_route(method, path, handler)
     return app
 
-
-class AdminServer:
-    """Serves the admin API on `host:port` (0: the OS chooses) until stopped."""
-
-    def __init__(self, sandbox: RunningSandbox, host: str, port: int, token: str) -> None:
-        self.host, self.port, self.token = host, port, token
-        self._sandbox = sandbox
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    async def start(self) -> None:
-        """Listen; raise `ServerStartError` if the address cannot be bound."""
-        runner = web.AppRunner(build_app(self._sandbox, self.token), access_log=None, logger=HTTP_LOG)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except OSError as error:
-            await runner.cleanup()
-            raise ServerStartError("admin API", self.host, self.port, error.strerror or str(error)) from error
-        self.port = runner.addresses[0][1]
-        self._runner = runner
-
-    def served(self) -> set[tuple[str, str]]:
-        """(method, path) of every route the running server answers (what /openapi.json must describe)."""
-        assert self._runner is not None, "the admin API is not running"
-        return {(route.method, route.resource.canonical) for route in self._runner.app.router.routes()
-                if route.resource is not None}
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

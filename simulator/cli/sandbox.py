@@ -3,8 +3,9 @@
 Design rule: loaded only when the sandbox command runs; a configuration error or a data dir
 another sandbox holds is one line and exit 2, a start failure one line and exit 1. The data dir is
 claimed (locked, private) before anything is written to it, and both refusals come before anything
-heavy starts: the parts' fork server starts once the data dir is ours, and the servers (heavy to
-import) load while it imports the parts (on two cores the two imports overlap).
+heavy starts: the parts' fork server starts once the data dir is ours, and the supervisor loads
+while it imports the parts (on two cores the two imports overlap); only the mode's own sandbox
+module is imported, and the admin API and console import aiohttp on their first client only.
 """
 
 from __future__ import annotations
@@ -79,14 +80,17 @@ async def run_sandbox(settings: SandboxSettings, one_process: bool = False) -> N
     import trustme  # the servers load only once the sandbox may start
 
     from simulator.core.clock import SystemClock
-    from simulator.sandbox.single import Sandbox
-    from simulator.sandbox.supervisor import PartFailed, ProcessSandbox
     from simulator.transport.tls import SERVER_NAMES, SandboxTls
+
+    if one_process:  # only the mode's own module: the other's imports cost a start for nothing
+        from simulator.sandbox.single import Sandbox as chosen
+    else:
+        from simulator.sandbox.supervisor import ProcessSandbox as chosen  # type: ignore[assignment]
 
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
-    sandbox = (Sandbox if one_process else ProcessSandbox)(settings, tls, SystemClock())
+    sandbox = chosen(settings, tls, SystemClock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +105,8 @@ async def run_sandbox(settings: SandboxSettings, one_process: bool = False) -> N
         sandbox.withdraw()
         await sandbox.stop()
     if failed.is_set():
+        from simulator.sandbox.supervisor import PartFailed  # imported already: only its parts end alone
+
         raise PartFailed(str(getattr(sandbox, "failure", "a part ended")))
     print("tdc-simulator sandbox stopped", flush=True)
 

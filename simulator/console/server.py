@@ -1,90 +1,38 @@
-"""The console's server: aiohttp on the sandbox's event loop, on its own port, beside the admin API.
+"""The console's server, as the sandbox holds it: importing this module imports no aiohttp.
 
-Design rule: each page module has its routes in its `ROUTES` table (one page, one path, named as the
-vendor's menus, `render.MENUS`), and `PAGES` lists the modules; the sandbox hands over the running
-sandbox, the admin API's token (which logs in too) and the console's
-password, generated at each start. Bodies are bounded as the API's are.
+Design rule: it listens from the sandbox's start and builds the console (`app.py`: aiohttp, every
+page, the templates) when its first client connects (`transport.http_server`): a sandbox nobody
+browses, in one process or under the supervisor, never pays for it.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from simulator.admin.api import ClientFaultsAtDebug
-from simulator.admin.bounds import LARGEST_BODY
-from simulator.admin.handlers import Operations
 from simulator.admin.operated import RunningSandbox
-from simulator.console import (
-    commit,
-    connector,
-    faults,
-    labs,
-    live_tail,
-    login,
-    maillog,
-    monitor,
-    policies,
-    portal,
-    smtp_routes,
-    tracking,
-    traffic,
-)
-from simulator.console.guard import MIDDLEWARES
-from simulator.console.render import CONSOLE, Console, served_menus, templates
-from simulator.console.sessions import Sessions
-from simulator.core.errors import ServerStartError
+from simulator.transport.http_server import ServedOnFirstConnection
 
-HTTP_LOG = logging.getLogger("simulator.console.http")  # aiohttp's server log, for the console
-HTTP_LOG.addFilter(ClientFaultsAtDebug())
-
-#: The page modules, each with its `ROUTES`: (method, path, handler).
-PAGES = (login, connector, commit, policies, smtp_routes, monitor, tracking, maillog, portal, traffic,
-         faults, labs)
-ROUTES = tuple(route for module in PAGES for route in module.ROUTES)
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
-def build_app(sandbox: RunningSandbox, token: str, password: str) -> web.Application:
-    """The console's application: its pages, sessions, CSRF checks and error pages."""
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=LARGEST_BODY)
-    served = {path for method, path, _ in ROUTES if method == "GET"}
-    app[CONSOLE] = Console(Operations.over(sandbox), sandbox, Sessions(password, token), templates(),
-                           served_menus(served))
-    app[login.STATIC] = login.static_files()
-    live_tail.install(app)  # open live tails end at shutdown: an open Mail Log page never delays a stop
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
-    return app
+class ConsoleServer(ServedOnFirstConnection):
+    """Serves the console on `host:port` (0: the OS chooses) until stopped; `token` (the admin API's)
+    logs in too, as does `password`."""
 
-
-class ConsoleServer:
-    """Serves the console on `host:port` (0: the OS chooses) until stopped."""
+    serves = "console"
 
     def __init__(self, sandbox: RunningSandbox, host: str, port: int, token: str, password: str) -> None:
-        self.host, self.port, self.password = host, port, password
+        super().__init__(host, port)
+        self.password = password
         self._sandbox, self._token = sandbox, token
-        self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return f"{super().url}/"
 
-    async def start(self) -> None:
-        """Listen; raise `ServerStartError` if the address cannot be bound."""
-        app = build_app(self._sandbox, self._token, self.password)
-        runner = web.AppRunner(app, access_log=None, logger=HTTP_LOG)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except OSError as error:
-            await runner.cleanup()
-            raise ServerStartError("console", self.host, self.port, error.strerror or str(error)) from error
-        self.port = runner.addresses[0][1]
-        self._runner = runner
+    def _application(self) -> tuple[web.Application, logging.Logger]:
+        from simulator.console import app  # aiohttp, the pages and their templates: for the first client
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app.build_app(self._sandbox, self._token, self.password), app.HTTP_LOG

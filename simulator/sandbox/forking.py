@@ -1,8 +1,8 @@
 """How the supervisor starts its parts' processes: each forked from a server that imported them once.
 
 Design rule: light to import (the standard library only), so that `tdcsim sandbox` can start the
-fork server first and let it import the parts while the supervisor imports the admin API and the
-console: on two cores the two imports overlap, and every part then starts in milliseconds. The
+fork server first and let it import the parts while the supervisor imports its own code: on two
+cores the two imports overlap, and every part then starts in milliseconds. The
 fork server forks before any thread or event loop exists in it, which is what makes forking safe.
 A program started from a script file (a bench, `pytest` without xdist) has its script imported once
 by the fork server, not again by every part (multiprocessing's `__main__` preload).

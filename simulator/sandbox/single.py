@@ -3,34 +3,26 @@
 Design rule: every part comes from the factories in `parts.py`, like the supervisor's processes;
 this class only wires them and answers the admin surface (`admin.operated.RunningSandbox`) and the
 test facade (`testing.control`). The admin API and the console listen from the start but build their
-applications when the first client connects: most test sandboxes never serve either, and building
-both was half of a start. (Over 300 lines: `ServedOnFirstConnection` is to move to a module of its own,
-for the supervisor to serve its admin API and console the same way.)
+applications when the first client connects (`transport.http_server`, as under the supervisor): most
+test sandboxes never serve either, and building both was half of a start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
-import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from simulator.admin import api
-from simulator.admin.api import AdminServer
 from simulator.admin.operated import JournalPage, JournalWindow, Listeners
-from simulator.console import server as console
+from simulator.admin.server import AdminServer
 from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock, ManualClock
 from simulator.core.config.cluster import ClusterConfig
 from simulator.core.config.store import ConfigStore
-from simulator.core.errors import ServerStartError
 from simulator.core.mail.messages import HeldMessage, QueueEntry
 from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
@@ -45,87 +37,6 @@ from simulator.sandbox.settings import SandboxSettings, cluster_config
 from simulator.sandbox.state import MachineAddresses, description, publish, withdraw, write_trust
 from simulator.transport.server import SmtpServer
 from simulator.transport.tls import SandboxTls
-
-#: The listening queue of the admin API and the console (aiohttp's default).
-BACKLOG = 128
-
-
-class ServedOnFirstConnection:
-    """An HTTP server (mixed into `AdminServer` or `ConsoleServer`) whose `start` only binds and listens,
-    reporting an address it cannot bind as they do; its application is built and served on that socket
-    when the first client connects (waiting in the listening queue meanwhile)."""
-
-    host: str
-    port: int
-    _runner: web.AppRunner | None
-    #: What a bind error names ("admin API", "console").
-    serves = ""
-    _socket: socket.socket | None = None
-    _building: asyncio.Task[None] | None = None
-
-    def _application(self) -> tuple[web.Application, logging.Logger]:
-        raise NotImplementedError
-
-    async def start(self) -> None:
-        """Listen; raise `ServerStartError` if the address cannot be bound."""
-        try:
-            family, _, _, _, address = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
-                                                          flags=socket.AI_PASSIVE)[0]
-            listening = socket.create_server(address, family=family, backlog=BACKLOG)
-        except OSError as error:
-            raise ServerStartError(self.serves, self.host, self.port, error.strerror or str(error)) from error
-        self._socket, self.port = listening, listening.getsockname()[1]
-        asyncio.get_running_loop().add_reader(listening, self._connected)
-
-    def _connected(self) -> None:
-        assert self._socket is not None and self._building is None
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self._socket)
-        self._building = loop.create_task(self._serve(self._socket))
-
-    async def _serve(self, listening: socket.socket) -> None:
-        logger = logging.getLogger("simulator.sandbox")
-        try:
-            app, logger = self._application()
-            runner = web.AppRunner(app, access_log=None, logger=logger)
-            await runner.setup()
-            await web.SockSite(runner, listening, backlog=BACKLOG).start()
-        except Exception:  # a waiting client is refused rather than left waiting
-            logger.exception("the %s cannot serve", self.serves)
-            listening.close()
-            raise
-        self._runner = runner
-
-    async def stop(self) -> None:
-        if self._socket is None:  # never listened
-            return
-        if self._building is None:
-            asyncio.get_running_loop().remove_reader(self._socket)
-        else:
-            await asyncio.gather(self._building, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self._socket.close()
-        self._socket = self._building = None
-
-
-class FirstConnectionAdmin(ServedOnFirstConnection, AdminServer):
-    """The admin API, built when its first client connects."""
-
-    serves = "admin API"
-
-    def _application(self) -> tuple[web.Application, logging.Logger]:
-        return api.build_app(self._sandbox, self.token), api.HTTP_LOG
-
-
-class FirstConnectionConsole(ServedOnFirstConnection, ConsoleServer):
-    """The console, built when its first client connects."""
-
-    serves = "console"
-
-    def _application(self) -> tuple[web.Application, logging.Logger]:
-        return console.build_app(self._sandbox, self._token, self.password), console.HTTP_LOG
 
 
 class Sandbox:
@@ -149,9 +60,9 @@ class Sandbox:
         self.machines: dict[str, GatewayMachine] = {}
         self.controls: dict[str, MachineControl] = {}
         self.store: ConfigStore | None = None
-        self.admin = FirstConnectionAdmin(self, settings.host, settings.admin_port, secrets.token_urlsafe(32))
-        self.console = FirstConnectionConsole(self, settings.host, settings.console_port, self.admin.token,
-                                              secrets.token_urlsafe(12))
+        self.admin = AdminServer(self, settings.host, settings.admin_port, secrets.token_urlsafe(32))
+        self.console = ConsoleServer(self, settings.host, settings.console_port, self.admin.token,
+                                     secrets.token_urlsafe(12))
 
     @property
     def machine(self) -> GatewayMachine | None:

@@ -19,7 +19,7 @@ from simulator.sandbox.settings import CA_KEY_FILE, SandboxSettings
 from simulator.transport.tls import SandboxTls
 
 if TYPE_CHECKING:  # a part's process writes no description: it never loads these
-    from simulator.admin.api import AdminServer
+    from simulator.admin.server import AdminServer
     from simulator.console.server import ConsoleServer
 
 

@@ -25,8 +25,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from simulator.admin.api import AdminServer
 from simulator.admin.operated import JournalPage, JournalWindow, Listeners
+from simulator.admin.server import AdminServer
 from simulator.console.server import ConsoleServer
 from simulator.core.clock import Clock, ManualClock
 from simulator.core.config.cluster import ClusterConfig
