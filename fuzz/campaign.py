@@ -9,6 +9,7 @@ checked after every session; once it has died, the run stops.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections import Counter
@@ -23,7 +24,14 @@ from fuzz.owners import Owners
 from fuzz.sessions import Session, session
 from fuzz.wire import Transcript, Wire
 
+#: After a session to an endpoint hangs up, how long to wait before pinning what shows up to it: the
+#: server's side of a hang-up runs once the FIN/RST is read, and the endpoints log nothing to wait for.
 HANG_UP_GRACE = 0.005
+#: A gateway listener logs `ICID n close` once it has handled a hang-up (the last thing it does with
+#: the connection): `look` waits for that line instead, up to this bound for a loaded machine.
+HANG_UP_WAIT = 5.0
+GATEWAY_TARGETS = ("inbound", "relay")
+ICID_CLOSE_RE = re.compile(r"\bICID \d+ close$")
 
 
 @dataclass
@@ -98,7 +106,7 @@ class Campaign:
         outcome.sessions += 1
         if self.watch:
             self.watch(transcript)
-        if transcript.connected and fuzzed.target in ("inbound", "relay"):
+        if transcript.connected and fuzzed.target in GATEWAY_TARGETS:
             self.owners.connected(transcript)
         for exchange in transcript.exchanges:
             outcome.replies[(fuzzed.target, exchange.code)] += 1
@@ -108,15 +116,13 @@ class Campaign:
 
     def look(self, outcome: Outcome, transcript: Transcript | None) -> bool:
         """Pin what stderr and the mail log gained to `transcript`; False if the child has died."""
-        if transcript and transcript.session.steps and transcript.session.steps[-1].action != "send":
-            time.sleep(HANG_UP_GRACE)  # the server's side of a hang-up runs once the FIN/RST is read
+        lines = self.hang_up_handled(transcript)
         stderr = self.child.stderr.new()
         for finding in judge.stderr_findings(stderr):
             outcome.fail(finding, transcript)
         for finding in judge.stderr_reports(stderr):
             outcome.show(finding, transcript)
-        lines = self.child.mail_log.new().splitlines()
-        self.owners.read(lines)
+        lines += self.new_log_lines()
         dead, other = judge.log_findings(lines)
         for finding in dead:
             outcome.fail(finding, self._owner(finding, transcript))
@@ -126,6 +132,32 @@ class Campaign:
         if status is not None:
             outcome.fail(Finding("the sandbox died", f"exit status {status}"), transcript)
         return status is None
+
+    def new_log_lines(self) -> list[str]:
+        """The mail-log lines since the last look, once the owners have read them."""
+        lines = self.child.mail_log.new().splitlines()
+        self.owners.read(lines)
+        return lines
+
+    def hang_up_handled(self, transcript: Transcript | None) -> list[str]:
+        """If `transcript` hung up, return once the server has handled it: the mail-log lines read
+        meanwhile (a gateway's `ICID n close` for this session ends the wait; an endpoint gets
+        `HANG_UP_GRACE`)."""
+        if not (transcript and transcript.session.steps and transcript.session.steps[-1].action != "send"):
+            return []
+        if not (transcript.connected and transcript.session.target in GATEWAY_TARGETS):
+            time.sleep(HANG_UP_GRACE)
+            return []
+        lines: list[str] = []
+        deadline = time.monotonic() + HANG_UP_WAIT
+        while time.monotonic() < deadline and self.child.exit_status() is None:
+            fresh = self.new_log_lines()
+            lines += fresh
+            if any(ICID_CLOSE_RE.search(line) and self.owners.owner(line) == (True, transcript)
+                   for line in fresh):
+                break
+            time.sleep(0.001)
+        return lines
 
     def _owner(self, finding: Finding, latest: Transcript | None) -> Transcript | None:
         """The session whose connection a log line names, else the one that has just run."""

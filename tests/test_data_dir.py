@@ -19,7 +19,6 @@ import pytest
 from fixtures.processes import FREE_PORTS, SandboxProcess
 from simulator.core.mail.samples import MessageFactory
 from simulator.defaults import mail_log_path
-from simulator.gateway.delivery import LINGER
 from simulator.testing.smtp_client import send
 
 WAIT = 20.0
@@ -93,15 +92,33 @@ def snapshot(data_dir: Path) -> dict[str, tuple[bytes, int, int]]:
                         path.stat().st_mode) for path in [data_dir, *sorted(data_dir.rglob("*"))]}
 
 
+#: How long `settled` wants `data_dir` unchanged once every delivery connection has logged its close:
+#: what the sandbox still writes then is the spool's file work handed off the event loop (a state file,
+#: a removal), done within milliseconds; the rest of this bound is room for a loaded machine.
+QUIET = 0.2
+DCID_RE = re.compile(r"\bDCID (\d+) close$|New SMTP DCID (\d+) ", re.MULTILINE)
+
+
+def connections_closed(data_dir: Path) -> bool:
+    """Whether every delivery connection the mail log opened has logged its close (a connection
+    lingers up to `LINGER` after its last message for another one before it closes)."""
+    found = DCID_RE.findall(mail_log(data_dir))
+    opened, closed = {new for _, new in found if new}, {close for close, _ in found if close}
+    return bool(opened) and opened <= closed
+
+
 def settled(data_dir: Path) -> dict[str, tuple[bytes, int, int]]:
-    """The snapshot of `data_dir` once the sandbox has stopped writing to it: unchanged for longer than
-    a delivery connection lingers for more before it closes (and logs its close)."""
+    """The snapshot of `data_dir` once the sandbox has stopped writing to it: every delivery
+    connection closed (the last thing it logs; `LINGER` after its last delivery), then unchanged for
+    `QUIET`. Waiting too little only ever makes the test fail (the first sandbox's write looks like
+    the second's), never pass."""
+    wait_until(lambda: connections_closed(data_dir), "every delivery connection closed")
     previous: dict[str, tuple[bytes, int, int]] = {}
     deadline = time.monotonic() + WAIT
     while (current := snapshot(data_dir)) != previous:
         assert time.monotonic() < deadline, f"{data_dir} still changing after {WAIT} s"
         previous = current
-        time.sleep(LINGER + 0.2)
+        time.sleep(QUIET)
     return current
 
 

@@ -172,3 +172,33 @@ def test_a_critical_line_is_classed_without_its_traceback_but_with_the_function_
         ' File "x.py", line 5, in push | raise TLSSetupException()'])
     assert [f.kind for f in other] == [
         "mail log: Critical: ICID N internal error: TLSSetupException(); answered N (in push)"]
+
+
+class ScriptedChild:
+    """A child whose mail log gains `batches`, one per read (then nothing), and that stays alive."""
+
+    def __init__(self, batches: list[list[str]]) -> None:
+        self.batches = batches
+        self.mail_log = self
+
+    def new(self) -> str:
+        return "".join(f"{line}\n" for line in self.batches.pop(0)) if self.batches else ""
+
+    def exit_status(self) -> None:
+        return None
+
+
+def test_after_a_gateway_session_hangs_up_the_log_is_read_until_its_icid_closes() -> None:
+    """What the server logs while handling the hang-up is pinned to the session: reading stops at
+    this session's `ICID n close`, not at another connection's, and not before it comes."""
+    hung_up = Transcript(session(1, 5), connected=True)  # inbound, ends with an abort
+    assert hung_up.session.target == "inbound" and hung_up.session.steps[-1].action == "abort"
+    child = ScriptedChild([["Info: New SMTP ICID 4 interface x"], ["Info: New SMTP ICID 5 interface x"],
+                           [], ["Info: ICID 4 close"], ["Info: Incoming connection (ICID 5) lost.",
+                                                        "Info: ICID 5 close"], ["Info: ICID 6 later"]])
+    campaign = Campaign(child, seed=1)  # type: ignore[arg-type]
+    campaign.owners.connected(None)  # a legitimate message's connection, ICID 4
+    campaign.owners.connected(hung_up)
+    lines = campaign.hang_up_handled(hung_up)
+    assert lines[-2:] == ["Info: Incoming connection (ICID 5) lost.", "Info: ICID 5 close"]
+    assert child.batches == [["Info: ICID 6 later"]]
