@@ -4,8 +4,12 @@ Design rule: light to import (the standard library only), so that `tdcsim sandbo
 fork server first and let it import the parts while the supervisor imports its own code: on two
 cores the two imports overlap, and every part then starts in milliseconds. The
 fork server forks before any thread or event loop exists in it, which is what makes forking safe.
-A program started from a script file (a bench, `pytest` without xdist) has its script imported once
-by the fork server, not again by every part (multiprocessing's `__main__` preload).
+A program started from a script file (a bench, `pytest` without xdist, the `tdcsim` console script)
+is meant to have its script imported once by the fork server (multiprocessing's `__main__` preload),
+but before CPython 3.14 (and its late-2025 3.13 backport) that preload never gets the script's path
+(cpython#126631, #137996): each part runs the script again as `__mp_main__` (under `pytest`
+~50 ms a part: it imports pytest). A program without a script file (`python -m`, pytest-xdist's
+workers) has nothing to run again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
 
 #: What the fork server imports once, before it forks any part. `__main__`: the starting program's
-#: script, if it is one (`python -m` has none), which each part would otherwise import again. The
+#: script, if it is one (`python -m` has none; see the module's docstring for the versions where
+#: multiprocessing ignores it), which each part would otherwise import again. The
 #: parts' code, which the supervisor never loads (`child.py`). The last two are imported on first use
 #: by every part (OpenSSL's backend by its first TLS context, the IDNA codec by its first host name).
 PRELOAD = ["__main__", "simulator.sandbox.child", "simulator.sandbox.parts",
