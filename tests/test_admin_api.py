@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -389,8 +390,9 @@ def _refused(address: tuple[str, int]) -> bool:
 
 
 def _address(url: str) -> tuple[str, int]:
-    host, port = url.split("//")[1].rstrip("/").rsplit(":", 1)
-    return host, int(port)
+    parts = urllib.parse.urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None, url
+    return parts.hostname, parts.port
 
 
 def test_the_api_and_the_console_listen_from_the_start_and_are_built_for_their_first_client(

@@ -378,7 +378,7 @@ def test_pydantic_is_imported_only_to_read_a_config_file() -> None:
     """The operator's quick commands, and a sandbox without --config, do not pay for importing it."""
     code = ("import sys, simulator.cli.main, simulator.cli.sandbox\n"
             # what `tdcsim sandbox` loads once its data dir is claimed, and what its parts run
-            "import simulator.sandbox.single, simulator.sandbox.supervisor, simulator.sandbox.parts\n"
+            "import simulator.sandbox.single, simulator.sandbox.supervisor, simulator.sandbox.child\n"
             "print(*sorted(name for name in sys.modules if 'pydantic' in name or 'settings.' in name))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.split() == ["simulator.settings.file", "simulator.settings.toml_lines"]

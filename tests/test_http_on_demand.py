@@ -10,10 +10,24 @@ imported aiohttp long before.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+
+from fixtures.processes import occupied_port
+from simulator.core.clock import ManualClock
+from simulator.core.errors import ServerStartError
+from simulator.sandbox import SandboxSettings
+from simulator.sandbox.single import Sandbox
+from simulator.transport.tls import SandboxTls
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 #: Starts and stops a one-process sandbox, then a process sandbox, in a fresh interpreter; prints JSON:
 #: whether aiohttp was imported once each had started and once both had stopped.
@@ -44,3 +58,40 @@ def test_a_sandbox_imports_no_aiohttp_until_its_admin_api_or_console_is_first_us
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen == {"started, processes=False": False, "started, processes=True": False, "stopped": False}
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("busy", "named"), [("admin_port", "admin API on"), ("console_port", "console on"),
+                                             ("mailbox_port", "on")], ids=["admin", "console", "mailbox"])
+def test_a_port_in_use_fails_the_start_and_frees_what_was_bound(
+    tmp_path: Path, tdc_tls: SandboxTls, busy: str, named: str
+) -> None:
+    """In one process (the supervisor's case is test_cli_admin.py's): the admin API and the console
+    bind first, so a port in use there fails the start before any part listens, with the one error
+    that names the port; a part that cannot bind after them leaves neither of theirs bound."""
+    async def start(port: int) -> tuple[ServerStartError, Sandbox]:
+        ports = {"inbound_port": 0, "relay_port": 0, "threat_defense_port": 0, "mailbox_port": 0, busy: port}
+        settings = SandboxSettings(data_dir=tmp_path / "data", **ports)
+        sandbox = Sandbox(settings, tdc_tls, ManualClock(START))
+        with pytest.raises(ServerStartError) as failed:
+            await sandbox.start()
+        return failed.value, sandbox
+
+    with occupied_port() as port:
+        error, sandbox = asyncio.run(start(port))
+    assert f"{named} 127.0.0.1:{port}" in str(error) and error.port == port
+    assert sandbox.machines == {}
+    bound_before = {"admin_port": [], "console_port": [sandbox.admin],
+                    "mailbox_port": [sandbox.admin, sandbox.console, sandbox.threat_defense_server]}[busy]
+    assert all(server.port != 0 and refused(server.port) for server in bound_before)
+    if busy != "mailbox_port":  # no part listened
+        with pytest.raises(RuntimeError, match="has not started"):
+            _ = sandbox.threat_defense_server.port

@@ -132,4 +132,3 @@ def build_app(sandbox: RunningSandbox, token: str) -> web.Application:
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     return app
-

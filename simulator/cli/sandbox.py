@@ -15,12 +15,17 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from simulator.cli.data_dir import DataDirInUse, claim
 from simulator.core.errors import ConfigError, SimulatorError
 from simulator.defaults import DEFAULT_INTAKE_ADDRESSES
 from simulator.sandbox.settings import SandboxSettings
 from simulator.settings.file import load_config_file
+
+if TYPE_CHECKING:
+    from simulator.sandbox.single import Sandbox
+    from simulator.sandbox.supervisor import ProcessSandbox
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -82,15 +87,18 @@ async def run_sandbox(settings: SandboxSettings, one_process: bool = False) -> N
     from simulator.core.clock import SystemClock
     from simulator.transport.tls import SERVER_NAMES, SandboxTls
 
-    if one_process:  # only the mode's own module: the other's imports cost a start for nothing
-        from simulator.sandbox.single import Sandbox as chosen
-    else:
-        from simulator.sandbox.supervisor import ProcessSandbox as chosen  # type: ignore[assignment]
-
     # aiosmtpd logs every failed TLS handshake with a traceback; the mail log already tells the story
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     tls = SandboxTls.issue(trustme.CA(), *SERVER_NAMES, settings.host)
-    sandbox = chosen(settings, tls, SystemClock())
+    sandbox: Sandbox | ProcessSandbox
+    if one_process:  # only the mode's own module: the other's imports cost a start for nothing
+        from simulator.sandbox.single import Sandbox
+
+        sandbox = Sandbox(settings, tls, SystemClock())
+    else:
+        from simulator.sandbox.supervisor import ProcessSandbox
+
+        sandbox = ProcessSandbox(settings, tls, SystemClock())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -56,4 +56,3 @@ def build_app(sandbox: RunningSandbox, token: str, password: str) -> web.Applica
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     return app
-

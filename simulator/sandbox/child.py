@@ -7,9 +7,8 @@ not) and stops when the supervisor says so, when asked with SIGTERM, or when the
 that a killed supervisor leaves no part behind. Ctrl+C reaches the whole process group: the part
 ignores SIGINT and lets the supervisor stop it in order.
 
-The supervisor imports this module for `Role`, `Started` and `main`, and never runs a part: the parts'
-code (the gateway, the endpoints, the TLS minting) is imported where a part is built, and the fork
-server imports it once before it forks any part (`forking.PRELOAD`), so no part imports it either.
+The supervisor never imports this module (it hands a part its `roles.Role` and `forking.run_part`): the
+fork server imports it, and with it the parts' code, once before it forks any part (`forking.PRELOAD`).
 """
 
 from __future__ import annotations
@@ -22,52 +21,26 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import timedelta
+from typing import Any
+
+import trustme
 
 from simulator.core.clock import Clock, ManualClock, SystemClock
-from simulator.core.config.values import GatewayConfig
 from simulator.sandbox.channel import Channel, ChannelClosed
-from simulator.sandbox.settings import SandboxSettings
+from simulator.sandbox.parts import (
+    Endpoint,
+    MachineControl,
+    Mailbox,
+    Remediate,
+    ThreatDefense,
+    build_machine,
+)
+from simulator.sandbox.roles import Role, Started
 from simulator.sandbox.state import MachineAddresses
-
-if TYPE_CHECKING:  # at run time imported where a part is built (see the module's docstring)
-    from simulator.sandbox.parts import Endpoint, MachineControl, Remediate
-    from simulator.transport.tls import SandboxTls
+from simulator.transport.tls import SandboxTls
 
 PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class Role:
-    """What one process runs, as the supervisor hands it over (pickled)."""
-
-    part: Literal["threat_defense", "mailbox", "machine"]
-    settings: SandboxSettings
-    #: The sandbox's CA (certificate, private key) and the names its certificates carry.
-    ca: tuple[bytes, bytes]
-    names: tuple[str, ...]
-    #: None: the system clock; else a manual clock starting here (tests move it with `advance_clock`).
-    clock_start: datetime | None = None
-    machine: str = ""
-    index: int = 0
-    config: GatewayConfig | None = None
-    #: The supervisor's umask (077 under `tdcsim sandbox`: the data dir is private), which a process
-    #: forked from the fork server would not have.
-    umask: int = 0o022
-
-    @property
-    def name(self) -> str:
-        return self.machine or self.part
-
-
-@dataclass(frozen=True)
-class Started:
-    """What a part tells the supervisor once it listens."""
-
-    port: int = 0  # an endpoint's
-    machine: MachineAddresses | None = None
 
 
 class Appliance:
@@ -89,7 +62,7 @@ class Appliance:
 
 
 def main(role: Role, control: socket.socket) -> None:
-    """The process's entry point (multiprocessing's target)."""
+    """The process's entry point (through `forking.run_part`, multiprocessing's target)."""
     die_with_parent()
     os.umask(role.umask)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -105,10 +78,6 @@ def die_with_parent() -> None:
 
 async def run(role: Role, control: socket.socket) -> int:
     """Build and start the part, serve the supervisor until told to stop; the exit status."""
-    import trustme  # the parts' code: preloaded by the fork server, never loaded by the supervisor
-
-    from simulator.transport.tls import SandboxTls
-
     clock: Clock = ManualClock(role.clock_start) if role.clock_start else SystemClock()
     tls = SandboxTls.issue(trustme.CA.from_pem(*role.ca), *role.names)
     reader, writer = await asyncio.open_unix_connection(sock=control)
@@ -144,8 +113,6 @@ async def run(role: Role, control: socket.socket) -> int:
 def build(role: Role, tls: SandboxTls, clock: Clock,
           remediate: Remediate) -> tuple[Endpoint | MachineControl, MachineControl | None]:
     """The part `role` names, from the factories in `parts.py`."""
-    from simulator.sandbox.parts import MachineControl, Mailbox, ThreatDefense, build_machine  # preloaded
-
     if role.part == "threat_defense":
         return ThreatDefense(role.settings, tls, clock, remediate), None
     if role.part == "mailbox":
@@ -171,8 +138,6 @@ class Forwarder:
 
 
 async def start(role: Role, part: Endpoint | MachineControl) -> Started:
-    from simulator.sandbox.parts import MachineControl  # preloaded
-
     if isinstance(part, MachineControl):
         machine = part.machine
         await machine.start()
@@ -184,8 +149,6 @@ async def start(role: Role, part: Endpoint | MachineControl) -> Started:
 
 
 async def stop(part: Endpoint | MachineControl) -> None:
-    from simulator.sandbox.parts import MachineControl  # preloaded
-
     if isinstance(part, MachineControl):
         await part.machine.stop()
     else:

@@ -1,6 +1,7 @@
 """How the supervisor starts its parts' processes: each forked from a server that imported them once.
 
-Design rule: light to import (the standard library only), so that `tdcsim sandbox` can start the
+Design rule: light to import (the standard library only; `run_part`, the parts' entry point, imports
+their code when a part runs), so that `tdcsim sandbox` can start the
 fork server first and let it import the parts while the supervisor imports its own code: on two
 cores the two imports overlap, and every part then starts in milliseconds. The
 fork server forks before any thread or event loop exists in it, which is what makes forking safe.
@@ -17,14 +18,20 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
+
+    from simulator.sandbox.roles import Role
 
 #: What the fork server imports once, before it forks any part. `__main__`: the starting program's
 #: script, if it is one (`python -m` has none; see the module's docstring for the versions where
 #: multiprocessing ignores it), which each part would otherwise import again. The
-#: parts' code, which the supervisor never loads (`child.py`). The last two are imported on first use
-#: by every part (OpenSSL's backend by its first TLS context, the IDNA codec by its first host name).
-PRELOAD = ["__main__", "simulator.sandbox.child", "simulator.sandbox.parts",
-           "cryptography.hazmat.backends.openssl", "encodings.idna"]
+#: parts' code (`child.py` and what it imports), which the supervisor never loads (`roles.py`). The
+#: last two are imported on first use by every part (OpenSSL's backend by its first TLS context, the
+#: IDNA codec by its first host name).
+PRELOAD = ["__main__", "simulator.sandbox.child", "cryptography.hazmat.backends.openssl", "encodings.idna"]
 
 
 def context() -> ForkServerContext:
@@ -32,6 +39,14 @@ def context() -> ForkServerContext:
     chosen = multiprocessing.get_context("forkserver")
     chosen.set_forkserver_preload(PRELOAD)
     return chosen
+
+
+def run_part(role: Role, control: socket.socket) -> None:
+    """A part's process: multiprocessing's target, named here so that the supervisor need not import
+    the part's code (`child.main`, which the fork server the part is forked from has imported)."""
+    from simulator.sandbox import child
+
+    child.main(role, control)
 
 
 def warm_up() -> None:

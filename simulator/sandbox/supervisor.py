@@ -1,14 +1,14 @@
 """The sandbox as separate appliances: Threat Defense, the mailbox host and each gateway machine in its
 own OS process, supervised by this one, which keeps the configuration, the admin API and the console.
 
-Design rule: the parts are the factories' (`parts.py`), run by `child.py`; this process starts them
-together (the endpoints first: the machines' DNS zone needs their ports), collects their readiness
-before anything is published, replicates each commit to every machine and answers the admin
-surface and the test facade with the same methods as `single.Sandbox`, over the control channels.
-A part that cannot start stops the whole sandbox with its reason (which names the port); a part
-that dies later is reported in one line (`failure`) and the sandbox stops: a half sandbox would
-only mislead the test or the trainee in front of it. Stopping asks the machines first, then the
-endpoints, and kills a part that has not ended within `STOP_WAIT` seconds.
+Design rule: the parts are the factories' (`parts.py`), run by `child.py` (which this process never
+imports: it hands each part a `roles.Role`); this process starts them together (the endpoints first: the
+machines' DNS zone needs their ports), collects their readiness before anything is published, replicates
+each commit to every machine and answers the admin surface and the test facade with the same methods as
+`single.Sandbox`, over the control channels. A part that cannot start stops the whole sandbox with its
+reason (which names the port); a part that dies later is reported in one line (`failure`) and the
+sandbox stops: a half sandbox would only mislead the test or the trainee in front of it. Stopping asks
+the machines first, then the endpoints, and kills a part that has not ended within `STOP_WAIT` seconds.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ from simulator.endpoints.faults import Fault
 from simulator.endpoints.mailbox import MailboxDelivery, Remediation
 from simulator.endpoints.refused import RefusedAttempt
 from simulator.endpoints.threat_defense import JournalRecord
-from simulator.sandbox import child, forking
+from simulator.sandbox import forking
 from simulator.sandbox.channel import Channel
+from simulator.sandbox.roles import Role, Started
 from simulator.sandbox.settings import SandboxSettings, cluster_config
 from simulator.sandbox.state import MachineAddresses, description, publish, withdraw, write_trust
 from simulator.transport.tls import SandboxTls
@@ -61,7 +62,7 @@ class Part:
     name: str
     process: BaseProcess
     channel: Channel
-    started: asyncio.Future[child.Started]
+    started: asyncio.Future[Started]
     serving: asyncio.Task[None]  # the channel's serving of the part's calls
 
     async def call(self, method: str, *args: Any) -> Any:
@@ -74,7 +75,7 @@ class Supervising:
     def __init__(self, sandbox: ProcessSandbox, name: str) -> None:
         self._sandbox, self._name = sandbox, name
 
-    def started(self, started: child.Started | None, error: str | None) -> None:
+    def started(self, started: Started | None, error: str | None) -> None:
         self._sandbox.part_started(self._name, started, error)
 
     async def remediate(self, recipient: str, message_id: str, folder: str) -> None:
@@ -129,18 +130,18 @@ class ProcessSandbox:
             raise
         write_trust(self.settings, self.tls)
 
-    def _role(self, part: Any, **machine: Any) -> child.Role:
+    def _role(self, part: Any, **machine: Any) -> Role:
         assert self.tls.ca is not None
         ca = (self.tls.ca.cert_pem.bytes(), self.tls.ca.private_key_pem.bytes())
         start = self.clock.now() if isinstance(self.clock, ManualClock) else None
-        return child.Role(part, self.settings, ca, self.tls.names, start, umask=current_umask(), **machine)
+        return Role(part, self.settings, ca, self.tls.names, start, umask=current_umask(), **machine)
 
-    async def _start_parts(self, context: Any, roles: list[child.Role]) -> None:
+    async def _start_parts(self, context: Any, roles: list[Role]) -> None:
         """Start the processes of `roles` together and wait until each listens (or one says why not)."""
         for role in roles:
             ours, theirs = socket.socketpair()
-            process = context.Process(target=child.main, args=(role, theirs), name=f"tdcsim {role.name}",
-                                      daemon=True)
+            process = context.Process(target=forking.run_part, args=(role, theirs),
+                                      name=f"tdcsim {role.name}", daemon=True)
             process.start()
             theirs.close()
             reader, writer = await asyncio.open_unix_connection(sock=ours)
@@ -155,7 +156,7 @@ class ProcessSandbox:
         if errors:
             raise errors[0]
 
-    def part_started(self, name: str, started: child.Started | None, error: str | None) -> None:
+    def part_started(self, name: str, started: Started | None, error: str | None) -> None:
         future = self.parts[name].started
         if future.done():
             return

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +20,7 @@ from simulator.console.tracking import NO_MATCH
 from simulator.core.mail.messages import TDC_QUEUE
 from simulator.testing.harness import SandboxFacade, shared_by_module
 from simulator.testing.messages import MessageFactory
+from simulator.testing.plugin import seed_of
 from simulator.transport.tls import SandboxTls
 
 from .console_site import ConsoleSite
@@ -43,9 +43,9 @@ def tracked(
 ) -> Iterator[Tracked]:
     """One sandbox (the connector enabled) with one message sent and its copy delivered to Threat
     Defense, for the module's tests, which only read: started and sent to once for the module, not once
-    per test (its faker seed mixes the base seed with the module's id, as `tdc_seed` does a test's)."""
+    per test (its faker seed is the module's `seed_of`)."""
     settings = module_settings(tmp_path_factory, "browser-tracking", tdc_enabled=True)
-    seed = int(request.config.getoption("--tdc-seed")) ^ zlib.crc32(request.node.nodeid.encode())
+    seed = seed_of(request)
     with shared_by_module(settings, tdc_tls) as sandbox:
         mid = sandbox.send_accepted(MessageFactory(seed).message(subject=SUBJECT))
         sandbox.mail_log.wait_for(rf"TDC: Message \d+ created from message {mid} ")

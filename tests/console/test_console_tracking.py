@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -29,6 +28,7 @@ from simulator.core.mail.samples import Outgoing
 from simulator.sandbox import SandboxSettings
 from simulator.testing.harness import SandboxFacade, shared_by_module
 from simulator.testing.messages import MessageFactory
+from simulator.testing.plugin import seed_of
 from simulator.transport.tls import SandboxTls
 
 
@@ -73,10 +73,10 @@ def tracked(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tdc_tls: SandboxTls
 ) -> Iterator[Tracked]:
     """One sandbox (the connector enabled) with the three messages, for the module's tests that only
-    search: started and sent to once for the module (its faker seed mixes the base seed with the
-    module's id, as `tdc_seed` does with a test's), its `sandbox.json` written for `tdcsim`."""
+    search: started and sent to once for the module (its faker seed is the module's `seed_of`, as
+    `tdc_seed` is a test's), its `sandbox.json` written for `tdcsim`."""
     settings = module_settings(tmp_path_factory, "tracking", tdc_enabled=True)
-    seed = int(request.config.getoption("--tdc-seed")) ^ zlib.crc32(request.node.nodeid.encode())
+    seed = seed_of(request)
     with shared_by_module(settings, tdc_tls) as sandbox:
         sandbox.write_sandbox_json()
         try:
