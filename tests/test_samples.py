@@ -5,6 +5,10 @@ the same bytes, and the multi-policy split finds one recipient per policy a loca
 from __future__ import annotations
 
 import hashlib
+import random
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 
@@ -16,6 +20,7 @@ from simulator.core.mail.samples import (
     MessageFactory,
     SampleKind,
     accepted_mid,
+    multipart_boundary,
     split_recipients,
 )
 from simulator.core.mail.scanning import Disposition, scan
@@ -60,6 +65,68 @@ def test_a_seed_gives_the_envelopes_and_bytes_it_always_gave() -> None:
         digest.update(factory.malformed().data)
         digest.update(factory.message(cte="base64").data)
     assert digest.hexdigest() == SEEDED_BYTES_SHA256
+
+
+ATTACHMENTS = (("report.pdf", bytes(range(256)) * 8), ("notes.bin", b"\x00\x01" * 300))
+
+
+def parsed(data: bytes) -> EmailMessage:
+    message = message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_message_with_attachments_has_the_same_bytes_whatever_the_global_random_holds() -> None:
+    """The stdlib draws a multipart's boundary from `random`: ours comes from the message itself."""
+    random.seed(1)
+    first = MessageFactory(5).message(attachments=ATTACHMENTS)
+    random.seed(2)
+    random.random()
+    assert MessageFactory(5).message(attachments=ATTACHMENTS) == first
+    boundary = parsed(first.data).get_boundary()
+    assert boundary is not None and boundary.startswith("=_")
+    assert parsed(MessageFactory(6).message(attachments=ATTACHMENTS).data).get_boundary() != boundary
+
+
+#: RFC 2046 §5.1.1: 1 to 70 of these characters, the last one not a space.
+BOUNDARY_RE = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2024])
+def test_messages_with_attachments_have_a_valid_boundary_and_parse_back_whole(seed: int) -> None:
+    factory = MessageFactory(seed)
+    for attachments in (ATTACHMENTS[:1], ATTACHMENTS):
+        data = factory.message(body="Hello\n", attachments=attachments).data
+        written = re.search(rb'boundary="(.*)"\r\n', data)  # as written: the parser strips spaces
+        assert written is not None and BOUNDARY_RE.fullmatch(written.group(1).decode())
+        message = parsed(data)
+        body = message.get_body(("plain",))
+        assert body is not None and body.get_content() == "Hello\r\n"  # as sent: CRLF
+        got = [(part.get_filename(), part.get_content()) for part in message.iter_attachments()]
+        assert got == list(attachments)
+        assert not message.defects
+
+
+def test_a_boundary_the_content_holds_is_never_chosen() -> None:
+    first = multipart_boundary("<1@outside.test>", b"")
+    assert multipart_boundary("<1@outside.test>", b"") == first, "the same key: the same boundary"
+    assert multipart_boundary("<2@outside.test>", b"") != first
+    content = f"--{first}\r\n".encode()
+    other = multipart_boundary("<1@outside.test>", content)
+    assert other != first and other.encode() not in content
+
+
+def test_a_body_holding_the_boundary_the_message_would_get_still_parses_back() -> None:
+    """The same seed draws the same Message-ID, so the second message's body holds the boundary the
+    first one got: the second gets another, and its body and attachment come back whole."""
+    plain = MessageFactory(4).message(body="x\n", attachments=ATTACHMENTS[:1])
+    taken = parsed(plain.data).get_boundary()
+    body = f"--{taken}\n--{taken}--\n"
+    message = parsed(MessageFactory(4).message(body=body, attachments=ATTACHMENTS[:1]).data)
+    assert message.get_boundary() != taken
+    text = message.get_body(("plain",))
+    assert text is not None and text.get_content() == body.replace("\n", "\r\n")
+    assert [part.get_content() for part in message.iter_attachments()] == [ATTACHMENTS[0][1]]
 
 
 def test_incoming_kinds_go_to_a_local_recipient_and_the_outgoing_one_leaves_the_domain() -> None:

@@ -5,12 +5,15 @@ exact DATA bytes); each named sample kind carries the content that earns its ver
 and names the listener it goes through. The tests, the bench and the console's Traffic Generator all
 build their mail here, so a sample seen in the console is the one a test sends. Messages are built
 with `email.policy.SMTP` (CRLF), except the deliberately malformed one, which is written by hand.
+A multipart's boundary comes from its Message-ID (`multipart_boundary`), never from the stdlib's
+draw from the global `random`, which would make the bytes depend on who else used it.
 Faker is imported, and a factory's seeded instance made, when a factory first draws from it: every
 `tdcsim sandbox` imports this module (the console's Traffic Generator) and most never draw.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +51,17 @@ def accepted_mid(reply_text: str) -> int | None:
     """The MID the gateway named in its reply to DATA, if it named one."""
     found = ACCEPTED_MID_RE.search(reply_text)
     return int(found.group(1)) if found else None
+
+
+def multipart_boundary(key: str, content: bytes) -> str:
+    """A boundary (RFC 2046) drawn from `key` and found nowhere in `content`: the same key and content
+    give the same one. "=_" starts it because no base64 or quoted-printable text can hold that pair."""
+    attempt = 0
+    while True:
+        boundary = "=_" + hashlib.sha256(f"{key} {attempt}".encode()).hexdigest()[:32]
+        if boundary.encode() not in content:
+            return boundary
+        attempt += 1
 
 
 class MessageFactory:
@@ -93,6 +107,9 @@ class MessageFactory:
         for filename, payload in attachments:
             message.add_attachment(payload, maintype="application", subtype="octet-stream",
                                    filename=filename)
+        if message.is_multipart():
+            parts = b"".join(part.as_bytes() for part in message.iter_parts())
+            message.set_boundary(multipart_boundary(str(message["Message-ID"]), parts))
         return Outgoing(sender, recipients, message.as_bytes())
 
     def with_eicar(self, to: Sequence[str] = ()) -> Outgoing:
