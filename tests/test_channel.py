@@ -214,3 +214,28 @@ def test_replies_stuck_draining_to_a_caller_that_goes_away_end_and_so_does_servi
         for call in calls:
             call.cancel()
     run(test)
+
+
+def test_closing_with_a_reply_stuck_draining_to_a_peer_that_reads_nothing_ends_the_connection() -> None:
+    """An 8 MiB reply waits in drain for a caller that reads nothing, and the other end closes: after
+    its drain bound the connection is dropped (the reply stops waiting, serving ends), and the caller,
+    reading at last, sees the end: its call fails as closed instead of getting a reply."""
+    async def test() -> None:
+        part, (left, right) = Part(), socket.socketpair()
+        caller = Channel("part", *await asyncio.open_unix_connection(sock=left))  # reads nothing yet
+        reader, writer = await asyncio.open_unix_connection(sock=right)
+        callee = Channel("supervisor", reader, writer, part, close_drain=0.05)
+        serving = asyncio.create_task(callee.serve())
+        call = asyncio.create_task(caller.call("big", 8 * REPLY_SIZE))
+        while part.asked < 1 or writer.transport.get_write_buffer_size() == 0:
+            await asyncio.sleep(0)
+        (reply,) = callee._running
+        callee.close()  # returns at once; the connection ends within the bound, nobody reading
+        await serving
+        await reply
+        assert callee.closed.is_set() and writer.transport.is_closing()
+        await caller.serve()  # the caller reads part of the reply, then the end
+        with pytest.raises(ChannelClosed, match="part went away before it answered"):
+            await call
+        caller.close()
+    run(test)

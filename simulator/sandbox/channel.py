@@ -8,7 +8,9 @@ the order they arrive, so calls without an `await` (a commit) take effect in ord
 stream fails every call still waiting with `ChannelClosed`: a part that vanished is an error, never a hang.
 Sending is bounded: one frame at a time, each written and then drained (the transport's buffer down to
 its low-water mark) before the next, in the order asked (`asyncio.Lock` is fair), so a large reply or a
-peer that reads slowly holds up the senders instead of growing the buffer.
+peer that reads slowly holds up the senders instead of growing the buffer. Closing never waits on
+the other end: what is already written gets `CLOSE_DRAIN_SECONDS` to drain, then the connection is
+dropped, so a peer that stopped reading can neither keep it open nor leave a reply waiting for ever.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from typing import Any
 from simulator.core.errors import PartUnavailable, SimulatorError
 
 HEADER = struct.Struct("!I")
+#: Seconds `Channel.close` lets frames already written drain before it drops the connection: our
+#: choice, long enough for a reading peer to take a last reply, short enough for a supervisor to stop.
+CLOSE_DRAIN_SECONDS = 1.0
 
 
 class ChannelClosed(PartUnavailable):
@@ -38,8 +43,8 @@ class Channel:
     """One end of a control channel: `call` the other end; `serve` answers its calls with `targets`."""
 
     def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 *targets: object) -> None:
-        self.name = name
+                 *targets: object, close_drain: float = CLOSE_DRAIN_SECONDS) -> None:
+        self.name, self._close_drain = name, close_drain
         self._reader, self._writer, self._targets = reader, writer, targets
         self._numbers = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
@@ -86,7 +91,12 @@ class Channel:
                     answer.set_exception(ChannelClosed(f"{self.name} went away before it answered"))
 
     def close(self) -> None:
+        """Close without waiting: what is written gets `close_drain` seconds to reach the other end, then
+        the connection is dropped (a peer that reads nothing would otherwise keep it open for ever)."""
+        transport = self._writer.transport
         self._writer.close()
+        if transport.get_write_buffer_size():  # else the transport closes at once
+            asyncio.get_running_loop().call_later(self._close_drain, transport.abort)
 
     async def _read(self) -> tuple[str, int, Any]:
         (size,) = HEADER.unpack(await self._reader.readexactly(HEADER.size))
