@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import ssl
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,24 +110,31 @@ def journals_after_recovery(sandbox: SandboxFacade) -> int:
     return len(sandbox.journals())
 
 
+#: Threat Defense's delay of the held copy's MAIL reply: longer than any test, so the gateway's own
+#: command timeout (`outbound.TIMEOUT_SECONDS`, 30 s) is the only bound; the test ends the hold itself.
+HOLD = "delay:3600"
+
+
 def test_a_copy_out_in_a_batch_at_delivernow_is_retried_at_once_if_its_attempt_fails(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory
 ) -> None:
-    """The kit sees a copy refused and asks for a retry while the gateway is still closing that
-    connection: the copy must not then wait for its first retry."""
-    tdc_sandbox.set_faults("threat_defense", "delay:0.3", "fail-next:1")
+    """The kit asks for a retry while a copy is out, and that attempt then fails: the copy must not
+    then wait for its first retry. Threat Defense holds the copy's MAIL until the test takes it down,
+    which ends the held connection: the attempt fails when the test says, never in a timing window.
+    Still down, the retry at once is refused too, so the copy has failed twice with the clock still."""
+    tdc_sandbox.set_faults("threat_defense", HOLD)
     before = tdc_sandbox.clock.now()
     tdc_sandbox.send_accepted(tdc_messages.message())
-    deadline = time.monotonic() + 5
-    while not any(row.host == TDC_QUEUE and row.connections_out for row in tdc_sandbox.status()):
-        assert time.monotonic() < deadline, "the copy never went out"
-        time.sleep(0.01)
+    (queued,) = tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ queued for delivery")
+    mid = int(re.findall(r"Message (\d+)", queued.text)[0])
+    tdc_sandbox.mail_log.wait_for(rf"Delivery start DCID \d+ MID {mid} to")  # its MAIL is held
     assert tdc_sandbox.admin_client().deliver_now(TDC_QUEUE)["rescheduled"] == 0, "out, not waiting"
-    tdc_sandbox.mail_log.wait_for("Scripted fault")
-    tdc_sandbox.set_faults("threat_defense")  # the delay only kept the copy out until delivernow came
+    tdc_sandbox.set_faults("threat_defense", "down")  # ends the held connection: the attempt fails
     tdc_sandbox.settle()
-    assert len(tdc_sandbox.journals()) == 1 and tdc_sandbox.clock.now() == before
-    assert any("Scripted fault" in str(line) for line in tdc_sandbox.mail_log.lines()), "it failed once"
+    (copy,) = tdc_sandbox.queued(TDC_QUEUE)
+    assert copy.schedule.failures == 2, "retried at once (refused: down), not after its first wait"
+    assert tdc_sandbox.clock.now() == before
+    assert journals_after_recovery(tdc_sandbox) == 1 and tdc_sandbox.clock.now() == before
 
 
 def test_one_destination_only_and_its_name_in_any_case(
