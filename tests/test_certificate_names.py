@@ -12,17 +12,26 @@ import socket
 import ssl
 import warnings
 from dataclasses import replace
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 import trustme
 from cryptography import x509
 
+from simulator.core.clock import ManualClock
 from simulator.sandbox import SandboxSettings
+from simulator.sandbox.parts import build_machine
+from simulator.sandbox.settings import cluster_config
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.smtp_client import read_reply
 from simulator.transport.server import SmtpServer
-from simulator.transport.tls import WRONG_HOST_NAME, SandboxTls, client_context, server_context
+from simulator.transport.tls import (
+    SERVER_NAMES,
+    WRONG_HOST_NAME,
+    SandboxTls,
+    client_context,
+    server_context,
+)
 
 SECOND_TENANT = "second-tenant@tenant-two.test"
 
@@ -154,3 +163,47 @@ def test_the_sandbox_client_trusts_only_the_sandbox_ca_and_verifies_names() -> N
     server = server_context(ca.issue_cert("localhost"))
     assert server.cert_store_stats()["x509_ca"] == 0 and server.verify_mode == ssl.CERT_NONE
     assert server.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+class CountingCA(trustme.CA):
+    """A CA that remembers the names of every certificate it issues (a subclass: trustme is untouched)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.issued: list[tuple[str, ...]] = []
+
+    def issue_cert(self, *identities: str, **options: Any) -> trustme.LeafCert:
+        self.issued.append(identities)
+        return super().issue_cert(*identities, **options)
+
+
+def test_a_certificate_is_minted_when_its_server_is_first_used_and_only_then() -> None:
+    """A part's servers present certificates with names of their own (`naming`) and a supervisor
+    serves no TLS: the certificate of the names the TLS was issued for is minted only if asked for."""
+    ca = CountingCA()
+    tls = SandboxTls.issue(ca, *SERVER_NAMES)
+    named = tls.naming("esa1.sandbox.test")
+    assert ca.issued == []
+    assert named.server is named.server
+    assert ca.issued == [(*SERVER_NAMES, "esa1.sandbox.test")]
+    assert tls.server is not named.server and ca.issued[-1] == SERVER_NAMES
+
+
+def test_a_machine_part_mints_one_certificate_naming_its_host() -> None:
+    """What a machine's process does at start (`child.build`): one certificate, not one for the
+    sandbox's names and then another for the machine's."""
+    ca, settings = CountingCA(), SandboxSettings(data_dir=None)
+    config = cluster_config(settings, threat_defense_port=1, mailbox_port=2).effective("esa1")
+    build_machine(settings, 0, config, SandboxTls.issue(ca, *SERVER_NAMES), ManualClock())
+    assert ca.issued == [(*SERVER_NAMES, "esa1.sandbox.test")]
+
+
+def test_a_tls_without_its_ca_takes_both_contexts_as_given() -> None:
+    """(bench/td_alone.py's case: contexts from certificate files.) Nothing to mint from, so both are
+    needed, and `naming` has nothing to add."""
+    ca = trustme.CA()
+    server, client = server_context(ca.issue_cert("localhost")), client_context(ca)
+    tls = SandboxTls(ca.cert_pem.bytes(), server, client, None, ("localhost",))
+    assert (tls.server, tls.client, tls.naming("esa1.sandbox.test")) == (server, client, tls)
+    with pytest.raises(ValueError, match="without the CA"):
+        SandboxTls(ca.cert_pem.bytes(), server)

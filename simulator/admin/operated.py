@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from simulator.core.clock import Clock
 from simulator.core.config.store import ConfigStore
@@ -25,7 +25,9 @@ from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.endpoints.faults import Fault
 from simulator.endpoints.refused import RefusedAttempt
-from simulator.endpoints.threat_defense import JournalRecord
+
+if TYPE_CHECKING:  # a type only: the endpoint's module imports aiosmtpd, which a supervisor never needs
+    from simulator.endpoints.threat_defense import JournalRecord
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.admin.operated import JournalPage, JournalWindow, Listeners
 from simulator.admin.server import AdminServer
@@ -37,15 +37,17 @@ from simulator.core.reports.logformat import LogLine
 from simulator.core.reports.status import DestinationStatus
 from simulator.defaults import ENDPOINTS
 from simulator.endpoints.faults import Fault
-from simulator.endpoints.mailbox import MailboxDelivery, Remediation
 from simulator.endpoints.refused import RefusedAttempt
-from simulator.endpoints.threat_defense import JournalRecord
 from simulator.sandbox import forking
 from simulator.sandbox.channel import Channel
 from simulator.sandbox.roles import Role, Started
 from simulator.sandbox.settings import SandboxSettings, cluster_config
 from simulator.sandbox.state import MachineAddresses, description, publish, withdraw, write_trust
 from simulator.transport.tls import SandboxTls
+
+if TYPE_CHECKING:  # types only: the endpoints' modules import aiosmtpd, which this process never runs
+    from simulator.endpoints.mailbox import MailboxDelivery, Remediation
+    from simulator.endpoints.threat_defense import JournalRecord
 
 #: Seconds a part has to end once told to stop, before it is killed.
 STOP_WAIT = 10.0

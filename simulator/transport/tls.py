@@ -3,15 +3,15 @@
 Design rule: certificates come from trustme at run time and live in memory; only the CA's public
 certificate is written out (to the data dir) so that outside clients can verify the sandbox.
 Each server presents a certificate naming every name a client may verify it by (`naming`: minted
-per server at sandbox start from the one CA); the bad certificates of the TLS faults are minted
-the same way, with the same names, on first use, per endpoint.
+per server from the one CA when the server first needs it, so that each part mints one); the bad
+certificates of the TLS faults are minted the same way, with the same names, on first use, per
+endpoint.
 """
 
 from __future__ import annotations
 
 import ssl
 import warnings
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import trustme
@@ -37,35 +37,55 @@ def client_context(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
-@dataclass(frozen=True)
 class SandboxTls:
-    """The TLS material one sandbox runs with."""
+    """The TLS material one sandbox runs with: the CA's certificate, a server context presenting a
+    certificate for `names`, and a client context trusting only the CA.
 
-    ca_pem: bytes
-    server: ssl.SSLContext
-    client: ssl.SSLContext
-    ca: trustme.CA | None = field(default=None, compare=False, repr=False)  # to mint bad certificates
-    names: tuple[str, ...] = ()
-    #: `naming`'s certificates, kept: sandboxes started with this TLS (a test session's) share them
-    _named: dict[tuple[str, ...], SandboxTls] = field(default_factory=dict, compare=False, repr=False)
+    Issued from the CA, each context is made when it is first used: a part's servers present a
+    certificate with names of their own (`naming`) and a supervisor serves no TLS, so a certificate
+    minted up front would be minted for nothing (a few ms of every part's start)."""
+
+    def __init__(self, ca_pem: bytes, server: ssl.SSLContext | None = None,
+                 client: ssl.SSLContext | None = None, ca: trustme.CA | None = None,
+                 names: tuple[str, ...] = ()) -> None:
+        """A context given is used as it is; one not given is made from `ca` on first use."""
+        if ca is None and (server is None or client is None):
+            raise ValueError("without the CA, give both contexts")
+        self.ca_pem, self.ca, self.names = ca_pem, ca, names  # `ca`: to mint certificates
+        self._server, self._client = server, client
+        #: `naming`'s TLS, kept: sandboxes started with this TLS (a test session's) share them
+        self._named: dict[tuple[str, ...], SandboxTls] = {}
 
     @classmethod
     def issue(cls, ca: trustme.CA, *names: str) -> SandboxTls:
-        """Issue a server certificate for `names` (each once) from `ca` and build both contexts."""
-        names = distinct(names)
-        leaf = ca.issue_cert(*names)
-        return cls(ca.cert_pem.bytes(), server_context(leaf), client_context(ca), ca, names)
+        """The TLS of `ca`, its servers' certificate naming `names` (each once; minted on first use)."""
+        return cls(ca.cert_pem.bytes(), ca=ca, names=distinct(names))
+
+    @property
+    def server(self) -> ssl.SSLContext:
+        """The server context; the first use mints its certificate (a few ms)."""
+        if self._server is None:
+            assert self.ca is not None, "the constructor refuses a TLS without both the CA and a context"
+            self._server = server_context(self.ca.issue_cert(*self.names))
+        return self._server
+
+    @property
+    def client(self) -> ssl.SSLContext:
+        """The client context, trusting only the CA; made on first use."""
+        if self._client is None:
+            assert self.ca is not None, "the constructor refuses a TLS without both the CA and a context"
+            self._client = client_context(self.ca)
+        return self._client
 
     def naming(self, *names: str) -> SandboxTls:
         """This TLS with a server certificate from the same CA naming `names` too (a server's own
         names: its banner host, the domains it is the MX of); without the CA, this TLS unchanged.
-        Minted once per set of names (a few ms) and kept."""
+        Made once per set of names and kept; its certificate is minted when its server is first used."""
         every = distinct((*self.names, *names))
         if self.ca is None or every == self.names:
             return self
         if every not in self._named:
-            leaf = self.ca.issue_cert(*every)
-            self._named[every] = replace(self, server=server_context(leaf), names=every, _named={})
+            self._named[every] = SandboxTls(self.ca_pem, None, self._client, self.ca, every)
         return self._named[every]
 
 
