@@ -1,14 +1,13 @@
 """`tdcsim conform` from the command line: `init`, one-line usage errors (exit 2), an unreachable target
 (exit 2, with a bundle), and the kit's endpoint direction against our own mock Threat Defense: every
 check passes and the bundle is complete. Each run is the command's `main` in this process: the only
-subprocess is the kit's own pytest, as a vendor's run starts it. The expected-failures test judges
-only how verdicts are relabelled, so its checks run in this process (fixtures/kit_in_process.py)."""
+subprocess is the kit's own pytest, as a vendor's run starts it. What an expected-failures file does
+to a run's verdicts is judged in tests/test_conform_endpoint_faults.py, on the run it makes anyway
+with the fault whose failures the file lists (`LISTED`)."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import socket
 import tarfile
 import xml.etree.ElementTree as ET
@@ -17,15 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import simulator.conformance
-from fixtures.kit_in_process import kit_checks_in_process
 from simulator.cli.main import main
 from simulator.conformance.expected import kit_rules
 from simulator.conformance.settings import load_settings
 from simulator.testing.harness import SandboxFacade
 from simulator.transport.tls import SandboxTls
 
-KIT_CODE = str(Path(simulator.conformance.__file__).parent) + os.sep
 BUNDLE_FILES = {"junit.xml", "results.json", "summary.md", "config.toml", "kit.json", "artifacts",
                 "pytest-output.txt"}
 
@@ -213,38 +209,3 @@ def test_our_mock_threat_defense_passes_every_endpoint_check(
     with tarfile.open(vendor_directory / "bundle.tar.gz") as archive:
         assert {f"bundle/{name}" for name in BUNDLE_FILES} <= set(archive.getnames())
 
-
-#: What the mock Threat Defense's `reply:END=451` fault fails: every check that sends a journal.
-FAILED_BY_END_451 = ("8.4-valid-journal-accepted", "8.3-eleventh-message", "8.9-temporary-is-4xx")
-
-
-def test_listed_failures_are_expected_and_a_listed_pass_is_reported(
-        tdc_sandbox: SandboxFacade, tdc_tls: SandboxTls, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "ca.pem").write_bytes(tdc_tls.ca_pem)
-    listed = [*FAILED_BY_END_451, "8.1-starttls-offered"]
-    (tmp_path / "known.toml").write_text("".join(
-        f'[[expected_failure]]\nrule = "{rule}"\nreason = "ENG-{number}"\n'
-        for number, rule in enumerate(listed)))
-    host, port = tdc_sandbox.listener_address("threat_defense")
-    (tmp_path / "kit.toml").write_text(f'[kit]\nexpected_failures = "known.toml"\n\n[endpoint]\n'
-                                       f'target = "{host}:{port}"\nca = "ca.pem"\nretry_wait = 0.05\n')
-    tdc_sandbox.set_faults("threat_defense", "reply:END=451")
-    with kit_checks_in_process():
-        status, out, _ = tdcsim(capsys, "conform", "endpoint", "--config", str(tmp_path / "kit.toml"),
-                                "--output", str(tmp_path / "bundle"))
-    results = json.loads((tmp_path / "bundle" / "results.json").read_text())
-    rules = {rule["rule"]: rule for rule in results["rules"]}
-    assert {rule: rules[rule]["outcome"] for rule in listed} == {
-        **dict.fromkeys(FAILED_BY_END_451, "expected-failure"), "8.1-starttls-offered": "unexpected-pass"}
-    assert all("451" in rules[rule]["detail"] for rule in FAILED_BY_END_451)
-    # the check's own words and transcript, not pytest's assertion introspection
-    assert not any("\nassert " in rules[rule]["detail"] for rule in FAILED_BY_END_451)
-    # pytest's output: each failure as Python's traceback, from the kit's own code on
-    output = (tmp_path / "bundle" / "pytest-output.txt").read_text()
-    first_frames = re.findall(r'Traceback \(most recent call last\):\n  File "(.+?)"', output)
-    assert len(first_frames) == 3 and all(frame.startswith(KIT_CODE) for frame in first_frames), output
-    assert rules["8.1-starttls-offered"]["expected_reason"] == "ENG-3"
-    assert status == 0 and "3 expected-failure, 1 unexpected-pass" in out
-    suite = ET.parse(tmp_path / "bundle" / "junit.xml").getroot().findall("testsuite")[0]
-    assert (suite.attrib["failures"], suite.attrib["errors"]) == ("0", "0")

@@ -1,7 +1,8 @@
 """Each scripted fault of the mock Threat Defense (simulator/endpoints/faults.py) makes exactly the
 matching checks of the endpoint kit fail: a real kit run (`tdcsim conform endpoint`) per fault kind,
 against one sandbox whose faults are switched between runs, judged from the bundle's results.json
-(`COMPARED`'s by the comparison of the kit's subprocess with this process, which runs it anyway).
+(`COMPARED`'s by the comparison of the kit's subprocess with this process, which runs it anyway;
+`LISTED`'s by the expected-failures test, whose run lists that fault's failures).
 Only the verdicts matter here, so the kit's checks run in this process (fixtures/kit_in_process.py:
 the same pytest command line, no interpreter to start); the subprocess a vendor gets is
 tests/test_conform_cli.py's.
@@ -44,7 +45,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,7 @@ from simulator.testing.harness import SandboxFacade
 from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import SandboxTls
 
+KIT_CODE = str(Path(simulator.conformance.__file__).parent) + os.sep  # as frames name their files
 CONNECTOR_CHECKS = ("8.4-valid-journal-accepted", "8.3-eleventh-message", "8.9-temporary-is-4xx")
 CERTIFICATE_FAULT = {"8.8-certificate-valid-for-name": "failed", **dict.fromkeys(CONNECTOR_CHECKS, "failed")}
 ALL_RULES = tuple(kit_rules("endpoint"))
@@ -100,14 +103,22 @@ def shared_sandbox(tdc_tls: SandboxTls, tmp_path_factory: pytest.TempPathFactory
         runner.stop()
 
 
-def kit_results(sandbox: SandboxFacade, ca_pem: bytes, folder: Path, in_process: bool = True
-                ) -> tuple[int, list[dict[str, Any]]]:
-    """`tdcsim conform endpoint` at the sandbox's Threat Defense: exit status, results.json's rules."""
+def kit_results(sandbox: SandboxFacade, ca_pem: bytes, folder: Path, in_process: bool = True,
+                listed: Sequence[str] = ()) -> tuple[int, list[dict[str, Any]]]:
+    """`tdcsim conform endpoint` at the sandbox's Threat Defense: exit status, results.json's rules.
+    `listed` rules go into the run's expected-failures file (`kit.expected_failures`), the n-th one
+    with the reason `ENG-n`."""
     host, port = sandbox.listener_address("threat_defense")
     folder.mkdir(exist_ok=True)
     (folder / "ca.pem").write_bytes(ca_pem)
+    kit = ""
+    if listed:
+        (folder / "known.toml").write_text("".join(
+            f'[[expected_failure]]\nrule = "{rule}"\nreason = "ENG-{number}"\n'
+            for number, rule in enumerate(listed)), encoding="utf-8")
+        kit = '[kit]\nexpected_failures = "known.toml"\n\n'
     (folder / "conform.toml").write_text(
-        f'[endpoint]\ntarget = "{host}:{port}"\nserver_name = "{TD_HOSTNAME}"\nca = "ca.pem"\n'
+        f'{kit}[endpoint]\ntarget = "{host}:{port}"\nserver_name = "{TD_HOSTNAME}"\nca = "ca.pem"\n'
         "attempts = 2\nretry_wait = 0.05\n", encoding="utf-8")
     with kit_checks_in_process() if in_process else contextlib.nullcontext():
         status = tdcsim(["conform", "endpoint", "--config", str(folder / "conform.toml"),
@@ -130,16 +141,24 @@ def kit_run(sandbox: SandboxFacade, ca_pem: bytes, folder: Path) -> tuple[int, d
 #: The fault the comparison below runs the kit with (twice: subprocess and in this process), judged
 #: there against `FAULTS` too rather than by a third run: rules fail, with details.
 COMPARED = "tls1.1-only"
+#: The fault the expected-failures test below runs the kit with, every rule it fails listed: judged
+#: there against `FAULTS` too (by the verdicts the rules earned) rather than by a second run.
+LISTED = "reply:END=451"
+
+
+def by_the_table(fault: str) -> dict[str, str]:
+    """{rule: outcome} of every rule, as `FAULTS` gives them for `fault`."""
+    not_passing = FAULTS[fault][1]
+    return {rule: not_passing.get(rule, "passed") for rule in ALL_RULES}
 
 
 def judged_by_the_table(fault: str, status: int, outcomes: dict[str, str]) -> None:
     """The kit's exit status and {rule: outcome} are those `FAULTS` gives `fault`."""
-    expected_status, not_passing = FAULTS[fault]
-    assert outcomes == {rule: not_passing.get(rule, "passed") for rule in ALL_RULES}
-    assert status == expected_status
+    assert outcomes == by_the_table(fault)
+    assert status == FAULTS[fault][0]
 
 
-@pytest.mark.parametrize("fault", [fault for fault in FAULTS if fault != COMPARED])
+@pytest.mark.parametrize("fault", [fault for fault in FAULTS if fault not in (COMPARED, LISTED)])
 def test_a_fault_fails_exactly_its_rules(
     shared_sandbox: SandboxFacade, tdc_tls: SandboxTls, tmp_path: Path, fault: str
 ) -> None:
@@ -180,6 +199,43 @@ def test_the_checks_run_in_this_process_judge_as_the_kits_subprocess_and_leave_n
     assert (in_process[0], judged(in_process[1])) == (vendors[0], judged(vendors[1]))
     assert after == before
     judged_by_the_table(COMPARED, in_process[0], outcomes_of(in_process[1]))
+
+
+#: What a listing in the expected-failures file makes of the verdict a rule earned, and back.
+EARNED = {"expected-failure": "failed", "unexpected-pass": "passed"}
+
+
+def test_listed_failures_are_expected_and_a_listed_pass_is_reported(
+    shared_sandbox: SandboxFacade, tdc_tls: SandboxTls, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A vendor's expected-failures file (`kit.expected_failures`) turns only the listed rules'
+    verdicts, and a run whose every failure is listed passes; each failure keeps the kit's own words
+    and traceback. And what `FAULTS` says of `LISTED`'s rules: the verdicts they earned. (Its exit
+    status, 1, is what an unlisted failure gives; every other failing fault's run shows that.)"""
+    failing = list(FAULTS[LISTED][1])
+    listed = [*failing, "8.1-starttls-offered"]
+    shared_sandbox.set_faults("threat_defense", LISTED)
+    try:
+        status, results = kit_results(shared_sandbox, tdc_tls.ca_pem, tmp_path, listed=listed)
+    finally:
+        shared_sandbox.set_faults("threat_defense")
+    rules = {result["rule"]: result for result in results}
+    assert {rule: rules[rule]["outcome"] for rule in listed} == {
+        **dict.fromkeys(failing, "expected-failure"), "8.1-starttls-offered": "unexpected-pass"}
+    assert all("451" in rules[rule]["detail"] for rule in failing)
+    # the check's own words and transcript, not pytest's assertion introspection
+    assert not any("\nassert " in rules[rule]["detail"] for rule in failing)
+    # pytest's output: each failure as Python's traceback, from the kit's own code on
+    output = (tmp_path / "bundle" / "pytest-output.txt").read_text(encoding="utf-8")
+    first_frames = re.findall(r'Traceback \(most recent call last\):\n  File "(.+?)"', output)
+    assert len(first_frames) == len(failing), output
+    assert all(frame.startswith(KIT_CODE) for frame in first_frames), output
+    assert rules["8.1-starttls-offered"]["expected_reason"] == "ENG-3"
+    assert status == 0 and f"{len(failing)} expected-failure, 1 unexpected-pass" in capsys.readouterr().out
+    suite = ET.parse(tmp_path / "bundle" / "junit.xml").getroot().findall("testsuite")[0]
+    assert (suite.attrib["failures"], suite.attrib["errors"]) == ("0", "0")
+    earned = {rule: EARNED.get(outcome, outcome) for rule, outcome in outcomes_of(results).items()}
+    assert earned == by_the_table(LISTED)
 
 
 def test_the_table_covers_every_fault_kind() -> None:

@@ -10,6 +10,9 @@ The other tests start a sandbox of their own. The whole kit run (`tdcsim conform
 bundle) against the sandbox is tests/test_delivernow.py's, in the kit's own subprocess; whole runs
 through an HTTP driver are tests/test_conform_double.py's: a third whole run here would judge again
 what these scenarios and those runs judge.
+The kit's steps are imported into this module, as tests/test_conform_endpoint.py imports the endpoint
+direction's: a `pytest_plugins` here would load them for the whole session, where every step of every
+scenario is matched against them too (pytest honours it in a test module, but globally).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from simulator.conformance.gateway.check import ConfigMissing, GatewayCheck
 from simulator.conformance.gateway.driver import Driver, HttpDriver, NoDriver, PythonDriver, load_driver
 from simulator.conformance.gateway.sandbox_driver import ClockedSandboxDriver, SandboxDriver
 from simulator.conformance.gateway.scenarios import FEATURE
+from simulator.conformance.gateway.steps import *  # noqa: F403 - the kit's own step definitions
 from simulator.conformance.gateway.target import (
     DriverSection,
     GatewaySection,
@@ -55,8 +59,6 @@ from simulator.testing.harness import SandboxFacade
 from simulator.testing.plugin import SANDBOX_KEY
 from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import SandboxTls
-
-pytest_plugins = ["simulator.conformance.gateway.steps"]
 
 scenarios(str(FEATURE))
 
@@ -156,6 +158,12 @@ def test_the_feature_has_a_scenario_for_every_rule_and_every_journal_check() -> 
     journal = {f"3-{rule.replace('.', '-')}": description for rule, description in RULES.items()}
     assert set(rules) == {*BRIEF_RULES, *journal, "3-rfc822-byte-identical"}
     assert all(rules[rule] == description for rule, description in journal.items())
+
+
+def test_the_kits_steps_are_no_plugin_of_this_session(pytestconfig: pytest.Config) -> None:
+    """Only the modules binding the kit's features see its steps (see the module's docstring)."""
+    for steps in ("simulator.conformance.gateway.steps", "simulator.conformance.endpoint.steps"):
+        assert not pytestconfig.pluginmanager.has_plugin(steps)
 
 
 # --- the section ------------------------------------------------------------------------------
