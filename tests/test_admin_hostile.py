@@ -12,7 +12,7 @@ import http.client
 import json
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,7 +191,8 @@ def test_a_body_over_64_kib_is_413_read_or_not(api: RawApi) -> None:
     assert api.call("POST", "/commit", padded).message == "There is no data to commit."
 
 
-COMPRESSED = {  # built when a test runs, not when every worker collects (the bomb costs ~0.5 s to make)
+# Built when a test runs, not when every worker collects (the bomb costs ~0.5 s to make).
+COMPRESSED: dict[str, Callable[[], bytes]] = {
     "bomb": lambda: gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}", mtime=0),  # 64 MiB in ~64 KB
     "truncated": lambda: gzip.compress(b'{"level": 7}', mtime=0)[:10],  # aiohttp inflates it to {}
     "not-gzip": lambda: b"not gzip at all",  # zlib.error from read(): was a 500

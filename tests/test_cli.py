@@ -8,6 +8,7 @@ each. The installed script itself runs where it is the subject: the version, and
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import subprocess
 import sys
@@ -107,21 +108,27 @@ def test_version_is_the_packages(tmp_path: Path) -> None:
     assert __version__ == importlib.metadata.version("tdc-simulator")
 
 
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """`parser`'s sub-commands by name, read from argparse's private sub-parsers action."""
+    assert parser._subparsers is not None, f"{parser.prog} has no sub-commands"
+    [action] = [action for action in parser._subparsers._group_actions
+                if isinstance(action, argparse._SubParsersAction)]
+    return action.choices
+
+
 def command_groups() -> list[tuple[str, ...]]:
     """`()` (tdcsim itself) and every command that has sub-commands, with their names."""
-    groups: list[tuple[str, ...]] = [()]
-    for action in build_parser()._subparsers._group_actions:  # type: ignore[union-attr]
-        groups += [(name,) for name, parser in action.choices.items() if parser._subparsers is not None]
-    return groups
+    commands = subcommands(build_parser())
+    return [(), *[(name,) for name, parser in commands.items() if parser._subparsers is not None]]
 
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("group", command_groups(), ids=lambda group: " ".join(("tdcsim", *group)))
 def test_a_command_group_alone_is_one_line_naming_its_commands(group: tuple[str, ...]) -> None:
-    parser = build_parser()
+    parser: argparse.ArgumentParser = build_parser()
     for name in group:
-        parser = parser._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
-    names = list(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+        parser = subcommands(parser)[name]
+    names = list(subcommands(parser))
     result = tdcsim(*group)
     assert result.status == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()

@@ -129,6 +129,7 @@ def test_a_second_sandbox_on_a_data_dir_in_use_exits_2_naming_the_pid_and_touche
     data_dir = tmp_path / "data"
     with SandboxProcess(data_dir, "--td-fault", "down") as first:
         description = first.start()
+        assert first.process is not None
         assert send(*inbound(description), tdc_messages.message()).accepted
         wait_until(lambda: any(data_dir.rglob("spool/queue/*.state")) and any(data_dir.rglob("new/*")),
                    "the original delivered, its copy deferred in the spool")

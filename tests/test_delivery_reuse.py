@@ -40,12 +40,17 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
+def journals_reach(sandbox: SandboxFacade, count: int) -> Callable[[], bool]:
+    """The condition that `sandbox` has stored at least `count` journals."""
+    return lambda: len(sandbox.journals()) >= count
+
+
 def send_paced(sandbox: SandboxFacade, messages: MessageFactory, count: int) -> list[JournalRecord]:
     """Send `count` messages, each once the previous one's journal is stored (no settle between)."""
     first = len(sandbox.journals()) + 1
     for number in range(first, first + count):
         sandbox.send_accepted(messages.message())
-        wait_until(lambda stored=number: len(sandbox.journals()) >= stored, f"journal {number} never arrived")
+        wait_until(journals_reach(sandbox, number), f"journal {number} never arrived")
     return sandbox.journals()
 
 

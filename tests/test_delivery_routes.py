@@ -16,6 +16,7 @@ import pytest
 
 from simulator.core.clock import ManualClock
 from simulator.core.config.values import MxRecord, NextHop, SmtpRoute, domain_of
+from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.messages import TDC_QUEUE, QueueEntry
 from simulator.core.mail.retry import RetrySchedule
 from simulator.core.mail.samples import MessageFactory
@@ -175,7 +176,7 @@ def test_a_batch_holds_one_domain_so_it_follows_one_route() -> None:
     """Copies for two intake domains (a custom intake address) share `the.tdc.queue`."""
     now = ManualClock().now()
     queue = Destination(TDC_QUEUE, now)
-    queue.entries = [QueueEntry(mid, "j@esa1.test", (f"tenant@{domain}",), (0,), b"", TDC_QUEUE,
+    queue.entries = [QueueEntry(mid, "j@esa1.test", (f"tenant@{domain}",), (0,), InMemoryBody(b""), TDC_QUEUE,
                                 RetrySchedule.starting(now), original_mid=mid - 1)
                      for mid, domain in [(2, "a.test"), (4, "b.test"), (6, "a.test"), (8, "a.test")]]
     assert [entry.mid for entry in queue.take_due(now, limit=10)] == [2, 6, 8]

@@ -19,7 +19,7 @@ from simulator.core import replies
 from simulator.core.clock import ManualClock
 from simulator.core.mail.body import InMemoryBody
 from simulator.core.mail.samples import MessageFactory
-from simulator.endpoints.mailbox import MailboxStore
+from simulator.endpoints.mailbox import MailboxHandler, MailboxStore
 from simulator.endpoints.threat_defense import JournalRecord, JournalStore
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.smtp_client import send
@@ -31,6 +31,12 @@ def blocked(tmp_path: Path) -> Path:
     """A root no directory can be made under."""
     (tmp_path / "not-a-dir").write_bytes(b"")
     return tmp_path / "not-a-dir" / "root"
+
+
+def reply_line(error: smtplib.SMTPResponseException) -> str:
+    """The `code text` line smtplib raised (its text is the bytes read off the wire)."""
+    assert isinstance(error.smtp_error, bytes)
+    return f"{error.smtp_code} {error.smtp_error.decode()}"
 
 
 def record(number: int) -> JournalRecord:
@@ -47,8 +53,9 @@ def test_the_mailbox_answers_storage_trouble_with_452_and_stores_nothing(
     with smtplib.SMTP(server.host, server.port, timeout=10) as client, \
             pytest.raises(smtplib.SMTPDataError) as refused:
         client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
-    assert f"{refused.value.smtp_code} {refused.value.smtp_error.decode()}" == replies.STORAGE_TROUBLE.line
+    assert reply_line(refused.value) == replies.STORAGE_TROUBLE.line
     assert tdc_sandbox.mailbox() == []
+    assert isinstance(server.handler, MailboxHandler)
     (failure,) = server.handler.failures.snapshot()
     assert "NotADirectoryError" in failure.error
     mailbox.root = root
@@ -103,6 +110,7 @@ def test_threat_defense_answers_storage_trouble_with_452_and_the_copy_is_retried
 ) -> None:
     journals = tdc_sandbox.sandbox.journals_store
     root, journals.root = journals.root, blocked(tmp_path)
+    assert root is not None, "the sandbox keeps its journals on disk"
     assert send(*tdc_sandbox.listener_address("inbound"), tdc_messages.message()).accepted
     tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ delivery failed to Cisco Secure Email Threat "
                                   r"Defense: 452 4\.3\.1 Insufficient system storage")
@@ -160,7 +168,7 @@ def test_a_refused_attempt_that_cannot_be_written_is_kept_and_changes_no_reply(
             pytest.raises(smtplib.SMTPDataError) as refused:
         client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
     mailbox.root = root
-    assert f"{refused.value.smtp_code} {refused.value.smtp_error.decode()}" == replies.STORAGE_TROUBLE.line
+    assert reply_line(refused.value) == replies.STORAGE_TROUBLE.line
     (attempt,) = tdc_sandbox.refused("mailbox")
     assert (attempt.command, attempt.reply) == ("END", replies.STORAGE_TROUBLE.line)
     assert not (tdc_sandbox.data_dir / "mailbox" / "refused.jsonl").exists()

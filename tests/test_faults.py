@@ -17,6 +17,7 @@ from simulator.core.clock import ManualClock
 from simulator.core.mail.samples import MessageFactory
 from simulator.endpoints.faults import FAULT_HELP, KIND_TABLE, VALID_KINDS, Fault, FaultPlan, parse_fault
 from simulator.sandbox import SandboxSettings
+from simulator.sandbox.single import Sandbox
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import FaultTlsContexts, SandboxTls
@@ -370,9 +371,11 @@ def test_a_fault_stays_in_the_sandbox_that_set_it(tdc_sandbox: SandboxFacade, td
     other.start()
     try:
         apply(tdc_sandbox, "drop:CONNECT")
-        server = other.sandbox.threat_defense_server
+        sandbox = other.sandbox
+        assert isinstance(sandbox, Sandbox), "SimulatorThread builds the in-process sandbox by default"
+        server = sandbox.threat_defense_server
         with smtplib.SMTP(server.host, server.port, timeout=10) as client:
             assert client.ehlo("gateway.test")[0] == 250
-        assert other.sandbox.threat_defense_faults.faults == ()
+        assert sandbox.threat_defense_faults.faults == ()
     finally:
         other.stop()

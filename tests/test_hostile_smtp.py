@@ -19,6 +19,7 @@ from simulator.core.config.values import GatewayConfig
 from simulator.core.mail.journal_check import report_fields
 from simulator.core.mail.messages import IdCounters
 from simulator.core.mail.samples import MessageFactory
+from simulator.endpoints.threat_defense import ThreatDefenseHandler
 from simulator.testing.harness import SandboxFacade
 from simulator.testing.smtp_client import raw_command
 
@@ -175,6 +176,7 @@ def test_an_exception_at_an_endpoint_is_a_named_451_recorded_there_and_the_copy_
         client.sendmail(mail.mail_from, list(mail.rcpt_tos), mail.data)
     tdc_sandbox.mail_log.wait_for(r"TDC: Message \d+ delivery failed .*: 451 4\.3\.0 Internal error")
     handler = tdc_sandbox.sandbox.threat_defense_server.handler
+    assert isinstance(handler, ThreatDefenseHandler)
     (failure,) = handler.failures.snapshot()
     assert failure.reply == replies.INTERNAL_ERROR.line and "secret detail" in failure.traceback
     assert tdc_sandbox.journals() == []

@@ -27,6 +27,8 @@ from simulator.core.clock import ManualClock
 from simulator.core.errors import ServerStartError
 from simulator.sandbox import SandboxSettings
 from simulator.sandbox.single import Sandbox
+from simulator.transport.http_server import ServedOnFirstConnection
+from simulator.transport.server import SmtpServer
 from simulator.transport.tls import SandboxTls
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -132,8 +134,12 @@ def test_a_port_in_use_fails_the_start_and_frees_what_was_bound(
     bind first, so a port in use there fails the start before any part listens, with the one error
     that names the port; a part that cannot bind after them leaves neither of theirs bound."""
     async def start(port: int) -> tuple[ServerStartError, Sandbox]:
-        ports = {"inbound_port": 0, "relay_port": 0, "threat_defense_port": 0, "mailbox_port": 0, busy: port}
-        settings = SandboxSettings(data_dir=tmp_path / "data", **ports)
+        def port_of(name: str) -> int:
+            return port if name == busy else 0
+
+        settings = SandboxSettings(data_dir=tmp_path / "data", inbound_port=0, relay_port=0,
+                                   threat_defense_port=0, mailbox_port=port_of("mailbox_port"),
+                                   admin_port=port_of("admin_port"), console_port=port_of("console_port"))
         sandbox = Sandbox(settings, tdc_tls, ManualClock(START))
         with pytest.raises(ServerStartError) as failed:
             await sandbox.start()
@@ -143,8 +149,10 @@ def test_a_port_in_use_fails_the_start_and_frees_what_was_bound(
         error, sandbox = asyncio.run(start(port))
     assert f"{named} 127.0.0.1:{port}" in str(error) and error.port == port
     assert sandbox.machines == {}
-    bound_before = {"admin_port": [], "console_port": [sandbox.admin],
-                    "mailbox_port": [sandbox.admin, sandbox.console, sandbox.threat_defense_server]}[busy]
+    bound_first: dict[str, list[ServedOnFirstConnection | SmtpServer]] = {
+        "admin_port": [], "console_port": [sandbox.admin],
+        "mailbox_port": [sandbox.admin, sandbox.console, sandbox.threat_defense_server]}
+    bound_before = bound_first[busy]
     assert all(server.port != 0 and refused(server.port) for server in bound_before)
     if busy != "mailbox_port":  # no part listened
         with pytest.raises(RuntimeError, match="has not started"):

@@ -119,8 +119,9 @@ def test_a_standard_parser_sees_report_then_the_original(delivered: bytes) -> No
 @pytest.mark.parametrize("name", ["plain", "utf8-subject-and-body", "latin1-bytes", "trailing-blank-lines"])
 def test_a_standard_parser_regenerates_a_well_formed_original_byte_for_byte(name: str) -> None:
     top = message_from_bytes(build(source(DELIVERED[name])), policy=policy.compat32)
-    parts = top.get_payload()
-    assert isinstance(parts, list)
+    payload = top.get_payload()
+    assert isinstance(payload, list)
+    parts = [part for part in payload if isinstance(part, Message)]  # a str part would shorten the list
     assert [part.get_content_type() for part in parts] == ["text/plain", "message/rfc822"]
     inner = inner_message(parts[1])
     assert inner.as_bytes(policy=policy.compat32.clone(linesep="\r\n")) == DELIVERED[name]

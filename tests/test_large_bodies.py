@@ -221,7 +221,7 @@ def test_two_releases_at_once_deliver_the_message_once(
     tdc_sandbox.settle()
     pipeline = tdc_sandbox.machine.pipeline
 
-    async def both() -> list[object]:
+    async def both() -> tuple[str | BaseException, str | BaseException]:
         return await asyncio.gather(pipeline.release(mid), pipeline.release(mid), return_exceptions=True)
 
     first, second = tdc_sandbox._runner.call(both())

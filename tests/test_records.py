@@ -25,7 +25,12 @@ def test_a_limit_keeps_only_the_latest() -> None:
 
 def test_waiting_sees_items_appended_by_another_thread() -> None:
     records: Records[int] = Records(limit=5)
-    threading.Timer(0.05, lambda: [records.append(n) for n in range(8)]).start()
+
+    def append_eight() -> None:
+        for n in range(8):
+            records.append(n)
+
+    threading.Timer(0.05, append_eight).start()
     assert records.wait_until(lambda items: 7 in items, 5.0, "7") == [3, 4, 5, 6, 7]
 
 

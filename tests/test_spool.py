@@ -27,7 +27,6 @@ from simulator.core.mail.messages import (
 )
 from simulator.core.mail.processing import plan_message
 from simulator.core.mail.retry import RetrySchedule
-from simulator.gateway import stored
 from simulator.gateway.bodies import DEFAULT_THRESHOLD
 from simulator.gateway.spool import DiskSpool
 from simulator.gateway.stored import pack
@@ -226,7 +225,7 @@ class FailingAt:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None:
         self.real: Callable[..., Any] = getattr(os, name)
         self.calls, self.nth = 0, nth
-        monkeypatch.setattr(stored.os, name, self)
+        monkeypatch.setattr(os, name, self)  # the module stored.py calls
 
     def __call__(self, *args: Any) -> Any:
         self.calls += 1

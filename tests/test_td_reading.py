@@ -105,7 +105,7 @@ def test_the_check_and_the_analysis_share_one_parse_of_the_original(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inspected: list[bytes] = []
-    real = journal_check.inspect
+    real = inspection.inspect  # the function journal_check imported
 
     def counting(raw: bytes) -> object:
         inspected.append(raw)

@@ -15,6 +15,7 @@ import pytest
 from fixtures.batches import CLOCK, ENTRY, deliver_batch
 from simulator.core.config.values import GatewayConfig, NextHop, SmtpRoute
 from simulator.core.errors import DeliveryError
+from simulator.core.mail import dsn, routing
 from simulator.core.mail.lifecycle import MessageState
 from simulator.core.mail.messages import QueueEntry
 from simulator.core.mail.retry import MAX_RETRIES
@@ -60,7 +61,7 @@ def test_a_routing_step_that_raises_parks_the_entry_and_the_workers_go_on(
     tdc_sandbox: SandboxFacade, tdc_messages: MessageFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tdc_sandbox.expect_warning("internal error")
-    resolve = batch_delivery.resolve
+    resolve = routing.resolve  # the function batch_delivery imported
 
     def broken(domain: str, *args: object) -> object:
         if domain == LOCAL:
@@ -100,7 +101,7 @@ def test_a_dsn_builder_that_raises_parks_the_bounce_until_retries_run_out(
     def broken_dsn(*args: object) -> QueueEntry:
         raise ValueError("Header values may not contain linefeed or carriage return characters")
 
-    build_dsn = machine.build_dsn
+    build_dsn = dsn.build_dsn  # the function machine imported
     monkeypatch.setattr(machine, "build_dsn", broken_dsn)
     poisoned = tdc_sandbox.send_accepted(tdc_messages.message(to=(f"ghost@{BOUNCING}",)))
     tdc_sandbox.settle()
