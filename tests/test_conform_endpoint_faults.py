@@ -56,6 +56,7 @@ import simulator.conformance
 from fixtures.kit_in_process import kit_checks_in_process
 from simulator.cli.main import main as tdcsim
 from simulator.conformance.expected import kit_rules
+from simulator.conformance.plugin import KIT_CODE
 from simulator.core.clock import ManualClock
 from simulator.endpoints.faults import KINDS
 from simulator.sandbox import TD_HOSTNAME, SandboxSettings
@@ -63,7 +64,6 @@ from simulator.testing.harness import SandboxFacade
 from simulator.testing.runner import SimulatorThread
 from simulator.transport.tls import SandboxTls
 
-KIT_CODE = str(Path(simulator.conformance.__file__).parent) + os.sep  # as frames name their files
 CONNECTOR_CHECKS = ("8.4-valid-journal-accepted", "8.3-eleventh-message", "8.9-temporary-is-4xx")
 CERTIFICATE_FAULT = {"8.8-certificate-valid-for-name": "failed", **dict.fromkeys(CONNECTOR_CHECKS, "failed")}
 ALL_RULES = tuple(kit_rules("endpoint"))

@@ -62,11 +62,14 @@ def header_field(text: str) -> str:
     return one_line(" ".join(text.split()))
 
 
-def _boundary(copy_mid: int, delivered: bytes) -> str:
-    digest = hashlib.sha256(delivered).hexdigest()
+def free_boundary(label: str, content: bytes) -> str:
+    """A MIME boundary (RFC 2046) for a multipart around `content`, found nowhere in it: "=_" (no base64
+    or quoted-printable text holds the pair), `label` (boundary characters only), a salt and a digest
+    of `content`. The same label and content give the same boundary, never a draw from `random`."""
+    digest = hashlib.sha256(content).hexdigest()
     for salt in range(1000):
-        candidate = f"=_tdc_{copy_mid}_{salt}_{digest[:24]}"
-        if candidate.encode() not in delivered:
+        candidate = f"=_{label}_{salt}_{digest[:24]}"
+        if candidate.encode() not in content:
             return candidate
     raise ValueError("no free MIME boundary")  # pragma: no cover - needs 1000 collisions
 
@@ -123,7 +126,7 @@ def build_journal(
     Each part's content ends where the CRLF before the next delimiter begins (RFC 2046 §5.1.1),
     so a MIME parser reading part 2 gets exactly `source.delivered`.
     """
-    boundary = _boundary(copy_mid, source.delivered)
+    boundary = free_boundary(f"tdc_{copy_mid}", source.delivered)
     delimiter = b"--" + boundary.encode()
     original_head = (
         b"Content-Type: message/rfc822\r\n"

@@ -25,6 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from simulator.core.config.values import MailPolicy, domain_of
+from simulator.core.mail.journal import free_boundary
 from simulator.core.mail.policies import policy_for
 from simulator.core.mail.scanning import EICAR, GTUBE
 from simulator.core.mail.verdicts import Verdict
@@ -54,14 +55,10 @@ def accepted_mid(reply_text: str) -> int | None:
 
 
 def multipart_boundary(key: str, content: bytes) -> str:
-    """A boundary (RFC 2046) drawn from `key` and found nowhere in `content`: the same key and content
-    give the same one. "=_" starts it because no base64 or quoted-printable text can hold that pair."""
-    attempt = 0
-    while True:
-        boundary = "=_" + hashlib.sha256(f"{key} {attempt}".encode()).hexdigest()[:32]
-        if boundary.encode() not in content:
-            return boundary
-        attempt += 1
+    """The boundary of a sample's multipart around `content` (`free_boundary`, the journal copy's
+    rule), labelled by its Message-ID `key`: digested, as a Message-ID holds characters a boundary
+    cannot (`<`, `@`)."""
+    return free_boundary(hashlib.sha256(key.encode()).hexdigest()[:8], content)
 
 
 class MessageFactory:
